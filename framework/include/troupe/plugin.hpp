@@ -1,0 +1,193 @@
+// troupe/plugin.hpp — the plugin contract between the Troupe host and its plugins.
+//
+// A plugin is a shared library (built as a CMake MODULE) with a `plugin.toml` manifest beside it.
+// The host reads the manifest, opens the library with RTLD_NOW, and then calls, in this order:
+//
+//   1. troupe_plugin_api_version()        must equal TROUPE_PLUGIN_API_VERSION
+//   2. troupe_plugin_build_fingerprint()  must equal troupe::build_fingerprint() of the host
+//   3. troupe_plugin_init(host, &status)  returns the plugin's Module (a singleton owned by the plugin)
+//
+// Only after these checks pass does any C++ object cross the boundary. Every virtual function of the
+// contract is `noexcept`: exceptions never cross it; failures come back as a troupe::Status.
+// Libraries are never unloaded, so objects a plugin creates may live until the process exits.
+//
+// Use TROUPE_PLUGIN_DEFINE(ModuleClass) in exactly one source file of a plugin to export the three
+// entry points (see docs/howto-add-backend.md).
+#pragma once
+
+#include <troupe/status.hpp>
+#include <troupe/types.hpp>
+#include <troupe/version.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#if defined(_WIN32)
+#define TROUPE_PLUGIN_EXPORT extern "C" __declspec(dllexport)
+#else
+#define TROUPE_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
+#endif
+#define TROUPE_VISIBLE __attribute__((visibility("default")))
+
+namespace troupe {
+
+/// What a plugin provides. Matches `kind` in plugin.toml.
+enum class PluginKind { text_backend, speech_backend, transcriber, speaker_encoder, quality_estimator, character };
+
+inline const char* to_string(PluginKind kind) noexcept {
+    switch (kind) {
+        case PluginKind::text_backend: return "text-backend";
+        case PluginKind::speech_backend: return "speech-backend";
+        case PluginKind::transcriber: return "transcriber";
+        case PluginKind::speaker_encoder: return "speaker-encoder";
+        case PluginKind::quality_estimator: return "quality-estimator";
+        case PluginKind::character: return "character";
+    }
+    return "unknown";
+}
+inline bool parse_plugin_kind(const std::string& text, PluginKind& out) noexcept {
+    for (PluginKind k : {PluginKind::text_backend, PluginKind::speech_backend, PluginKind::transcriber,
+                         PluginKind::speaker_encoder, PluginKind::quality_estimator, PluginKind::character})
+        if (text == to_string(k)) { out = k; return true; }
+    return false;
+}
+
+/// Log levels of the host's log callback.
+enum class LogLevel { debug, info, warn, error };
+
+/// Services the host hands a plugin at init. Plugins log only through `log`.
+struct HostServices {
+    uint32_t api_version = TROUPE_PLUGIN_API_VERSION;
+    void (*log)(void* user, LogLevel level, const char* plugin, const char* message) = nullptr;
+    void* log_user = nullptr;
+    /// Set to true by the host (e.g. on Ctrl-C); long-running calls should return Status::cancelled.
+    const volatile bool* cancel_requested = nullptr;
+};
+
+/// Every object a plugin creates. The host never deletes it while its library could be gone
+/// (libraries are never unloaded).
+class TROUPE_VISIBLE Object {
+public:
+    virtual ~Object() = default;
+    virtual PluginKind kind() const noexcept = 0;
+    /// Version string of the loaded model/adapter/voice, recorded in manifests and reports.
+    virtual std::string describe() const noexcept { return {}; }
+};
+
+// ---- text backends ---------------------------------------------------------------------------
+
+/// Called for each decoded piece of text as it is generated (always whole UTF-8 characters).
+/// Return false to stop generation (stop reason `cancelled`).
+using TokenSink = bool (*)(void* user, const std::string& piece);
+
+class TROUPE_VISIBLE TextBackend : public Object {
+public:
+    PluginKind kind() const noexcept override { return PluginKind::text_backend; }
+    /// Registers a LoRA adapter (a PEFT folder) under `name` for later requests; loading the same
+    /// name twice is a no-op.
+    virtual Status load_adapter(const std::string& name, const std::string& dir) noexcept = 0;
+    /// Generates a continuation of `request.prompt`. `sink` may be null.
+    virtual Status generate(const TextRequest& request, TextResult& result, TokenSink sink,
+                            void* sink_user) noexcept = 0;
+};
+
+// ---- speech backends -------------------------------------------------------------------------
+
+class TROUPE_VISIBLE SpeechBackend : public Object {
+public:
+    PluginKind kind() const noexcept override { return PluginKind::speech_backend; }
+    virtual Status synthesize(const SpeechRequest& request, Audio& out) noexcept = 0;
+};
+
+// ---- scorers ---------------------------------------------------------------------------------
+
+class TROUPE_VISIBLE Transcriber : public Object {
+public:
+    PluginKind kind() const noexcept override { return PluginKind::transcriber; }
+    virtual Status transcribe(const Audio& audio, std::string& text) noexcept = 0;
+};
+
+class TROUPE_VISIBLE SpeakerEncoder : public Object {
+public:
+    PluginKind kind() const noexcept override { return PluginKind::speaker_encoder; }
+    /// A fixed-size speaker embedding; compared by cosine similarity.
+    virtual Status embed(const Audio& audio, std::vector<float>& embedding) noexcept = 0;
+};
+
+class TROUPE_VISIBLE QualityEstimator : public Object {
+public:
+    PluginKind kind() const noexcept override { return PluginKind::quality_estimator; }
+    virtual Status estimate(const Audio& audio, QualityEstimate& out) noexcept = 0;
+};
+
+// ---- character hooks -------------------------------------------------------------------------
+
+/// Optional code for a character whose data (character.toml) is not enough.
+class TROUPE_VISIBLE CharacterHooks : public Object {
+public:
+    PluginKind kind() const noexcept override { return PluginKind::character; }
+    /// May rewrite the prompt before generation.
+    virtual Status before_generate(TextRequest& request) noexcept { (void)request; return {}; }
+    /// May rewrite a generated line before it is spoken.
+    virtual Status after_generate(std::string& line) noexcept { (void)line; return {}; }
+};
+
+// ---- the module ------------------------------------------------------------------------------
+
+/// The one object each plugin library exports. It creates the plugin's objects from parameters
+/// (flattened from plugin.toml's [defaults], troupe.toml and the character's settings).
+class TROUPE_VISIBLE Module {
+public:
+    virtual ~Module() = default;
+    virtual PluginKind kind() const noexcept = 0;
+    /// Creates one object (a loaded model, a voice engine, a scorer...). On failure `out` stays
+    /// empty and the status says why.
+    virtual Status create(const Params& params, std::shared_ptr<Object>& out) noexcept = 0;
+};
+
+}  // namespace troupe
+
+// Entry points. Their names and signatures never change; TROUPE_PLUGIN_API_VERSION guards the rest.
+using troupe_plugin_api_version_fn = uint32_t();
+using troupe_plugin_build_fingerprint_fn = const char*();
+using troupe_plugin_init_fn = troupe::Module*(const troupe::HostServices* host, troupe::Status* status);
+
+/// Exports the three entry points for a plugin whose Module subclass is default-constructible.
+/// Construction runs inside init, so an exception from the constructor becomes an init error.
+#define TROUPE_PLUGIN_DEFINE(ModuleClass)                                                              \
+    TROUPE_PLUGIN_EXPORT uint32_t troupe_plugin_api_version() { return TROUPE_PLUGIN_API_VERSION; }   \
+    TROUPE_PLUGIN_EXPORT const char* troupe_plugin_build_fingerprint() {                              \
+        return ::troupe::build_fingerprint();                                                          \
+    }                                                                                                  \
+    TROUPE_PLUGIN_EXPORT troupe::Module* troupe_plugin_init(const troupe::HostServices* host,         \
+                                                            troupe::Status* status) {                  \
+        try {                                                                                          \
+            ::troupe::plugin_host() = host ? *host : ::troupe::HostServices{};                         \
+            static ModuleClass module;                                                                 \
+            return &module;                                                                            \
+        } catch (const std::exception& e) {                                                            \
+            if (status) *status = ::troupe::Status::error(::troupe::Errc::init_failed, e.what());      \
+        } catch (...) {                                                                                \
+            if (status) *status = ::troupe::Status::error(::troupe::Errc::init_failed, "unknown exception"); \
+        }                                                                                              \
+        return nullptr;                                                                                \
+    }
+
+namespace troupe {
+/// The host services this plugin was initialised with (plugin side). Header-only, one per library.
+inline HostServices& plugin_host() {
+    static HostServices services;
+    return services;
+}
+/// Logs through the host (plugin side).
+inline void plugin_log(LogLevel level, const char* plugin, const std::string& message) {
+    const HostServices& h = plugin_host();
+    if (h.log) h.log(h.log_user, level, plugin, message.c_str());
+}
+inline bool plugin_cancel_requested() {
+    const HostServices& h = plugin_host();
+    return h.cancel_requested && *h.cancel_requested;
+}
+}  // namespace troupe
