@@ -4,6 +4,9 @@
 
 #include <troupe/host.hpp>
 
+#include <boost/program_options.hpp>
+
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +34,15 @@ struct Command {
 
 /// Runs `body`, printing an Error as "troupe <cmd>: error: <message>" and mapping it to an exit code.
 int run_guarded(const char* command, const std::function<int()>& body);
+
+/// Parses a subcommand's options. Returns false after printing `usage` and the options for --help;
+/// throws Error(invalid_argument) for unknown or malformed options.
+bool parse_options(const std::string& usage, boost::program_options::options_description& options,
+                   const std::vector<std::string>& args, boost::program_options::variables_map& vm,
+                   const boost::program_options::positional_options_description* positional = nullptr);
+
+/// Prints `json` (a serialised JSON document) on stdout followed by a newline.
+void print_json(const std::string& json);
 
 /// True when stderr is a terminal (progress bars are drawn only then).
 bool stderr_is_tty();

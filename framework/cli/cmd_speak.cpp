@@ -1,0 +1,63 @@
+// troupe speak CHARACTER --text "…" -o out.wav: speech in the character's voice.
+#include "command.hpp"
+
+#include <troupe/audio.hpp>
+#include <troupe/text.hpp>
+
+#include <chrono>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace troupe::cli {
+namespace po = boost::program_options;
+
+/// The voice a character uses for `emotion` (its default voice when it has no such emotion).
+Voice voice_for(const Character& c, const std::string& emotion) {
+    Voice voice = c.voice;
+    for (const auto& e : c.emotions)
+        if (e.emotion == emotion) {
+            voice.reference_audio = e.reference_audio;
+            voice.reference_text = e.reference_text;
+        }
+    return voice;
+}
+
+int cmd_speak(const std::vector<std::string>& args, const GlobalOptions& global) {
+    po::options_description options("troupe speak options");
+    std::string who, text, out, emotion;
+    uint64_t seed = 0;
+    options.add_options()("character", po::value(&who)->required(), "character id or name")(
+        "text", po::value(&text)->required(), "what to say")("output,o", po::value(&out)->required(), "WAV file")(
+        "emotion", po::value(&emotion), "emotion of the line (its reference voice, where there is one)")(
+        "seed", po::value(&seed), "seed for stochastic voices");
+    po::positional_options_description positional;
+    positional.add("character", 1);
+    po::variables_map vm;
+    if (!parse_options("troupe speak CHARACTER --text \"…\" -o out.wav", options, args, vm, &positional)) return 0;
+    check_user_text(text, "--text", 1000);
+
+    Host host(global.host);
+    const Character& c = host.character(who);
+    auto backend = host.create_as<SpeechBackend>(c.speech_backend, PluginKind::speech_backend);
+    SpeechRequest request;
+    request.text = text;
+    request.emotion = emotion;
+    request.voice = voice_for(c, emotion);
+    request.seed = seed;
+    Audio audio;
+    auto start = std::chrono::steady_clock::now();
+    Status s = backend->synthesize(request, audio);
+    if (!s) throw Error(s.code(), s.message());
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    write_wav(out, audio);
+    if (global.json)
+        print_json(nlohmann::json{{"character", c.id}, {"output", out}, {"sample_rate", audio.sample_rate},
+                                  {"duration", audio.seconds()}, {"rtf", seconds / std::max(1e-9, audio.seconds())},
+                                  {"backend", backend->describe()}}
+                       .dump(2));
+    else if (!global.quiet)
+        fmt::print("{}: wrote {} ({:.2f} s of audio at {} Hz)\n", c.name, out, audio.seconds(), audio.sample_rate);
+    return 0;
+}
+
+}  // namespace troupe::cli

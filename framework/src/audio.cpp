@@ -1,0 +1,107 @@
+#include <troupe/audio.hpp>
+#include <troupe/status.hpp>
+
+#include <fmt/format.h>
+#include <sndfile.h>
+
+#include <cmath>
+#include <cstdio>
+
+namespace troupe {
+
+Audio read_wav(const std::string& path) {
+    SF_INFO info{};
+    SNDFILE* file = sf_open(path.c_str(), SFM_READ, &info);
+    if (!file) throw Error(Errc::invalid_file, fmt::format("{}: cannot read audio: {}", path, sf_strerror(nullptr)));
+    if (info.channels <= 0 || info.samplerate <= 0 || info.frames <= 0) {
+        sf_close(file);
+        throw Error(Errc::invalid_file, fmt::format("{}: no audio samples", path));
+    }
+    if (info.frames > int64_t(info.samplerate) * 3600) {
+        sf_close(file);
+        throw Error(Errc::invalid_file, fmt::format("{}: longer than an hour", path));
+    }
+    std::vector<float> interleaved(size_t(info.frames) * size_t(info.channels));
+    sf_count_t got = sf_readf_float(file, interleaved.data(), info.frames);
+    sf_close(file);
+    if (got <= 0) throw Error(Errc::invalid_file, fmt::format("{}: could not decode samples", path));
+    Audio audio;
+    audio.sample_rate = info.samplerate;
+    audio.samples.resize(size_t(got));
+    for (sf_count_t i = 0; i < got; ++i) {
+        float sum = 0;
+        for (int c = 0; c < info.channels; ++c) sum += interleaved[size_t(i) * info.channels + c];
+        audio.samples[size_t(i)] = sum / float(info.channels);
+    }
+    return audio;
+}
+
+void write_wav(const std::string& path, const Audio& audio) {
+    if (audio.sample_rate <= 0) throw Error(Errc::invalid_argument, path + ": audio has no sample rate");
+    const std::string tmp = path + ".tmp";
+    SF_INFO info{};
+    info.samplerate = audio.sample_rate;
+    info.channels = 1;
+    info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    SNDFILE* file = sf_open(tmp.c_str(), SFM_WRITE, &info);
+    if (!file) throw Error(Errc::runtime, fmt::format("{}: cannot write: {}", path, sf_strerror(nullptr)));
+    std::vector<float> clipped(audio.samples.size());
+    for (size_t i = 0; i < clipped.size(); ++i) {
+        float v = audio.samples[i];
+        clipped[i] = std::isfinite(v) ? std::max(-1.0f, std::min(1.0f, v)) : 0.0f;
+    }
+    sf_count_t written = sf_writef_float(file, clipped.data(), sf_count_t(clipped.size()));
+    sf_close(file);
+    if (written != sf_count_t(clipped.size()) || std::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        throw Error(Errc::runtime, fmt::format("{}: write failed", path));
+    }
+}
+
+namespace {
+double bessel_i0(double x) {
+    double sum = 1, term = 1;
+    for (int k = 1; k < 50; ++k) {
+        term *= (x / (2 * k)) * (x / (2 * k));
+        sum += term;
+    }
+    return sum;
+}
+}  // namespace
+
+Audio resample(const Audio& audio, int target_rate) {
+    if (audio.sample_rate == target_rate || audio.samples.empty()) {
+        Audio copy = audio;
+        if (copy.samples.empty()) copy.sample_rate = target_rate;
+        return copy;
+    }
+    const double ratio = double(target_rate) / audio.sample_rate;
+    const double cutoff = std::min(1.0, ratio) * 0.95;  // of the lower Nyquist
+    const int half_width = 32;
+    const double beta = 8.6;
+    const size_t n_out = size_t(std::llround(double(audio.samples.size()) * ratio));
+    Audio out;
+    out.sample_rate = target_rate;
+    out.samples.resize(n_out);
+    const double scale = 1.0 / std::min(1.0, ratio);
+    for (size_t i = 0; i < n_out; ++i) {
+        const double t = double(i) / ratio;  // position in input samples
+        const long center = long(std::floor(t));
+        const int width = int(std::ceil(half_width * scale));
+        double acc = 0;
+        for (long j = center - width + 1; j <= center + width; ++j) {
+            if (j < 0 || j >= long(audio.samples.size())) continue;
+            const double x = (t - double(j));
+            const double u = x / (width);
+            if (std::abs(u) >= 1) continue;
+            const double arg = M_PI * x * cutoff;
+            const double sinc = x == 0 ? 1.0 : std::sin(arg) / arg;
+            const double window = bessel_i0(beta * std::sqrt(1 - u * u)) / bessel_i0(beta);
+            acc += audio.samples[size_t(j)] * sinc * window * cutoff;
+        }
+        out.samples[i] = float(acc);
+    }
+    return out;
+}
+
+}  // namespace troupe

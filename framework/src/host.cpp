@@ -1,0 +1,214 @@
+#include "host_internal.hpp"
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/filesystem.hpp>
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+
+namespace fs = boost::filesystem;
+
+namespace troupe {
+namespace {
+
+volatile bool g_interrupted = false;
+
+void on_sigint(int) {
+    if (g_interrupted) std::_Exit(130);  // a second Ctrl-C ends the process at once
+    g_interrupted = true;
+}
+
+const char* level_name(LogLevel level) {
+    switch (level) {
+        case LogLevel::debug: return "debug";
+        case LogLevel::info: return "info";
+        case LogLevel::warn: return "warning";
+        case LogLevel::error: return "error";
+    }
+    return "";
+}
+
+void log_to_stderr(void* user, LogLevel level, const char* plugin, const char* message) {
+    auto threshold = *static_cast<const LogLevel*>(user);
+    if (int(level) < int(threshold)) return;
+    std::fprintf(stderr, "[%s] %s: %s\n", plugin && *plugin ? plugin : "troupe", level_name(level), message);
+}
+
+bool is_dir(const std::string& p) {
+    boost::system::error_code ec;
+    return fs::is_directory(p, ec);
+}
+
+}  // namespace
+
+std::string source_dir() { return is_dir(TROUPE_SOURCE_DIR) ? TROUPE_SOURCE_DIR : ""; }
+
+std::string default_plugin_dir() {
+    if (is_dir(TROUPE_DEFAULT_PLUGIN_DIR)) return TROUPE_DEFAULT_PLUGIN_DIR;
+    return TROUPE_INSTALL_PLUGIN_DIR;
+}
+
+std::string default_character_dir() {
+    std::string in_tree = std::string(TROUPE_SOURCE_DIR) + "/characters";
+    if (is_dir(in_tree)) return in_tree;
+    return std::string(TROUPE_INSTALL_DATA_DIR) + "/characters";
+}
+
+struct Host::Impl {
+    LogLevel level = LogLevel::info;
+    HostServices services;
+    detail::UserConfig config;
+    std::vector<std::string> plugin_paths, character_paths;
+    std::vector<PluginRecord> plugins;
+    std::vector<Character> characters;
+    std::vector<CharacterIssue> character_issues;
+
+    void discover_plugins(bool load) {
+        std::set<std::string> seen_names, seen_manifests;
+        for (const auto& dir : plugin_paths) {
+            if (!is_dir(dir)) continue;
+            std::vector<fs::path> manifests;
+            if (fs::exists(fs::path(dir) / "plugin.toml")) manifests.push_back(fs::path(dir) / "plugin.toml");
+            std::vector<fs::path> subdirs;
+            for (auto& entry : fs::directory_iterator(dir))
+                if (fs::is_directory(entry.path())) subdirs.push_back(entry.path());
+            std::sort(subdirs.begin(), subdirs.end());
+            for (auto& sub : subdirs)
+                if (fs::exists(sub / "plugin.toml")) manifests.push_back(sub / "plugin.toml");
+            for (auto& manifest : manifests) {
+                std::string path = fs::canonical(manifest).string();
+                if (!seen_manifests.insert(path).second) continue;
+                PluginRecord record;
+                try {
+                    record.manifest = detail::read_plugin_manifest(path);
+                } catch (const Error& e) {
+                    record.manifest.manifest_path = path;
+                    record.stage = LoadStage::manifest;
+                    record.message = e.what();
+                    plugins.push_back(record);
+                    continue;
+                }
+                if (!seen_names.insert(record.manifest.name).second) {
+                    log(LogLevel::debug, fmt::format("{}: plugin '{}' is shadowed by an earlier one", path,
+                                                     record.manifest.name));
+                    continue;
+                }
+                if (load) detail::load_plugin(record, services);
+                if (!record.ok && load) log(LogLevel::debug, record.message);
+                plugins.push_back(std::move(record));
+            }
+        }
+    }
+
+    void discover_characters() {
+        std::set<std::string> ids;
+        for (const auto& dir : character_paths) {
+            if (!is_dir(dir)) continue;
+            std::vector<fs::path> folders;
+            for (auto& entry : fs::directory_iterator(dir))
+                if (fs::is_directory(entry.path()) && fs::exists(entry.path() / "character.toml"))
+                    folders.push_back(entry.path());
+            std::sort(folders.begin(), folders.end());
+            for (auto& folder : folders) {
+                try {
+                    Character c = load_character(folder.string(), config.allow_dirs);
+                    if (!ids.insert(c.id).second) continue;  // an earlier path wins
+                    characters.push_back(std::move(c));
+                } catch (const Error& e) {
+                    character_issues.push_back({(folder / "character.toml").string(), e.what()});
+                }
+            }
+        }
+    }
+
+    void log(LogLevel l, const std::string& message) const { log_to_stderr((void*)&level, l, "troupe", message.c_str()); }
+};
+
+Host::Host(const HostOptions& options) : impl_(std::make_unique<Impl>()) {
+    Impl& m = *impl_;
+    m.level = options.log_level;
+    m.services.log = &log_to_stderr;
+    m.services.log_user = &m.level;
+    m.services.cancel_requested = &g_interrupted;
+
+    std::string config_file = options.config_file;
+    if (config_file.empty() && std::getenv("TROUPE_CONFIG")) config_file = std::getenv("TROUPE_CONFIG");
+    if (config_file.empty() && fs::exists("troupe.toml")) config_file = "troupe.toml";
+    if (!config_file.empty()) m.config = detail::read_user_config(config_file);
+
+    // Search order: --plugin-path > TROUPE_PLUGIN_PATH > troupe.toml [plugins] paths > build/install dir.
+    auto add = [](std::vector<std::string>& to, const std::vector<std::string>& from) {
+        for (auto& p : from) to.push_back(fs::absolute(p).lexically_normal().string());
+    };
+    add(m.plugin_paths, options.plugin_paths);
+    add(m.plugin_paths, detail::split_path_list(std::getenv("TROUPE_PLUGIN_PATH")));
+    add(m.plugin_paths, m.config.plugin_paths);
+    m.plugin_paths.push_back(default_plugin_dir());
+
+    add(m.character_paths, options.character_paths);
+    add(m.character_paths, detail::split_path_list(std::getenv("TROUPE_CHARACTER_PATH")));
+    add(m.character_paths, m.config.character_paths);
+    m.character_paths.push_back(default_character_dir());
+
+    m.discover_plugins(options.load_plugins);
+    m.discover_characters();
+}
+
+Host::~Host() = default;
+
+const std::vector<PluginRecord>& Host::plugins() const { return impl_->plugins; }
+
+const PluginRecord* Host::find_plugin(const std::string& name) const {
+    for (const auto& r : impl_->plugins)
+        if (r.manifest.name == name) return &r;
+    return nullptr;
+}
+
+std::shared_ptr<Object> Host::create(const std::string& plugin, const Params& params) const {
+    const PluginRecord* record = find_plugin(plugin);
+    if (!record) throw Error(Errc::not_found, fmt::format("no plugin named '{}' (see `troupe plugins`)", plugin));
+    if (!record->ok || !record->module)
+        throw Error(Errc::init_failed, fmt::format("plugin '{}' failed to load at the {} stage: {}", plugin,
+                                                   to_string(record->stage), record->message));
+    Params merged = record->manifest.defaults;
+    const std::string prefix = plugin + ".";
+    for (auto& [k, v] : impl_->config.plugin_params)
+        if (k.compare(0, prefix.size(), prefix) == 0) merged[k.substr(prefix.size())] = v;
+    for (auto& [k, v] : params) merged[k] = v;
+    // Plugins resolve relative data paths (e.g. the embedded model) against this directory.
+    merged["host.data_dir"] = source_dir().empty() ? std::string(TROUPE_INSTALL_DATA_DIR) : source_dir();
+    std::shared_ptr<Object> object;
+    Status status = record->module->create(merged, object);
+    if (!status) throw Error(status.code(), fmt::format("{}: {}", plugin, status.message()));
+    if (!object) throw Error(Errc::runtime, fmt::format("{}: create returned no object", plugin));
+    return object;
+}
+
+const std::vector<Character>& Host::characters() const { return impl_->characters; }
+const std::vector<CharacterIssue>& Host::character_issues() const { return impl_->character_issues; }
+
+const Character& Host::character(const std::string& id_or_name) const {
+    for (const auto& c : impl_->characters)
+        if (c.id == id_or_name || c.name == id_or_name) return c;
+    for (const auto& issue : impl_->character_issues)
+        if (fs::path(issue.path).parent_path().filename().string() == id_or_name)
+            throw Error(Errc::invalid_file, issue.message);
+    std::string known;
+    for (const auto& c : impl_->characters) known += (known.empty() ? "" : ", ") + c.id + " (" + c.name + ")";
+    throw Error(Errc::not_found, fmt::format("no character '{}'; known: {}", id_or_name, known));
+}
+
+const std::vector<std::string>& Host::plugin_search_paths() const { return impl_->plugin_paths; }
+const std::vector<std::string>& Host::character_search_paths() const { return impl_->character_paths; }
+const std::vector<std::string>& Host::allowed_dirs() const { return impl_->config.allow_dirs; }
+
+void Host::log(LogLevel level, const std::string& message) const { impl_->log(level, message); }
+LogLevel Host::log_level() const { return impl_->level; }
+
+void Host::install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
+bool Host::interrupted() { return g_interrupted; }
+
+}  // namespace troupe
