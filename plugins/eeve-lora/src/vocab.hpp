@@ -1,0 +1,79 @@
+// vocab.hpp — the Llama/EEVE tokenizer: a Hugging Face `tokenizer.json` BPE with byte fallback.
+//
+// Pure C++ (no LibTorch). Reproduces the `tokenizers` library as transformers uses it:
+//   added/special tokens split out of the raw text → normalizer (Prepend, Replace) →
+//   pre-tokenizer (Metaspace ▁ with prepend_scheme always|first|never, Digits) → BPE by merge rank
+//   with byte fallback → post-processor (TemplateProcessing: BOS).
+// Decoding runs the file's decoder chain (Replace, ByteFallback, Fuse, Strip, Metaspace).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace troupe::llama {
+
+class Vocab {
+public:
+    /// Loads `tokenizer.json` (a file, or a model folder that holds one). A folder's
+    /// `tokenizer_config.json`, if present, names the BOS/EOS tokens. Throws troupe::Error:
+    /// invalid_file (malformed JSON or tokenizer, message "<path>: what"), not_found,
+    /// unsupported (a component type this port does not implement).
+    static Vocab load(const std::filesystem::path& path);
+    /// Parses tokenizer.json text; `origin` names it in error messages.
+    static Vocab from_json_text(std::string_view json_text, const std::string& origin);
+
+    /// Token ids exactly as `tokenizer(text).input_ids` (transformers): add_bos applies the
+    /// post-processor template (or prepends BOS if the file has none). Literal special-token
+    /// strings ("</s>") become their ids. Throws invalid_argument for text that is not UTF-8.
+    std::vector<int64_t> encode(std::string_view text, bool add_bos = true) const;
+    /// The token strings of encode() (as `tokenizer.convert_ids_to_tokens`).
+    std::vector<std::string> tokenize(std::string_view text, bool add_bos = true) const;
+
+    /// As `tokenizer.decode(ids, skip_special_tokens=skip_special)`: byte-fallback runs that are
+    /// not valid UTF-8 become one U+FFFD per byte; unknown ids are ignored.
+    std::string decode(const std::vector<int64_t>& ids, bool skip_special = true) const;
+    std::string decode(const int64_t* ids, size_t count, bool skip_special = true) const;
+
+    int64_t size() const;                        // highest id + 1
+    std::optional<int64_t> token_to_id(std::string_view token) const;
+    const std::string& id_to_token(int64_t id) const;  // "" for ids outside the vocabulary
+    bool is_special(int64_t id) const;
+    bool is_byte_token(int64_t id) const;        // "<0xHH>" (decoded by ByteFallback)
+    int64_t bos_id() const;                      // -1 when unknown
+    int64_t eos_id() const;                      // -1 when unknown
+    int64_t unk_id() const;                      // -1 when the model has no unk token
+    size_t merge_count() const;
+
+    struct Impl;
+    const Impl& impl() const { return *impl_; }
+
+private:
+    explicit Vocab(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+    std::shared_ptr<const Impl> impl_;  // immutable after load; copies are cheap and share caches
+};
+
+/// Streams text as ids arrive: push() returns only complete UTF-8 text that can no longer change,
+/// flush() the rest. The concatenation of all outputs equals Vocab::decode(all ids) exactly:
+/// a run of byte-fallback tokens is held until it ends (one invalid byte turns the whole run into
+/// U+FFFD), so a Hangul syllable split over three byte tokens comes out whole.
+class IncrementalDecoder {
+public:
+    explicit IncrementalDecoder(const Vocab& vocab, bool skip_special = true);
+    std::string push(int64_t id);
+    std::string flush();
+    void reset();
+    const std::vector<int64_t>& ids() const { return ids_; }
+
+private:
+    Vocab vocab_;
+    bool skip_special_;
+    std::vector<int64_t> ids_;
+    size_t emitted_ = 0;  // bytes of decode(ids_) already returned
+};
+
+}  // namespace troupe::llama
