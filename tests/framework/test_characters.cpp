@@ -1,0 +1,118 @@
+#define BOOST_TEST_MODULE characters
+#include <boost/test/unit_test.hpp>
+
+#include <troupe/character.hpp>
+#include <troupe/status.hpp>
+
+#include <boost/filesystem.hpp>
+
+#include <fstream>
+
+using namespace troupe;
+namespace fs = boost::filesystem;
+
+namespace {
+
+const char* kValid = R"(id = "tester"
+name = "테스터"
+[persona]
+definition = "당신은 테스트용 인물입니다."
+speech_level = "haeyo"
+[text]
+backend = "eeve-lora"
+adapter = "adapter"
+[speech]
+backend = "espeak-ng"
+[speech.voice]
+pitch = 40
+)";
+
+/// Writes `text` as <tmp>/<id>/character.toml and returns the folder.
+std::string write_character(const std::string& text, const std::string& id = "tester") {
+    fs::path folder = fs::temp_directory_path() / ("troupe-test-" + std::to_string(::getpid())) / id;
+    fs::create_directories(folder);
+    std::ofstream(folder / "character.toml") << text;
+    return folder.string();
+}
+
+std::string error_of(const std::string& folder) {
+    try {
+        load_character(folder);
+    } catch (const Error& e) {
+        BOOST_TEST(int(e.code()) == int(Errc::invalid_file));
+        return e.what();
+    }
+    return "(no error)";
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(shipped_characters_load) {
+    int count = 0;
+    for (auto& entry : fs::directory_iterator(std::string(TROUPE_SOURCE_DIR) + "/characters")) {
+        if (!fs::exists(entry.path() / "character.toml")) continue;
+        Character c = load_character(entry.path().string());
+        BOOST_TEST(!c.persona.empty());
+        BOOST_TEST(!c.scenarios.empty(), c.id << " has no eval scenarios");
+        BOOST_TEST(c.folder == entry.path().string());
+        ++count;
+    }
+    BOOST_TEST(count >= 5);
+}
+
+BOOST_AUTO_TEST_CASE(valid_manifest_resolves_paths_and_renders_the_prompt) {
+    Character c = load_character(write_character(kValid));
+    BOOST_TEST(c.name == "테스터");
+    BOOST_TEST(c.adapter == c.folder + "/adapter");
+    BOOST_TEST(c.voice.params.at("pitch") == "40");
+    BOOST_TEST(render_prompt(c, "회의 중", "고개를 든다") ==
+               "### Instruction:\n당신은 테스트용 인물입니다.\n\n### Input:\n상황: 회의 중 [지문: 고개를 든다]\n\n### Response:\n");
+}
+
+BOOST_AUTO_TEST_CASE(syntax_error_reports_file_line_column) {
+    std::string folder = write_character(std::string(kValid) + "oops = = 3\n");
+    std::string e = error_of(folder);
+    BOOST_TEST(contains(e, folder + "/character.toml:13:"), e);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_key_is_an_error_with_its_position) {
+    std::string text = kValid;
+    text.replace(text.find("[speech]"), 8, "[speech]\nbakend = \"x\"");
+    std::string e = error_of(write_character(text));
+    BOOST_TEST(contains(e, "character.toml:10:1: unknown key 'speech.bakend'"), e);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_type_is_an_error_with_its_position) {
+    std::string text = kValid;
+    text.replace(text.find("pitch = 40"), 10, "pitch = [1]");
+    std::string e = error_of(write_character(text));
+    BOOST_TEST(contains(e, "character.toml:12:"), e);
+    BOOST_TEST(contains(e, "pitch"), e);
+}
+
+BOOST_AUTO_TEST_CASE(paths_may_not_escape_the_folder) {
+    std::string text = kValid;
+    text.replace(text.find("\"adapter\""), 9, "\"../../etc\"");
+    std::string e = error_of(write_character(text));
+    BOOST_TEST(contains(e, "outside the character folder"), e);
+    text = kValid;
+    text.replace(text.find("\"adapter\""), 9, "\"/etc\"");
+    BOOST_TEST(contains(error_of(write_character(text)), "outside the character folder"));
+    // unless the user's configuration allows the directory
+    Character c = load_character(write_character(text), {"/etc"});
+    BOOST_TEST(c.adapter == "/etc");
+}
+
+BOOST_AUTO_TEST_CASE(missing_required_fields_and_bad_values_are_named) {
+    std::string text = kValid;
+    text.replace(text.find("speech_level = \"haeyo\""), 22, "speech_level = \"polite\"");
+    BOOST_TEST(contains(error_of(write_character(text)), "speech_level"));
+    text = kValid;
+    text.replace(text.find("id = \"tester\""), 13, "id = \"other\"");
+    BOOST_TEST(contains(error_of(write_character(text)), "must equal the folder name"));
+    text = kValid;
+    text.erase(text.find("[text]"), std::string("[text]\nbackend = \"eeve-lora\"\nadapter = \"adapter\"\n").size());
+    BOOST_TEST(contains(error_of(write_character(text)), "'text' is required"));
+}

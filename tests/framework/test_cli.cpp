@@ -1,0 +1,103 @@
+#define BOOST_TEST_MODULE cli
+#include <boost/test/unit_test.hpp>
+
+#include <troupe/audio.hpp>
+
+#include <boost/filesystem.hpp>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sys/wait.h>
+
+namespace fs = boost::filesystem;
+
+namespace {
+
+struct Run {
+    int code;
+    std::string out;
+};
+
+Run run(const std::string& args) {
+    std::string command = std::string(TROUPE_CLI) + " " + args + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string out;
+    std::array<char, 4096> buffer{};
+    while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
+    int status = pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+fs::path temp_dir() {
+    fs::path dir = fs::temp_directory_path() / ("troupe-cli-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    return dir;
+}
+
+/// Dominant frequency by zero crossings of the voiced part: enough to tell voices apart.
+double zero_crossing_rate(const troupe::Audio& a) {
+    size_t crossings = 0, voiced = 0;
+    for (size_t i = 1; i < a.samples.size(); ++i) {
+        if (std::abs(a.samples[i]) < 0.02f) continue;
+        ++voiced;
+        crossings += (a.samples[i - 1] < 0) != (a.samples[i] < 0);
+    }
+    return voiced ? double(crossings) / double(voiced) : 0;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(plugins_lists_the_espeak_voice) {
+    Run r = run("plugins --json");
+    BOOST_TEST(r.code == 0, r.out);
+    BOOST_TEST(contains(r.out, "\"name\": \"espeak-ng\""), r.out);
+}
+
+BOOST_AUTO_TEST_CASE(every_character_speaks_in_a_different_voice) {
+    fs::path dir = temp_dir();
+    std::vector<std::string> ids = {"bujang", "sinip", "daeri", "timjang", "client"};
+    std::vector<troupe::Audio> audio;
+    for (const auto& id : ids) {
+        fs::path out = dir / (id + ".wav");
+        Run r = run("speak " + id + " --text \"안녕하세요. 오늘 회의는 열 시입니다.\" -o " + out.string());
+        BOOST_REQUIRE_MESSAGE(r.code == 0, r.out);
+        audio.push_back(troupe::read_wav(out.string()));
+        BOOST_TEST(audio.back().seconds() > 1.0);
+    }
+    for (size_t i = 0; i < audio.size(); ++i)
+        for (size_t j = i + 1; j < audio.size(); ++j) {
+            bool differ = audio[i].samples.size() != audio[j].samples.size() ||
+                          std::abs(zero_crossing_rate(audio[i]) - zero_crossing_rate(audio[j])) > 1e-3;
+            BOOST_TEST(differ, ids[i] << " and " << ids[j] << " sound the same");
+        }
+}
+
+BOOST_AUTO_TEST_CASE(bad_user_input_gives_clear_errors_and_exit_codes) {
+    fs::path out = temp_dir() / "x.wav";
+    Run r = run("speak bujang --text \"\" -o " + out.string());
+    BOOST_TEST(r.code == 2);
+    BOOST_TEST(contains(r.out, "--text is empty"), r.out);
+    BOOST_TEST(!fs::exists(out));
+    r = run("speak nobody --text 가 -o " + out.string());
+    BOOST_TEST(r.code == 4);
+    BOOST_TEST(contains(r.out, "known: bujang"), r.out);
+    r = run("speak bujang --txt 가");
+    BOOST_TEST(r.code == 2, r.out);
+    r = run("no-such-command");
+    BOOST_TEST(r.code == 2);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_character_manifest_fails_validation_with_position) {
+    fs::path folder = temp_dir() / "broken";
+    fs::create_directories(folder);
+    std::ofstream(folder / "character.toml") << "id = \"broken\"\nname = \"깨짐\"\n[persona\ndefinition = \"x\"\n";
+    Run r = run("characters validate " + folder.string());
+    BOOST_TEST(r.code == 3, r.out);
+    BOOST_TEST(contains(r.out, (folder / "character.toml").string() + ":3:"), r.out);
+    r = run("characters validate " + std::string(TROUPE_SOURCE_DIR) + "/characters/bujang");
+    BOOST_TEST(r.code == 0, r.out);
+}
