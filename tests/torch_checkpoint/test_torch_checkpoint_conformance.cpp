@@ -1,0 +1,111 @@
+// The upstream GPT-SoVITS checkpoints (models/*.ckpt, *.pth) read through the restricted unpickler
+// must equal their safetensors copies exactly, configs included; a version-tagged copy too.
+#define BOOST_TEST_MODULE torch_checkpoint_conformance
+#include <boost/test/unit_test.hpp>
+
+#include <troupe/status.hpp>
+#include <troupe/torch/safetensors.hpp>
+#include <troupe/torch/torch_checkpoint.hpp>
+
+#include <ATen/Functions.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+namespace pt = troupe::pt;
+
+namespace {
+
+fs::path fixture_root() {
+    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env) return fs::path(env) / "gpt-sovits";
+    return fs::path(TROUPE_SOURCE_DIR) / ".." / "shared" / "conformance" / "gpt-sovits";
+}
+
+// Every pickled checkpoint in models/ that has a safetensors twin (discovered, not listed).
+std::vector<fs::path> checkpoints() {
+    std::vector<fs::path> out;
+    const fs::path dir = fixture_root() / "models";
+    if (!fs::is_directory(dir)) return out;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const auto ext = e.path().extension().string();
+        if ((ext == ".ckpt" || ext == ".pth" || ext == ".pt") && fs::exists(fs::path(e.path()).replace_extension(".safetensors")))
+            out.push_back(e.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+void compare_weights(const std::map<std::string, at::Tensor>& got, const troupe::st::File& want, const std::string& what) {
+    auto names = want.names();
+    BOOST_TEST(got.size() == names.size(), what << ": tensor count");
+    for (const auto& n : names) {
+        auto it = got.find(n);
+        BOOST_TEST_CONTEXT(what << ": " << n) {
+            BOOST_REQUIRE(it != got.end());
+            const auto w = want.tensor(n);
+            BOOST_TEST(it->second.sizes().vec() == w.sizes().vec());
+            // The safetensors copy may be widened (F32 of the fp16 values): compare in float64.
+            BOOST_TEST(it->second.to(at::kDouble).equal(w.to(at::kDouble)));
+        }
+    }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(fixture_present) {
+    BOOST_TEST_MESSAGE("fixture root: " << fixture_root());
+    BOOST_TEST(!checkpoints().empty());
+}
+
+BOOST_AUTO_TEST_CASE(checkpoints_match_safetensors_and_configs) {
+    for (const auto& path : checkpoints()) {
+        BOOST_TEST_CONTEXT(path.filename().string()) {
+            const auto ck = pt::Checkpoint::open(path.string());
+            BOOST_TEST(ck.version_tag() == "");
+            BOOST_TEST(!ck.prefix().empty());
+            const auto st = troupe::st::File::open(fs::path(path).replace_extension(".safetensors").string());
+            compare_weights(ck.state_dict("weight"), st, path.filename().string());
+            BOOST_TEST(ck.root().at("info").is_string());
+
+            const fs::path cfg = path.parent_path() / (path.stem().string() + "_config.json");
+            if (fs::exists(cfg)) {
+                std::ifstream f(cfg);
+                const auto want = nlohmann::json::parse(f);
+                const auto got = pt::to_json(ck.root().at("config"));
+                BOOST_TEST((got == want), "config of " << path.filename() << " differs:\n" << got.dump(1));
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(version_tagged_copy_reads_the_same) {
+    for (const auto& path : checkpoints()) {
+        std::ifstream f(path, std::ios::binary);
+        std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        BOOST_REQUIRE(bytes.size() > 2);
+        bytes[0] = '0';
+        bytes[1] = '5';  // v2Pro tag, as process_ckpt.my_save2 writes it
+        const auto tagged = pt::Checkpoint::from_bytes(bytes.data(), bytes.size(), path.string() + " (tagged)");
+        BOOST_TEST(tagged.version_tag() == "05");
+        const auto plain = pt::Checkpoint::open(path.string());
+        const auto a = tagged.state_dict(), b = plain.state_dict();
+        BOOST_TEST(a.size() == b.size());
+        for (const auto& [k, t] : b) BOOST_TEST(a.at(k).equal(t), k);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(truncated_checkpoints_are_errors) {
+    for (const auto& path : checkpoints()) {
+        std::ifstream f(path, std::ios::binary);
+        std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        for (size_t cut : {bytes.size() / 3, bytes.size() - 30}) {
+            BOOST_CHECK_THROW(pt::Checkpoint::from_bytes(bytes.data(), cut, "truncated"), troupe::Error);
+        }
+    }
+}
