@@ -1,6 +1,8 @@
 // vocab.cpp — tokenizer.json BPE (see vocab.hpp). Mirrors the behaviour of HF `tokenizers`.
 #include "vocab.hpp"
 
+#include "utf8.hpp"
+
 #include <troupe/status.hpp>
 
 #include <fmt/format.h>
@@ -26,59 +28,16 @@ constexpr size_t kMaxCacheEntries = 1 << 18;
 
 // ---- UTF-8 -------------------------------------------------------------------------------------
 
-// Length of the valid UTF-8 sequence starting at s[i] (1..4), or 0 if invalid (strict, as Rust's
-// str::from_utf8: no overlongs, no surrogates, nothing above U+10FFFF).
-size_t utf8_valid_len(std::string_view s, size_t i) {
-    const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-    unsigned char c = b(i);
-    size_t n = s.size() - i;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) return (n >= 2 && (b(i + 1) & 0xC0) == 0x80) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (n < 3) return 0;
-        unsigned char c1 = b(i + 1);
-        if (c == 0xE0 && (c1 < 0xA0 || c1 > 0xBF)) return 0;
-        if (c == 0xED && (c1 < 0x80 || c1 > 0x9F)) return 0;
-        if ((c1 & 0xC0) != 0x80 || (b(i + 2) & 0xC0) != 0x80) return 0;
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (n < 4) return 0;
-        unsigned char c1 = b(i + 1);
-        if (c == 0xF0 && (c1 < 0x90 || c1 > 0xBF)) return 0;
-        if (c == 0xF4 && (c1 < 0x80 || c1 > 0x8F)) return 0;
-        if ((c1 & 0xC0) != 0x80 || (b(i + 2) & 0xC0) != 0x80 || (b(i + 3) & 0xC0) != 0x80) return 0;
-        return 4;
-    }
-    return 0;
-}
-
-// Byte offset of the first invalid sequence, or npos.
-size_t utf8_first_invalid(std::string_view s) {
-    for (size_t i = 0; i < s.size();) {
-        size_t n = utf8_valid_len(s, i);
-        if (n == 0) return i;
-        i += n;
-    }
-    return std::string_view::npos;
-}
-
-char32_t utf8_decode_at(std::string_view s, size_t i, size_t n) {
-    auto b = [&](size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(s[i + k])); };
-    switch (n) {
-        case 1: return b(0);
-        case 2: return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
-        case 3: return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
-        default: return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
-    }
-}
+using utf8::decode_at;
+using utf8::first_invalid;
+using utf8::valid_len;
 
 // Splits valid UTF-8 into its characters (byte slices).
 std::vector<std::string_view> utf8_chars(std::string_view s) {
     std::vector<std::string_view> out;
     out.reserve(s.size());
     for (size_t i = 0; i < s.size();) {
-        size_t n = utf8_valid_len(s, i);
+        size_t n = valid_len(s, i);
         if (n == 0) n = 1;  // callers validate first; never loop forever
         out.push_back(s.substr(i, n));
         i += n;
@@ -86,7 +45,7 @@ std::vector<std::string_view> utf8_chars(std::string_view s) {
     return out;
 }
 
-bool is_single_char(std::string_view s) { return !s.empty() && utf8_valid_len(s, 0) == s.size(); }
+bool is_single_char(std::string_view s) { return !s.empty() && valid_len(s, 0) == s.size(); }
 
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
     if (from.empty()) return;
@@ -451,14 +410,14 @@ Vocab Vocab::from_json_text(std::string_view json_text, const std::string& origi
     v->model_vocab.reserve(vocab.size());
     for (auto it = vocab.begin(); it != vocab.end(); ++it) {
         int32_t id = need_id(origin, it.value(), fmt::format("model.vocab[\"{}\"]", it.key()));
-        if (utf8_first_invalid(it.key()) != std::string_view::npos)
+        if (first_invalid(it.key()) != std::string_view::npos)
             bad(origin, fmt::format("model.vocab has a token that is not UTF-8 (id {})", id));
         if (static_cast<size_t>(id) < v->pieces.size() && !v->pieces[id].empty())
             bad(origin, fmt::format("model.vocab: id {} is used by both \"{}\" and \"{}\"", id, v->pieces[id], it.key()));
         if (it.key().empty()) bad(origin, fmt::format("model.vocab: id {} has an empty token", id));
         v->model_vocab.emplace(it.key(), id);
         set_piece(*v, id, it.key());
-        if (is_single_char(it.key())) v->char_ids.emplace(utf8_decode_at(it.key(), 0, it.key().size()), id);
+        if (is_single_char(it.key())) v->char_ids.emplace(decode_at(it.key(), 0, it.key().size()), id);
         if (int b = byte_token_value(it.key()); b >= 0) v->byte_id[b] = id;
     }
     v->all_tokens = v->model_vocab;
@@ -506,7 +465,7 @@ Vocab Vocab::from_json_text(std::string_view json_text, const std::string& origi
             tok.id = need_id(origin, need(origin, t, "id", w), w + ".id");
             tok.content = need_string(origin, t, "content", w);
             if (tok.content.empty()) bad(origin, w + ".content is empty");
-            if (utf8_first_invalid(tok.content) != std::string_view::npos) bad(origin, w + ".content is not UTF-8");
+            if (first_invalid(tok.content) != std::string_view::npos) bad(origin, w + ".content is not UTF-8");
             tok.special = opt_bool(origin, t, "special", false, w);
             tok.single_word = opt_bool(origin, t, "single_word", false, w);
             tok.lstrip = opt_bool(origin, t, "lstrip", false, w);
@@ -619,7 +578,7 @@ char32_t last_char(std::string_view s) {
     while (i > 0 && (static_cast<unsigned char>(s[i - 1]) & 0xC0) == 0x80) --i;
     if (i == 0) i = 1;
     --i;
-    return utf8_decode_at(s, i, s.size() - i);
+    return decode_at(s, i, s.size() - i);
 }
 
 // Leftmost-longest added-token matches over `s`, with lstrip/rstrip/single_word handling.
@@ -644,7 +603,7 @@ std::vector<Match> find_added(std::string_view s, const std::vector<AddedToken>&
         pos = stop;
         if (hit->single_word) {
             bool start_ok = start == 0 || !is_word_char(last_char(s.substr(0, start)));
-            bool stop_ok = stop == s.size() || !is_word_char(utf8_decode_at(s, stop, utf8_valid_len(s, stop)));
+            bool stop_ok = stop == s.size() || !is_word_char(decode_at(s, stop, valid_len(s, stop)));
             if (!start_ok || !stop_ok) continue;
         }
         if (hit->lstrip) {
@@ -652,15 +611,15 @@ std::vector<Match> find_added(std::string_view s, const std::vector<AddedToken>&
             while (ns > offset) {
                 size_t k = ns - 1;
                 while (k > 0 && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80) --k;
-                if (!is_unicode_space(utf8_decode_at(s, k, ns - k))) break;
+                if (!is_unicode_space(decode_at(s, k, ns - k))) break;
                 ns = k;
             }
             start = std::max(ns, offset);
         }
         if (hit->rstrip) {
             while (stop < s.size()) {
-                size_t n = utf8_valid_len(s, stop);
-                if (!is_unicode_space(utf8_decode_at(s, stop, n))) break;
+                size_t n = valid_len(s, stop);
+                if (!is_unicode_space(decode_at(s, stop, n))) break;
                 stop += n;
             }
             pos = stop;
@@ -798,9 +757,9 @@ void Vocab::Impl::bpe_compute(std::string_view word, std::vector<int32_t>& out) 
     };
     int32_t pending_unk = -1;  // fused unknown run
     for (size_t i = 0; i < word.size();) {
-        size_t n = utf8_valid_len(word, i);
+        size_t n = valid_len(word, i);
         if (n == 0) n = 1;
-        auto cid = char_ids.find(utf8_decode_at(word, i, n));
+        auto cid = char_ids.find(decode_at(word, i, n));
         if (cid != char_ids.end()) {
             if (pending_unk >= 0) add(pending_unk), pending_unk = -1;
             add(cid->second);
@@ -854,7 +813,7 @@ void Vocab::Impl::bpe_compute(std::string_view word, std::vector<int32_t>& out) 
 }
 
 std::vector<int64_t> Vocab::encode(std::string_view text, bool add_bos) const {
-    if (size_t bad_at = utf8_first_invalid(text); bad_at != std::string_view::npos)
+    if (size_t bad_at = first_invalid(text); bad_at != std::string_view::npos)
         throw Error(Errc::invalid_argument, fmt::format("text is not valid UTF-8 (byte {})", bad_at));
     const Impl& v = *impl_;
     std::vector<int32_t> ids;
@@ -895,7 +854,7 @@ std::vector<std::string> Vocab::Impl::decode_chain(std::vector<std::string> toke
                 std::string run;
                 auto flush = [&] {
                     if (run.empty()) return;
-                    if (utf8_first_invalid(run) == std::string::npos) {
+                    if (first_invalid(run) == std::string::npos) {
                         next.push_back(run);
                     } else {
                         for (size_t i = 0; i < run.size(); ++i) next.push_back(kReplacementChar);
