@@ -1,0 +1,54 @@
+#include "transcriber.hpp"
+
+#include <troupe/ssl/resample.hpp>
+#include <troupe/status.hpp>
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace troupe::w2v {
+
+Wav2Vec2CtcTranscriber::Wav2Vec2CtcTranscriber(const Params& params) {
+    auto dir = params.find("model.dir");
+    if (dir == params.end() || dir->second.empty())
+        throw Error(Errc::invalid_argument, "wav2vec2-ctc: parameter 'model.dir' (a Wav2Vec2ForCTC folder) is required");
+    ssl::LoadOptions options;
+    auto device = params.find("device");
+    if (device != params.end() && !device->second.empty()) {
+        try {
+            options.device = c10::Device(device->second);
+        } catch (const std::exception&) {
+            throw Error(Errc::invalid_argument, fmt::format("wav2vec2-ctc: bad device '{}'", device->second));
+        }
+    }
+    model_ = std::make_unique<CtcModel>(CtcModel::load_dir(dir->second, options));
+    const ssl::EncoderConfig& c = model_->encoder().config();
+    description_ = fmt::format("wav2vec2-ctc {} ({}, {} layers, hidden {}, {} symbols, {} Hz)", dir->second, c.model_type,
+                               c.num_hidden_layers, c.hidden_size, model_->vocab().size(),
+                               model_->encoder().feature_extractor().sampling_rate);
+}
+
+CtcDecoded Wav2Vec2CtcTranscriber::transcribe_or_throw(const Audio& audio) const {
+    if (audio.sample_rate <= 0) throw Error(Errc::invalid_argument, "wav2vec2-ctc: audio has no sample rate");
+    if (audio.samples.empty()) throw Error(Errc::invalid_argument, "wav2vec2-ctc: audio is empty");
+    for (float s : audio.samples)
+        if (!std::isfinite(s)) throw Error(Errc::invalid_argument, "wav2vec2-ctc: audio contains NaN or infinity");
+    const int rate = model_->encoder().feature_extractor().sampling_rate;
+    std::vector<float> samples = ssl::resample(audio.samples, audio.sample_rate, rate);
+    if (int64_t(samples.size()) < model_->encoder().config().min_samples())
+        throw Error(Errc::invalid_argument, fmt::format("wav2vec2-ctc: audio too short ({:.3f} s)", audio.seconds()));
+    c10::NoGradGuard no_grad;
+    at::Tensor wave = at::from_blob(samples.data(), {int64_t(samples.size())}, at::kFloat);
+    return model_->transcribe(wave);
+}
+
+Status Wav2Vec2CtcTranscriber::transcribe(const Audio& audio, std::string& text) noexcept {
+    return guard([&] { text = transcribe_or_throw(audio).text_stripped; });
+}
+
+std::string Wav2Vec2CtcTranscriber::describe() const noexcept { return description_; }
+
+}  // namespace troupe::w2v

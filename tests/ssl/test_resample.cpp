@@ -1,0 +1,73 @@
+// Unit tests of troupe::ssl::resample (windowed-sinc, torchaudio's kernel and length conventions).
+#define BOOST_TEST_MODULE ssl_resample
+#include <boost/test/unit_test.hpp>
+
+#include <troupe/ssl/resample.hpp>
+#include <troupe/status.hpp>
+
+#include <cmath>
+
+using troupe::ssl::resample;
+using troupe::ssl::resampled_length;
+
+namespace {
+const double kPi = 3.14159265358979323846;
+std::vector<float> sine(double freq, int rate, int n, double amp = 0.5) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) v[size_t(i)] = float(amp * std::sin(2 * kPi * freq * i / rate));
+    return v;
+}
+double rms(const std::vector<float>& v, size_t from, size_t to) {
+    double acc = 0;
+    for (size_t i = from; i < to; ++i) acc += double(v[i]) * v[i];
+    return std::sqrt(acc / double(to - from));
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(lengths_follow_ceil_rule) {
+    BOOST_CHECK_EQUAL(resampled_length(44100, 44100, 16000), 16000);
+    BOOST_CHECK_EQUAL(resampled_length(44101, 44100, 16000), 16001);  // ceil(44101 * 160 / 441)
+    BOOST_CHECK_EQUAL(resampled_length(1, 48000, 16000), 1);
+    BOOST_CHECK_EQUAL(resampled_length(0, 48000, 16000), 0);
+    BOOST_CHECK_EQUAL(resampled_length(16000, 16000, 32000), 32000);
+    BOOST_CHECK_EQUAL(resample(sine(100, 22050, 1234), 22050, 16000).size(), size_t(resampled_length(1234, 22050, 16000)));
+    BOOST_CHECK_THROW(resampled_length(10, 0, 16000), troupe::Error);
+    BOOST_CHECK_THROW(resample({1.f}, 16000, -1), troupe::Error);
+}
+
+BOOST_AUTO_TEST_CASE(equal_rates_are_identity) {
+    const auto x = sine(440, 16000, 1000);
+    BOOST_CHECK(resample(x, 16000, 16000) == x);
+}
+
+// A tone well below both Nyquist frequencies comes out as the same tone at the new rate.
+BOOST_AUTO_TEST_CASE(in_band_tone_is_preserved) {
+    struct Case { int from, to; double freq; };
+    for (const Case c : {Case{44100, 16000, 1000.0}, Case{48000, 16000, 3000.0}, Case{16000, 32000, 2500.0},
+                         Case{22050, 16000, 440.0}, Case{32000, 16000, 4000.0}}) {
+        BOOST_TEST_CONTEXT(c.from << " -> " << c.to << " Hz, tone " << c.freq) {
+            const auto y = resample(sine(c.freq, c.from, c.from), c.from, c.to);
+            const auto expected = sine(c.freq, c.to, c.to);
+            BOOST_REQUIRE_EQUAL(y.size(), expected.size());
+            double worst = 0;
+            for (size_t i = size_t(c.to / 20); i < y.size() - size_t(c.to / 20); ++i)  // away from the edges
+                worst = std::max(worst, std::abs(double(y[i]) - expected[i]));
+            BOOST_TEST_MESSAGE("max error " << worst);
+            BOOST_CHECK_LT(worst, 2e-3);
+        }
+    }
+}
+
+// A tone above the new Nyquist frequency is removed rather than aliased.
+BOOST_AUTO_TEST_CASE(out_of_band_tone_is_suppressed) {
+    const auto y = resample(sine(10000.0, 48000, 48000), 48000, 16000);
+    const double level = rms(y, 800, y.size() - 800);
+    BOOST_TEST_MESSAGE("rms of a 10 kHz tone after 48k -> 16k: " << level);
+    BOOST_CHECK_LT(level, 0.5 / std::sqrt(2.0) * 0.01);  // at least 40 dB below the input
+}
+
+BOOST_AUTO_TEST_CASE(dc_gain_is_one) {
+    const std::vector<float> ones(8000, 1.0f);
+    const auto y = resample(ones, 8000, 16000);
+    for (size_t i = 200; i < y.size() - 200; ++i) BOOST_REQUIRE_SMALL(double(y[i]) - 1.0, 2e-3);
+}
