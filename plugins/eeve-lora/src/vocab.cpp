@@ -154,6 +154,12 @@ struct Vocab::Impl {
     void bpe_compute(std::string_view word, std::vector<int32_t>& out) const;
     std::string normalize(std::string_view text) const;
     std::vector<std::string> decode_chain(std::vector<std::string> tokens) const;
+    // Surviving token strings of ids (unknown ids and, if asked, special tokens dropped).
+    std::vector<std::string> surviving(const int64_t* ids, size_t count, bool skip_special) const;
+    // Decoder output for `tokens`; at_start=false decodes them as the continuation of earlier
+    // tokens (needs window_decode_ok).
+    std::string decode_tokens(std::vector<std::string> tokens, bool at_start) const;
+    bool window_decode_ok = true;  // decoders only look at the start (Strip start<=1, stop 0)
 };
 
 namespace {
@@ -488,8 +494,11 @@ Vocab Vocab::from_json_text(std::string_view json_text, const std::string& origi
     if (auto d = root.find("decoder"); d != root.end() && !d->is_null()) {
         parse_decoder(origin, *d, "decoder", v->decoder);
         v->has_decoder = true;
-        for (const auto& s : v->decoder)
+        for (const auto& s : v->decoder) {
             if (s.kind == DecStep::byte_fallback) v->decoder_byte_fallback = true;
+            if (s.kind == DecStep::strip && (s.start > 1 || s.stop > 0 || s.a == "\x01")) v->window_decode_ok = false;
+            if (s.kind == DecStep::replace && s.a.find('\x01') != std::string::npos) v->window_decode_ok = false;
+        }
     }
     for (auto& t : v->norm_added) {
         t.pattern = v->normalize(t.content);
@@ -900,26 +909,41 @@ std::vector<std::string> Vocab::Impl::decode_chain(std::vector<std::string> toke
     return tokens;
 }
 
-std::string Vocab::decode(const int64_t* ids, size_t count, bool skip_special) const {
-    const Impl& v = *impl_;
+std::vector<std::string> Vocab::Impl::surviving(const int64_t* ids, size_t count, bool skip_special) const {
     std::vector<std::string> tokens;
     tokens.reserve(count);
     for (size_t i = 0; i < count; ++i) {
-        int64_t id = ids[i];
-        if (id < 0 || static_cast<size_t>(id) >= v.pieces.size() || v.pieces[id].empty()) continue;
-        if (skip_special && v.special[id]) continue;
-        tokens.push_back(v.pieces[id]);
+        const int64_t id = ids[i];
+        if (id < 0 || static_cast<size_t>(id) >= pieces.size() || pieces[id].empty()) continue;
+        if (skip_special && special[id]) continue;
+        tokens.push_back(pieces[id]);
     }
+    return tokens;
+}
+
+std::string Vocab::Impl::decode_tokens(std::vector<std::string> tokens, bool at_start) const {
     std::string out;
-    if (!v.has_decoder) {
+    if (!has_decoder) {  // HF joins the tokens with spaces
         for (size_t i = 0; i < tokens.size(); ++i) {
-            if (i) out += ' ';
+            if (i || !at_start) out += ' ';
             out += tokens[i];
         }
         return out;
     }
-    for (const auto& t : v.decode_chain(std::move(tokens))) out += t;
+    // A continuation is decoded behind a sentinel token that no decoder step changes or strips,
+    // so start-of-text rules (Strip, Metaspace's first token) do not apply to it again.
+    static const std::string kSentinel = "\x01";
+    if (!at_start) {
+        if (tokens.empty()) return out;
+        tokens.insert(tokens.begin(), kSentinel);
+    }
+    for (const auto& t : decode_chain(std::move(tokens))) out += t;
+    if (!at_start) out.erase(0, kSentinel.size());
     return out;
+}
+
+std::string Vocab::decode(const int64_t* ids, size_t count, bool skip_special) const {
+    return impl_->decode_tokens(impl_->surviving(ids, count, skip_special), true);
 }
 
 std::string Vocab::decode(const std::vector<int64_t>& ids, bool skip_special) const {
@@ -961,13 +985,20 @@ std::string IncrementalDecoder::push(int64_t id) {
     if (id < 0 || id >= vocab_.size() || v.pieces[id].empty()) return {};
     if (skip_special_ && v.special[id]) return {};
     if (v.decoder_byte_fallback && v.byte_of[id] >= 0) return {};
-    std::string text = vocab_.decode(ids_, skip_special_);
-    std::string out = text.size() > emitted_ ? text.substr(emitted_) : std::string();
-    emitted_ = std::max(emitted_, text.size());
-    return out;
+    return take();
 }
 
-std::string IncrementalDecoder::flush() {
+std::string IncrementalDecoder::flush() { return take(); }
+
+std::string IncrementalDecoder::take() {
+    const auto& v = vocab_.impl();
+    if (v.window_decode_ok) {  // decode only the tokens since the last output: O(1) per token
+        auto tokens = v.surviving(ids_.data() + committed_, ids_.size() - committed_, skip_special_);
+        const bool at_start = !started_;
+        started_ = started_ || !tokens.empty();
+        committed_ = ids_.size();
+        return v.decode_tokens(std::move(tokens), at_start);
+    }
     std::string text = vocab_.decode(ids_, skip_special_);
     std::string out = text.size() > emitted_ ? text.substr(emitted_) : std::string();
     emitted_ = std::max(emitted_, text.size());
@@ -976,7 +1007,9 @@ std::string IncrementalDecoder::flush() {
 
 void IncrementalDecoder::reset() {
     ids_.clear();
+    committed_ = 0;
     emitted_ = 0;
+    started_ = false;
 }
 
 }  // namespace troupe::llama

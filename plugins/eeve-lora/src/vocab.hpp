@@ -65,15 +65,18 @@ class IncrementalDecoder {
 public:
     explicit IncrementalDecoder(const Vocab& vocab, bool skip_special = true);
     std::string push(int64_t id);
-    std::string flush();
+    std::string flush();  // end of stream: an unfinished byte run comes out as U+FFFD
     void reset();
     const std::vector<int64_t>& ids() const { return ids_; }
 
 private:
     Vocab vocab_;
     bool skip_special_;
+    std::string take();
     std::vector<int64_t> ids_;
-    size_t emitted_ = 0;  // bytes of decode(ids_) already returned
+    size_t committed_ = 0;  // ids_ already decoded and returned
+    bool started_ = false;  // some token has produced decoder input (start-of-text rules done)
+    size_t emitted_ = 0;    // fallback for decoders that look at the end: bytes of decode(ids_) returned
 };
 
 }  // namespace troupe::llama
