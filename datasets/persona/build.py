@@ -5,8 +5,8 @@ src/*.txt format (UTF-8):
     @ <category> | <situation> | <stage direction>
     B: <부장's line>      S: 신입   D: 대리   T: 팀장   C: 클라이언트
 Lines starting with '#' are comments. Every situation gets an id "<category-slug>-NNN" (numbered in
-order of appearance) and goes to exactly one split: within each category the 4th of every ten
-situations goes to valid, the 8th to test, the rest to train (~80/10/10).
+order of appearance) and goes to exactly one split: counting all situations in file order, the 4th
+of every ten goes to valid, the 9th to test, the rest to train (80/10/10, spread over categories).
 
 Usage: python3 build.py [--stats]   (writes train.jsonl, valid.jsonl, test.jsonl, stats.json)
 """
@@ -63,14 +63,14 @@ def main():
     per_cat = collections.Counter()
     splits = {"train": [], "valid": [], "test": []}
     lengths = []
-    for s in situations:
+    for g, s in enumerate(situations):
         if s["situation"] in seen_text:
             errors.append(f"{s['where']}: situation text also at {seen_text[s['situation']]}")
         seen_text[s["situation"]] = s["where"]
         i = per_cat[s["category"]]
         per_cat[s["category"]] += 1
         sid = f"{SLUGS[s['category']]}-{i + 1:03d}"
-        split = "valid" if i % 10 == 3 else "test" if i % 10 == 7 else "train"
+        split = "valid" if g % 10 == 3 else "test" if g % 10 == 8 else "train"
         for who in SPEAKERS.values():
             if who not in s["lines"]:
                 continue

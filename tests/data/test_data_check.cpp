@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(shipped_persona_data_passes) {
         BOOST_TEST(f.examples > 0u, f.file);
         total += f.examples;
     }
-    BOOST_TEST(total > 0u);  // raised to the 2,000 once the data is complete
+    BOOST_TEST(total >= 2000u);  // the minimum
     // Every character appears in every split.
     for (const auto& f : r.files)
         BOOST_TEST(f.characters.size() == r.files[0].characters.size(), f.file);
