@@ -56,6 +56,28 @@ def parse():
     return situations, errors
 
 
+def write_counts(stats):
+    """Replaces the counts section of README.md with tables computed from `stats`."""
+    chars = list(SPEAKERS.values())
+    splits = ["train", "valid", "test"]
+    rows = ["| character | " + " | ".join(splits) + " | total |", "|---|" + "---:|" * (len(splits) + 1)]
+    for c in chars + ["all"]:
+        n = [stats["per_split"][s] if c == "all" else stats["per_character_split"][s].get(c, 0) for s in splits]
+        rows.append(f"| {c} | " + " | ".join(str(x) for x in n) + f" | {sum(n)} |")
+    sits = stats["situations_per_split"]
+    rows.append(f"| situations | " + " | ".join(str(sits[s]) for s in splits) + f" | {sum(sits.values())} |")
+    ol = stats["output_length"]
+    rows += ["", f"Output length (code points): min {ol['min']}, mean {ol['mean']}, max {ol['max']}; "
+             f"{ol['share_50_90'] * 100:.1f} % of lines are 50–90. Categories: {len(stats['per_category'])}."]
+    path = os.path.join(HERE, "README.md")
+    text = open(path, encoding="utf-8").read()
+    begin, end = "<!-- counts:begin -->", "<!-- counts:end -->"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + begin + "\n" + "\n".join(rows) + "\n" + end + rest.split(end, 1)[1]
+        open(path, "w", encoding="utf-8").write(text)
+
+
 def main():
     personas = load_personas()
     situations, errors = parse()
@@ -112,6 +134,7 @@ def main():
     with open(os.path.join(HERE, "stats.json"), "w", encoding="utf-8") as f:
         json.dump(stats, f, ensure_ascii=False, indent=2)
         f.write("\n")
+    write_counts(stats)
     if "--stats" in sys.argv:
         print(json.dumps(stats, ensure_ascii=False, indent=1))
     return 1 if errors else 0
