@@ -15,6 +15,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -185,11 +186,11 @@ BOOST_AUTO_TEST_CASE(corpus_round_trip_and_speed) {
                                  << bytes / warm_s / 1e6 << " MB/s (" << tokens / warm_s / 1e6 << " M tok/s)");
 }
 
-// The older Llama layout of tokenizer.json (normalizer Prepend("▁") + Replace(" ", "▁"), no
-// pre-tokenizer, merges as "a b" strings) — the form of many EEVE/SOLAR exports — behaves like
-// SentencePiece with add_dummy_prefix: compare it with ids_sentencepiece wherever the text holds
-// no special-token string (SentencePiece treats those as text).
-BOOST_AUTO_TEST_CASE(legacy_normalizer_layout_matches_sentencepiece) {
+namespace {
+
+// The fixture tokenizer.json rewritten in the older Llama layout: normalizer Prepend("▁") +
+// Replace(" ", "▁"), no pre-tokenizer, merges as "a b" strings (the form of many EEVE/SOLAR exports).
+json legacy_layout() {
     json tok = load_json(fixture_dir() / "base" / "tokenizer.json");
     tok["normalizer"] = json::parse(R"({"type":"Sequence","normalizers":[
         {"type":"Prepend","prepend":"▁"},
@@ -199,6 +200,58 @@ BOOST_AUTO_TEST_CASE(legacy_normalizer_layout_matches_sentencepiece) {
     for (const auto& m : tok["model"]["merges"])
         merges.push_back(m.is_array() ? json(m[0].get<std::string>() + " " + m[1].get<std::string>()) : m);
     tok["model"]["merges"] = merges;
+    return tok;
+}
+
+struct TempModelDir {
+    fs::path path;
+    TempModelDir(const json& tokenizer, const json& config) {
+        static int n = 0;
+        path = fs::temp_directory_path() / ("troupe-vocab-conf-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+        fs::create_directories(path);
+        std::ofstream(path / "tokenizer.json") << tokenizer.dump();
+        std::ofstream(path / "tokenizer_config.json") << config.dump();
+    }
+    ~TempModelDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+}  // namespace
+
+// transformers 5 rebuilds a `LlamaTokenizer` pipeline whatever the file says: a legacy-layout
+// file in a folder whose tokenizer_config.json names LlamaTokenizer gives exactly the HF ids.
+BOOST_AUTO_TEST_CASE(llama_tokenizer_class_overrides_a_legacy_file) {
+    const json config = load_json(fixture_dir() / "base" / "tokenizer_config.json");
+    TempModelDir dir(legacy_layout(), config);
+    const Vocab v = Vocab::load(dir.path);
+    for (const auto& c : load_json(fixture_dir() / "tokenizer_cases.json").at("cases")) {
+        const std::string text = c.at("text").get<std::string>();
+        BOOST_TEST_CONTEXT("text " << json(text).dump()) {
+            BOOST_TEST(v.encode(text, true) == ids_of(c.at("ids_hf")), boost::test_tools::per_element());
+            if (c.contains("decoded_hf"))
+                BOOST_TEST(v.decode(ids_of(c.at("ids_hf")), true) == c.at("decoded_hf").get<std::string>());
+        }
+    }
+    // without following the class, the file's own (legacy) pipeline applies: " " → "▁▁"
+    const Vocab file_only = Vocab::load(dir.path, troupe::llama::VocabLoadOptions{false});
+    BOOST_TEST(file_only.encode(" ", false).size() == 2u);
+    BOOST_TEST(v.encode(" ", false).size() == 1u);
+    // "legacy": true selects prepend_scheme always (a ▁ after special tokens too)
+    json legacy_cfg = config;
+    legacy_cfg["legacy"] = true;
+    TempModelDir dir2(legacy_layout(), legacy_cfg);
+    const Vocab always = Vocab::load(dir2.path);
+    BOOST_TEST(always.encode("</s>a", false).size() > v.encode("</s>a", false).size());
+}
+
+// The older Llama layout of tokenizer.json (normalizer Prepend("▁") + Replace(" ", "▁"), no
+// pre-tokenizer, merges as "a b" strings) — the form of many EEVE/SOLAR exports — behaves like
+// SentencePiece with add_dummy_prefix: compare it with ids_sentencepiece wherever the text holds
+// no special-token string (SentencePiece treats those as text).
+BOOST_AUTO_TEST_CASE(legacy_normalizer_layout_matches_sentencepiece) {
+    const json tok = legacy_layout();
     const Vocab legacy = Vocab::from_json_text(tok.dump(), "legacy tokenizer.json");
     std::vector<std::string> specials;
     for (const auto& t : tok["added_tokens"]) specials.push_back(t["content"].get<std::string>());

@@ -133,6 +133,7 @@ struct Vocab::Impl {
     int32_t unk = -1;
 
     std::vector<AddedToken> raw_added, norm_added;  // matched before / after normalization
+    std::array<bool, 256> raw_first{}, norm_first{};  // first bytes of their patterns
     std::vector<NormStep> normalizer;
     std::vector<PreStep> pre_tokenizer;
     bool has_post = false;
@@ -505,6 +506,8 @@ Vocab Vocab::from_json_text(std::string_view json_text, const std::string& origi
         if (t.pattern.empty()) t.pattern = t.content;
     }
     for (auto& t : v->raw_added) t.pattern = t.content;
+    for (const auto& t : v->raw_added) v->raw_first[static_cast<unsigned char>(t.pattern[0])] = true;
+    for (const auto& t : v->norm_added) v->norm_first[static_cast<unsigned char>(t.pattern[0])] = true;
     for (auto* list : {&v->raw_added, &v->norm_added})  // longest first: leftmost-longest matching
         std::stable_sort(list->begin(), list->end(),
                          [](const AddedToken& x, const AddedToken& y) { return x.pattern.size() > y.pattern.size(); });
@@ -539,7 +542,52 @@ Vocab Vocab::from_json_text(std::string_view json_text, const std::string& origi
     return Vocab(std::move(v));
 }
 
-Vocab Vocab::load(const std::filesystem::path& path) {
+namespace {
+
+// transformers 5 `LlamaTokenizer`: the file's vocab/merges/added tokens with a fixed pipeline.
+void apply_llama_tokenizer_class(Vocab::Impl& v, const json& cfg) {
+    auto flag = [&](const char* key) -> std::optional<bool> {
+        auto it = cfg.find(key);
+        if (it == cfg.end() || !it->is_boolean()) return std::nullopt;
+        return it->get<bool>();
+    };
+    const bool add_prefix_space = flag("add_prefix_space").value_or(true);
+    const bool legacy = flag("legacy").value_or(false);
+    PreStep meta{PreStep::metaspace};
+    meta.replacement = "\xE2\x96\x81";
+    meta.scheme = !add_prefix_space ? PrependScheme::never : legacy ? PrependScheme::always : PrependScheme::first;
+    meta.split = false;
+    v.normalizer.clear();
+    v.pre_tokenizer.assign(1, meta);
+    for (auto& t : v.norm_added) t.pattern = t.content;
+    v.norm_first.fill(false);
+    for (const auto& t : v.norm_added) v.norm_first[static_cast<unsigned char>(t.pattern[0])] = true;
+    v.decoder.clear();
+    v.decoder.push_back({DecStep::replace, meta.replacement, " "});
+    v.decoder.push_back({DecStep::byte_fallback});
+    v.decoder.push_back({DecStep::fuse});
+    if (add_prefix_space) {
+        DecStep strip{DecStep::strip};
+        strip.a = " ";
+        strip.start = 1;
+        v.decoder.push_back(strip);
+    }
+    v.has_decoder = true;
+    v.decoder_byte_fallback = true;
+    v.window_decode_ok = true;
+    const auto add_bos = flag("add_bos_token"), add_eos = flag("add_eos_token");
+    if (add_bos || add_eos) {
+        v.post_prefix.clear();
+        v.post_suffix.clear();
+        if (add_bos.value_or(true) && v.bos >= 0) v.post_prefix.push_back(static_cast<int32_t>(v.bos));
+        if (add_eos.value_or(false) && v.eos >= 0) v.post_suffix.push_back(static_cast<int32_t>(v.eos));
+        v.has_post = true;
+    }
+}
+
+}  // namespace
+
+Vocab Vocab::load(const std::filesystem::path& path, const VocabLoadOptions& options) {
     std::filesystem::path file = path;
     std::error_code ec;
     const bool is_dir = std::filesystem::is_directory(path, ec);
@@ -547,24 +595,25 @@ Vocab Vocab::load(const std::filesystem::path& path) {
     if (!std::filesystem::exists(file, ec))
         throw Error(Errc::not_found, fmt::format("{}: no such file", file.string()));
     Vocab vocab = from_json_text(read_file(file), file.string());
-    if (is_dir) {
-        const auto cfg_path = path / "tokenizer_config.json";
-        if (std::filesystem::exists(cfg_path, ec)) {
-            json cfg;
-            try {
-                cfg = json::parse(read_file(cfg_path));
-            } catch (const json::exception& e) {
-                bad(cfg_path.string(), fmt::format("not valid JSON: {}", e.what()));
-            }
-            if (cfg.is_object()) {
-                auto& impl = const_cast<Impl&>(*vocab.impl_);  // sole owner until returned
-                if (auto bos = config_token(cfg, "bos_token"))
-                    if (auto id = vocab.token_to_id(*bos)) impl.bos = *id;
-                if (auto eos = config_token(cfg, "eos_token"))
-                    if (auto id = vocab.token_to_id(*eos)) impl.eos = *id;
-            }
-        }
+    if (!is_dir) return vocab;
+    const auto cfg_path = path / "tokenizer_config.json";
+    if (!std::filesystem::exists(cfg_path, ec)) return vocab;
+    json cfg;
+    try {
+        cfg = json::parse(read_file(cfg_path));
+    } catch (const json::exception& e) {
+        bad(cfg_path.string(), fmt::format("not valid JSON: {}", e.what()));
     }
+    if (!cfg.is_object()) bad(cfg_path.string(), "the top level is not an object");
+    auto& impl = const_cast<Impl&>(*vocab.impl_);  // sole owner until returned
+    if (auto bos = config_token(cfg, "bos_token"))
+        if (auto id = vocab.token_to_id(*bos)) impl.bos = *id;
+    if (auto eos = config_token(cfg, "eos_token"))
+        if (auto id = vocab.token_to_id(*eos)) impl.eos = *id;
+    std::string cls;
+    if (auto it = cfg.find("tokenizer_class"); it != cfg.end() && it->is_string()) cls = it->get<std::string>();
+    if (options.follow_tokenizer_class && (cls == "LlamaTokenizer" || cls == "LlamaTokenizerFast"))
+        apply_llama_tokenizer_class(impl, cfg);
     return vocab;
 }
 
@@ -591,7 +640,8 @@ char32_t last_char(std::string_view s) {
 }
 
 // Leftmost-longest added-token matches over `s`, with lstrip/rstrip/single_word handling.
-std::vector<Match> find_added(std::string_view s, const std::vector<AddedToken>& tokens) {
+std::vector<Match> find_added(std::string_view s, const std::vector<AddedToken>& tokens,
+                              const std::array<bool, 256>& first) {
     std::vector<Match> out;
     if (tokens.empty()) return out;
     size_t offset = 0;  // end of the previous match
@@ -600,6 +650,7 @@ std::vector<Match> find_added(std::string_view s, const std::vector<AddedToken>&
         const AddedToken* hit = nullptr;
         size_t at = pos;
         for (; at < s.size() && !hit; ++at) {
+            if (!first[static_cast<unsigned char>(s[at])]) continue;
             for (const auto& t : tokens)  // sorted longest first
                 if (s.compare(at, t.pattern.size(), t.pattern) == 0) {
                     hit = &t;
@@ -658,7 +709,7 @@ void Vocab::Impl::encode_text(std::string_view text, bool at_origin, std::vector
     if (normalizer.empty() && norm_added.empty()) return encode_normalized(text, at_origin, out);
     const std::string norm = normalize(text);
     size_t prev = 0;
-    for (const Match& m : find_added(norm, norm_added)) {
+    for (const Match& m : find_added(norm, norm_added, norm_first)) {
         if (m.start > prev) encode_normalized(std::string_view(norm).substr(prev, m.start - prev), at_origin && prev == 0, out);
         out.push_back(m.id);
         prev = m.stop;
@@ -832,7 +883,7 @@ std::vector<int64_t> Vocab::encode(std::string_view text, bool add_bos) const {
         else if (v.bos >= 0) ids.push_back(static_cast<int32_t>(v.bos));
     }
     size_t prev = 0;
-    for (const Match& m : find_added(text, v.raw_added)) {
+    for (const Match& m : find_added(text, v.raw_added, v.raw_first)) {
         if (m.start > prev) v.encode_text(text.substr(prev, m.start - prev), prev == 0, ids);
         ids.push_back(m.id);
         prev = m.stop;

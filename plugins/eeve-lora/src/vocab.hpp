@@ -17,13 +17,24 @@
 
 namespace troupe::llama {
 
+struct VocabLoadOptions {
+    /// transformers 5 builds `LlamaTokenizer` (tokenizer_class in tokenizer_config.json) from the
+    /// file's vocab and merges only, with its own pipeline: no normalizer, Metaspace with
+    /// prepend_scheme first (always if "legacy": true, never if "add_prefix_space": false),
+    /// split off, decoder Replace/ByteFallback/Fuse/Strip, BOS/EOS from add_bos_token/add_eos_token.
+    /// true: do the same when loading such a folder (older files, like EEVE's, carry the legacy
+    /// Prepend+Replace normalizer, which differs for leading spaces and text after special
+    /// tokens). false: use the file's own pipeline, as `tokenizers` / transformers 4 do.
+    bool follow_tokenizer_class = true;
+};
+
 class Vocab {
 public:
     /// Loads `tokenizer.json` (a file, or a model folder that holds one). A folder's
-    /// `tokenizer_config.json`, if present, names the BOS/EOS tokens. Throws troupe::Error:
-    /// invalid_file (malformed JSON or tokenizer, message "<path>: what"), not_found,
-    /// unsupported (a component type this port does not implement).
-    static Vocab load(const std::filesystem::path& path);
+    /// `tokenizer_config.json`, if present, names the BOS/EOS tokens (see VocabLoadOptions).
+    /// Throws troupe::Error: invalid_file (malformed JSON or tokenizer, message "<path>: what"),
+    /// not_found, unsupported (a component type this port does not implement).
+    static Vocab load(const std::filesystem::path& path, const VocabLoadOptions& options = {});
     /// Parses tokenizer.json text; `origin` names it in error messages.
     static Vocab from_json_text(std::string_view json_text, const std::string& origin);
 
