@@ -109,7 +109,7 @@ def main():
                 "situation_id": sid,
             })
     for n, where, who in lengths:
-        if n < 30 or n > 110:
+        if n < 50 or n > 90:
             errors.append(f"{where}: {who} line has {n} characters")
     if errors:
         print("\n".join(errors), file=sys.stderr)
