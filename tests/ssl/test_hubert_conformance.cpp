@@ -10,6 +10,7 @@
 #include <c10/core/GradMode.h>
 
 #include <filesystem>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace ssltest;
@@ -139,4 +140,100 @@ BOOST_FIXTURE_TEST_CASE(bad_weights_are_clear_errors, Fixture) {
     BOOST_CHECK_THROW(enc.forward(at::zeros({config.min_samples() - 1})), troupe::Error);
     BOOST_CHECK_EQUAL(enc.forward(at::zeros({config.min_samples()})).last_hidden_state.size(1), 1);
     BOOST_CHECK_THROW(troupe::ssl::hubert_features(enc, std::vector<float>{}), troupe::Error);
+}
+
+// ---- pytorch_model.bin (torch.save zip, as chinese-hubert-base ships it) ----------------------------------------
+namespace {
+
+// Minimal protocol-2 pickle and stored-zip writers for building a torch.save file in the test.
+struct Pickler {
+    std::string b = std::string("\x80\x02", 2);
+    Pickler& op(char c) { b.push_back(c); return *this; }
+    Pickler& u32(uint32_t v) { for (int i = 0; i < 4; ++i) b.push_back(char((v >> (8 * i)) & 0xFF)); return *this; }
+    Pickler& str(const std::string& s) { op('X'); u32(uint32_t(s.size())); b += s; return *this; }
+    Pickler& i4(int64_t v) { op('J'); return u32(uint32_t(int32_t(v))); }
+    Pickler& global(const std::string& m, const std::string& n) { op('c'); b += m + "\n" + n + "\n"; return *this; }
+};
+
+std::string stored_zip(const std::vector<std::pair<std::string, std::string>>& files) {
+    std::string out, cd;
+    auto u16 = [](std::string& s, uint16_t v) { s.push_back(char(v & 0xFF)); s.push_back(char(v >> 8)); };
+    auto u32 = [](std::string& s, uint32_t v) { for (int i = 0; i < 4; ++i) s.push_back(char((v >> (8 * i)) & 0xFF)); };
+    for (const auto& [name, data] : files) {
+        const uint32_t off = uint32_t(out.size());
+        const size_t pad = (64 - (out.size() + 30 + name.size() + 4) % 64) % 64;
+        std::string extra;
+        u16(extra, 0x4246);
+        u16(extra, uint16_t(pad));
+        extra.append(pad, 'Z');
+        u32(out, 0x04034b50); u16(out, 20); u16(out, 0); u16(out, 0); u32(out, 0); u32(out, 0);
+        u32(out, uint32_t(data.size())); u32(out, uint32_t(data.size()));
+        u16(out, uint16_t(name.size())); u16(out, uint16_t(extra.size()));
+        out += name + extra + data;
+        u32(cd, 0x02014b50); u16(cd, 20); u16(cd, 20); u16(cd, 0); u16(cd, 0); u32(cd, 0); u32(cd, 0);
+        u32(cd, uint32_t(data.size())); u32(cd, uint32_t(data.size()));
+        u16(cd, uint16_t(name.size())); u16(cd, 0); u16(cd, 0); u16(cd, 0); u16(cd, 0); u32(cd, 0); u32(cd, off);
+        cd += name;
+    }
+    const uint32_t cd_off = uint32_t(out.size());
+    out += cd;
+    u32(out, 0x06054b50); u16(out, 0); u16(out, 0); u16(out, uint16_t(files.size())); u16(out, uint16_t(files.size()));
+    u32(out, uint32_t(cd.size())); u32(out, cd_off); u16(out, 0);
+    return out;
+}
+
+/// torch.save({name: tensor}) of float32 tensors, as a zip with archive/data.pkl and archive/data/<i>.
+std::string torch_save(const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
+    Pickler p;
+    p.op('}').op('(');
+    std::vector<std::pair<std::string, std::string>> files;
+    for (size_t i = 0; i < tensors.size(); ++i) {
+        const at::Tensor t = tensors[i].second.to(at::kFloat).contiguous();
+        p.str(tensors[i].first).global("torch._utils", "_rebuild_tensor_v2").op('(');
+        p.op('(').str("storage").global("torch", "FloatStorage").str(std::to_string(i)).str("cpu").i4(t.numel()).op('t').op('Q');
+        p.i4(0).op('(');
+        for (int64_t s : t.sizes()) p.i4(s);
+        p.op('t').op('(');
+        for (int64_t s : t.strides()) p.i4(s);
+        p.op('t').op('\x89').global("collections", "OrderedDict").op(')').op('R').op('t').op('R');
+        files.emplace_back("archive/data/" + std::to_string(i),
+                           std::string(static_cast<const char*>(t.data_ptr()), size_t(t.numel()) * 4));
+    }
+    p.op('u').op('.');
+    files.insert(files.begin(), {"archive/data.pkl", p.b});
+    return stored_zip(files);
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(reads_pytorch_model_bin_with_legacy_names, Fixture) {
+    // Every weight file of the fixture, re-saved as pytorch_model.bin next to the fixture's config.
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        const std::string file = entry.path().filename().string();
+        if (entry.path().extension() != ".safetensors" || file == "cases.safetensors") continue;
+        BOOST_TEST_CONTEXT("weights " << file) {
+            const fs::path tmp = fs::temp_directory_path() / ("troupe_hubert_bin_" + std::to_string(::getpid()));
+            fs::create_directories(tmp);
+            fs::copy_file(dir + "/model/config.json", tmp / "config.json", fs::copy_options::overwrite_existing);
+            const auto src = troupe::st::File::open(entry.path().string());
+            std::vector<std::pair<std::string, at::Tensor>> tensors;
+            for (const auto& n : src.names()) tensors.emplace_back(n, src.tensor(n));
+            std::ofstream(tmp / "pytorch_model.bin", std::ios::binary) << torch_save(tensors);
+
+            const Encoder enc = Encoder::load_dir(tmp.string());
+            const auto ref = troupe::st::File::open(dir + "/cases.safetensors");
+            for (const auto& input : cases["inputs"]) {
+                at::Tensor iv = tensor_ref(dir, input["input_tensors"]["input_values"]);
+                BOOST_CHECK_GT(check_outputs(input["name"], input["tensors"], enc.forward(iv, true), ref, 1e-4), 0);
+            }
+            fs::remove_all(tmp);
+        }
+    }
+    // A folder without weights is a clear not_found error naming the folder.
+    try {
+        Encoder::load_dir(dir);  // the fixture root has no config.json/weights of its own
+        BOOST_FAIL("expected an error");
+    } catch (const troupe::Error& e) {
+        BOOST_CHECK_NE(std::string(e.what()).find(dir), std::string::npos);
+    }
 }

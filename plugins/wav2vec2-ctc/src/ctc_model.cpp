@@ -3,6 +3,7 @@
 #include <troupe/status.hpp>
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
 namespace troupe::w2v {
@@ -48,6 +49,7 @@ std::vector<int64_t> CtcModel::argmax_ids(const at::Tensor& logits) {
 }
 
 CtcDecoded CtcModel::transcribe(const at::Tensor& waveform) const {
+    c10::NoGradGuard no_grad;
     return vocab_.decode(argmax_ids(forward(encoder_.prepare(waveform)).logits));
 }
 

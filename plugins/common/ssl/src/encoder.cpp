@@ -1,11 +1,13 @@
 #include <troupe/ssl/encoder.hpp>
 #include <troupe/status.hpp>
 #include <troupe/torch/safetensors.hpp>
+#include <troupe/torch/torch_checkpoint.hpp>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
 #include <cmath>
+#include <filesystem>
 #include <vector>
 
 namespace troupe::ssl {
@@ -103,6 +105,16 @@ struct Encoder::Impl {
 // ---- weight sources -------------------------------------------------------------------------------------------
 
 WeightSource weights_from_dir(const std::string& dir) {
+    namespace fs = std::filesystem;
+    const bool has_safetensors = fs::exists(dir + "/model.safetensors") || fs::exists(dir + "/model.safetensors.index.json");
+    if (!has_safetensors && fs::exists(dir + "/pytorch_model.bin")) {
+        const std::string path = dir + "/pytorch_model.bin";
+        auto tensors = std::make_shared<const std::map<std::string, at::Tensor>>(pt::Checkpoint::open(path).state_dict(""));
+        return weights_from_map(std::move(tensors), path);
+    }
+    if (!has_safetensors)
+        throw Error(Errc::not_found,
+                    fmt::format("{}: no model.safetensors, model.safetensors.index.json or pytorch_model.bin", dir));
     auto ckpt = std::make_shared<st::Checkpoint>(st::Checkpoint::open_dir(dir));
     WeightSource w;
     w.contains = [ckpt](const std::string& n) { return ckpt->contains(n); };

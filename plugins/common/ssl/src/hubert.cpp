@@ -2,6 +2,7 @@
 #include <troupe/status.hpp>
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
 namespace troupe::ssl {
@@ -10,6 +11,7 @@ at::Tensor hubert_features(const Encoder& hubert, const at::Tensor& wave16k, con
     if (hubert.feature_extractor().sampling_rate != 16000)
         throw Error(Errc::invalid_argument, fmt::format("HuBERT features: the model expects {} Hz input, not 16 kHz",
                                                         hubert.feature_extractor().sampling_rate));
+    c10::NoGradGuard no_grad;  // a frozen feature extractor, upstream as well
     at::Tensor x = wave16k;
     if (x.dim() == 2 && x.size(0) == 1) x = x.squeeze(0);
     if (x.dim() != 1) throw Error(Errc::invalid_argument, "HuBERT features: expected one mono waveform [L]");

@@ -33,7 +33,8 @@ struct WeightSource {
     std::string describe;
 };
 
-/// The weights of a HF folder (`model.safetensors`, or shards with `model.safetensors.index.json`).
+/// The weights of a HF folder: `model.safetensors`, shards with `model.safetensors.index.json`, or else a
+/// `pytorch_model.bin` torch.save zip (e.g. chinese-hubert-base), read by the restricted unpickler.
 WeightSource weights_from_dir(const std::string& dir);
 /// The weights of one safetensors file.
 WeightSource weights_from_file(const std::string& path);
@@ -56,7 +57,8 @@ struct EncoderOutput {
 
 class Encoder {
 public:
-    /// Loads `dir`/config.json, `dir`/preprocessor_config.json (optional) and the weights in `dir`.
+    /// Loads `dir`/config.json, `dir`/preprocessor_config.json (optional) and the weights in `dir`
+    /// (see weights_from_dir). Weights are converted to options.dtype (fp16 files are fine).
     static Encoder load_dir(const std::string& dir, const LoadOptions& options = {});
     /// Builds from a config and a weight source. `prefix` is prepended to every encoder weight name;
     /// without it, "", "wav2vec2." and "hubert." are tried (the first that holds the feature projection).
