@@ -150,4 +150,19 @@ KoreanStages KoreanFrontend::run_from_pronounced(std::string_view pronounced) co
     return st;
 }
 
+std::vector<KoreanStages> KoreanFrontend::prepare_target(std::string_view text, CutMethod method) const {
+    std::vector<KoreanStages> out;
+    for (const auto& segment : pre_seg_text(replace_consecutive_punctuation(text), method)) {
+        std::string collapsed;
+        for (char c : segment) {
+            if (c == ' ' && !collapsed.empty() && collapsed.back() == ' ') continue;
+            collapsed.push_back(c);
+        }
+        KoreanStages st = run(collapsed);
+        if (st.phones.size() < 6) st = run("." + collapsed);
+        if (!st.phones.empty()) out.push_back(std::move(st));
+    }
+    return out;
+}
+
 }  // namespace troupe::sovits::text

@@ -5,6 +5,7 @@
 
 #include "korean_g2p.hpp"
 #include "symbols.hpp"
+#include "text_split.hpp"
 
 #include <string>
 #include <string_view>
@@ -44,6 +45,11 @@ public:
     /// The stages after the pronunciation rules, starting from a given pronounced form (as the
     /// conformance fixture does with its g2pk2 stand-ins).
     KoreanStages run_from_pronounced(std::string_view pronounced) const;
+
+    /// Upstream's target preparation (TTS.run / get_tts_wav): punctuation runs collapsed, text cut into
+    /// segments (pre_seg_text), runs of spaces collapsed, each segment through run(); a segment with
+    /// fewer than 6 phones is re-run as "." + segment.
+    std::vector<KoreanStages> prepare_target(std::string_view text, CutMethod method) const;
 
     const SymbolTable& symbols() const { return *table_; }
 

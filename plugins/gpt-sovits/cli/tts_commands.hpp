@@ -1,0 +1,15 @@
+// The `troupe tts` command group: one function per sub-subcommand, each in its own tts_<name>.cpp,
+// listed in cmd_tts.cpp's table.
+#pragma once
+
+#include "command.hpp"
+
+#include <string>
+#include <vector>
+
+namespace troupe::cli::tts {
+
+/// `troupe tts g2p --text "…" [--split METHOD] [--json]`: the Korean front-end's phones and ids.
+int g2p(const std::vector<std::string>& args, const GlobalOptions& global);
+
+}  // namespace troupe::cli::tts
