@@ -11,7 +11,6 @@ int cmd_plugins(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_characters(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_say(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_speak(const std::vector<std::string>&, const GlobalOptions&);
-int cmd_tts(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_scene(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_tts(const std::vector<std::string>&, const GlobalOptions&);
 }  // namespace troupe::cli
@@ -26,7 +25,6 @@ const Command kCommands[] = {
     {"characters", "list, show and validate characters", cmd_characters},
     {"say", "a line from a character's text backend", cmd_say},
     {"speak", "speech from a character's voice", cmd_speak},
-    {"tts", "GPT-SoVITS voice tools (g2p, ...)", cmd_tts},
     {"scene", "the main job: a scene script to voiced lines, subtitles and a summary", cmd_scene},
     {"tts", "GPT-SoVITS voice tools (g2p, ...)", cmd_tts},
 };
