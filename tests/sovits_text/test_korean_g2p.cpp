@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE(tensing) {  // 제23–27항
     check_pairs({{"국밥", "국빱"}, {"먹고", "먹꼬"}, {"옷고름", "옫꼬름"}, {"있던", "읻떤"}, {"꽂고", "꼳꼬"},
                  {"앉고", "안꼬"}, {"신고", "신고"}, {"신다", "신따"}, {"감고", "감꼬"}, {"넓게", "널께"},
                  {"갈등", "갈뜽"}, {"일시", "일씨"}, {"했습니다", "핻씀니다"}, {"할 수 있다", "할 쑤 읻따"},
-                 {"갈 데가", "갈 떼가"}, {"할걸", "할껄"}, {"할수록", "할쑤록"}, {"할게요", "할께요"},
+                 {"갈 데가", "갈 떼가"}, {"할걸", "할껄"}, {"할수록", "할쑤록"}, {"할게요", "할께요"}, {"갈게.", "갈께."}, {"알게 되다", "알게 되다"}, {"넓적하다", "넙쩌카다"},
                  {"오늘 수업", "오늘 수업"}});
 }
 
@@ -123,4 +123,25 @@ BOOST_AUTO_TEST_CASE(bad_input) {
     BOOST_CHECK_THROW(fe.run(std::string("\xff\xfe")), troupe::Error);
     BOOST_CHECK_THROW(fe.run(std::string("\xe1\x84")), troupe::Error);
     BOOST_TEST(fe.run("").phones.empty());
+}
+
+BOOST_AUTO_TEST_CASE(random_text_never_crashes) {
+    // Random mixes of syllables, jamo, digits, Latin, punctuation and symbols: the pipeline returns
+    // phones that are all in the table, or throws troupe::Error for invalid input only.
+    KoreanFrontend fe;
+    uint32_t state = 12345;
+    auto next = [&] { state = state * 1664525u + 1013904223u; return state >> 8; };
+    const char32_t pools[][2] = {{0xAC00, 0xD7A3}, {0x3131, 0x318E}, {0x1100, 0x11FF}, {U'0', U'9'},
+                                 {U'A', U'z'},     {0x20, 0x2F},     {0x3000, 0x303F}, {0x1F600, 0x1F64F}};
+    for (int iter = 0; iter < 2000; ++iter) {
+        std::u32string s;
+        const int len = static_cast<int>(next() % 40);
+        for (int i = 0; i < len; ++i) {
+            const auto& p = pools[next() % 8];
+            s.push_back(p[0] + next() % (p[1] - p[0] + 1));
+        }
+        const auto st = fe.run(u32_to_utf8(s));
+        BOOST_REQUIRE(st.phones.size() == st.ids.size());
+        for (int id : st.ids) BOOST_REQUIRE(id >= 0 && id < 732);
+    }
 }

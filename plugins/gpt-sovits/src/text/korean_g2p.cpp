@@ -179,6 +179,9 @@ void special_rules(std::vector<Cell>& cells, size_t b, size_t e) {
         const std::u32string_view rest = std::u32string_view(word).substr(k + 1 - b);
         for (auto ending : kRieulEndings)
             if (starts_with(rest, ending) && (ending != U"게요" || rest.size() == 2)) cells[k + 1].tense = true;
+        // A sentence-final -ㄹ게 (갈게. 할게!) — not 알게 되다, where 게 is the adverbial ending.
+        const bool sentence_end = e == cells.size() || (cells[e].ch != U' ' && cells[e].ch != U'\t');
+        if (rest == U"게" && sentence_end) cells[k + 1].tense = true;
     }
 }
 
@@ -192,7 +195,9 @@ int simplified_compound(const Cell& cur, const Cell* nxt) {
         case tLM: return tM;
         case tLB: {
             if (cur.original == U'밟') return tB;
-            if (cur.original == U'넓' && nxt && (nxt->original == U'죽' || nxt->original == U'둥')) return tB;
+            if (cur.original == U'넓' && nxt &&
+                (nxt->original == U'죽' || nxt->original == U'둥' || nxt->original == U'적'))
+                return tB;
             return tL;
         }
         case tLS: case tLT: return tL;
