@@ -95,6 +95,10 @@ BOOST_AUTO_TEST_CASE(numbers) {
     BOOST_TEST(num("큐3") == "큐삼");
     BOOST_TEST(num("1, 2, 3") == "일, 이, 삼");
     BOOST_TEST(num("0") == "영");
+    KoreanFrontend fe;
+    BOOST_TEST(fe.run("16개").pronounced == "열려섣깨");
+    BOOST_TEST(fe.run("16").pronounced == "심뉵");
+    BOOST_TEST(fe.run("37살").pronounced == "서른닐곱쌀");
     BOOST_TEST(u32_to_utf8(read_sino_number(U"1001")) == "천일");
     BOOST_TEST(u32_to_utf8(read_native_number(U"99")) == "아흔아홉");
 }

@@ -1,6 +1,8 @@
 #include "korean_lexicon.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <string>
 
 namespace troupe::sovits::text::lexicon {
 
@@ -63,11 +65,37 @@ const std::vector<Entry>& entries() {
         {U"불여우", U"불려우"}, {U"서울역", U"서울력"}, {U"물엿", U"물렫"}, {U"휘발유", U"휘발류"},
         {U"깻잎", U"깯닙"}, {U"나뭇잎", U"나묻닙"}, {U"집안일", U"지반닐"}, {U"볼일", U"볼릴"},
         {U"할 일", U"할 릴", true},
+        {U"앞일", U"앞닐"}, {U"옛일", U"옏닐"}, {U"부엌일", U"부엌닐"}, {U"늦여름", U"늦녀름"},
+        {U"알약", U"알략"}, {U"영업일", U"영업닐"},
+        // Numerals: ㄴ insertion before 육 (십육 [심뉵], 백육 [뱅뉵]); native tens + 여섯/여덟/일곱 are
+        // generated below (열여섯 [열려섣], 서른일곱 [서른닐곱]).
+        {U"십육", U"십뉵"}, {U"백육", U"백뉵"}, {U"천육", U"천뉵"}, {U"만육", U"만뉵"},
         // 제15항: a coda before a vowel-initial content morpheme is neutralised before it links.
         {U"겉옷", U"거돋"}, {U"헛웃음", U"허두슴"}, {U"맛없", U"마덥"}, {U"멋없", U"머덥"},
         {U"값어치", U"가버치"}, {U"넋없", U"너겁"},
     };
-    return kEntries;
+    static const std::vector<Entry> kAll = [] {
+        std::vector<Entry> all = kEntries;
+        // Storage for the generated spellings (never resized after the views are taken).
+        static std::vector<std::u32string> storage;
+        const std::u32string_view tens[] = {U"열", U"스물", U"서른", U"마흔", U"쉰", U"예순", U"일흔", U"여든", U"아흔"};
+        const std::pair<std::u32string_view, std::u32string_view> units[] = {
+            {U"여섯", U"녀섯"}, {U"여덟", U"녀덟"}, {U"일곱", U"닐곱"}};
+        storage.reserve(std::size(tens) * std::size(units) * 2);
+        for (auto t : tens) {
+            const bool rieul = t == U"열" || t == U"스물";
+            for (const auto& [unit, inserted] : units) {
+                std::u32string spoken(inserted);
+                if (rieul) spoken[0] = spoken[0] == U'녀' ? U'려' : U'릴';
+                storage.push_back(std::u32string(t) + std::u32string(unit));
+                const std::u32string_view written = storage.back();
+                storage.push_back(std::u32string(t) + spoken);
+                all.push_back({written, storage.back(), false});
+            }
+        }
+        return all;
+    }();
+    return kAll;
 }
 
 bool is_compound_coda_noun(char32_t syllable) {
