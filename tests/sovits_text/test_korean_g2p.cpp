@@ -122,6 +122,21 @@ BOOST_AUTO_TEST_CASE(full_pipeline_phones) {
     BOOST_TEST(gat.phones == gat_phones, boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(prompt_and_target_preparation) {
+    KoreanFrontend fe;
+    const auto p = fe.prepare_prompt("\n안녕하세요\n");
+    BOOST_TEST(p.text == "안녕하세요。");
+    BOOST_TEST(p.phones.back() == ".");
+    const auto short_prompt = fe.prepare_prompt("네");  // < 6 phones: re-run with a leading "."
+    BOOST_TEST(short_prompt.text == ".네。");
+    BOOST_TEST(short_prompt.phones.size() == 4u);
+    BOOST_CHECK_THROW(fe.prepare_prompt("\n"), troupe::Error);
+    const auto segs = fe.prepare_target("좋아!!!  내일   봐요. 그럼 안녕히 계세요", CutMethod::sentences);
+    BOOST_REQUIRE(segs.size() == 2u);
+    BOOST_TEST(segs[0].text == "。좋아! 내일 봐요.");  // a first sentence under 4 characters gets 。
+    BOOST_TEST(segs[1].text == " 그럼 안녕히 계세요。");
+}
+
 BOOST_AUTO_TEST_CASE(bad_input) {
     KoreanFrontend fe;
     BOOST_CHECK_THROW(fe.run(std::string("\xff\xfe")), troupe::Error);

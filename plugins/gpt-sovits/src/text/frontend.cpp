@@ -4,6 +4,8 @@
 #include "korean_numbers.hpp"
 #include "utf8.hpp"
 
+#include <troupe/status.hpp>
+
 namespace troupe::sovits::text {
 
 namespace {
@@ -150,19 +152,40 @@ KoreanStages KoreanFrontend::run_from_pronounced(std::string_view pronounced) co
     return st;
 }
 
+namespace {
+
+std::string collapse_spaces(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        if (c == ' ' && !out.empty() && out.back() == ' ') continue;
+        out.push_back(c);
+    }
+    return out;
+}
+
+}  // namespace
+
 std::vector<KoreanStages> KoreanFrontend::prepare_target(std::string_view text, CutMethod method) const {
     std::vector<KoreanStages> out;
     for (const auto& segment : pre_seg_text(replace_consecutive_punctuation(text), method)) {
-        std::string collapsed;
-        for (char c : segment) {
-            if (c == ' ' && !collapsed.empty() && collapsed.back() == ' ') continue;
-            collapsed.push_back(c);
-        }
+        const std::string collapsed = collapse_spaces(segment);
         KoreanStages st = run(collapsed);
         if (st.phones.size() < 6) st = run("." + collapsed);
         if (!st.phones.empty()) out.push_back(std::move(st));
     }
     return out;
+}
+
+KoreanStages KoreanFrontend::prepare_prompt(std::string_view prompt_text) const {
+    std::u32string t = utf8_to_u32(prompt_text);
+    while (!t.empty() && t.front() == U'\n') t.erase(t.begin());
+    while (!t.empty() && t.back() == U'\n') t.pop_back();
+    if (t.empty()) throw Error(Errc::invalid_argument, "the prompt text is empty");
+    if (!is_split_char(t.back())) t.push_back(U'。');
+    const std::string collapsed = collapse_spaces(u32_to_utf8(t));
+    KoreanStages st = run(collapsed);
+    if (st.phones.size() < 6) st = run("." + collapsed);
+    return st;
 }
 
 }  // namespace troupe::sovits::text

@@ -51,6 +51,10 @@ public:
     /// fewer than 6 phones is re-run as "." + segment.
     std::vector<KoreanStages> prepare_target(std::string_view text, CutMethod method) const;
 
+    /// Upstream's prompt (reference transcript) preparation: newlines stripped from both ends, "。"
+    /// appended unless it ends in a split mark, runs of spaces collapsed, the < 6 phones retry.
+    KoreanStages prepare_prompt(std::string_view prompt_text) const;
+
     const SymbolTable& symbols() const { return *table_; }
 
 private:
