@@ -11,6 +11,7 @@ int cmd_plugins(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_characters(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_say(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_speak(const std::vector<std::string>&, const GlobalOptions&);
+int cmd_eval(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_scene(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_tts(const std::vector<std::string>&, const GlobalOptions&);
 }  // namespace troupe::cli
@@ -25,6 +26,7 @@ const Command kCommands[] = {
     {"characters", "list, show and validate characters", cmd_characters},
     {"say", "a line from a character's text backend", cmd_say},
     {"speak", "speech from a character's voice", cmd_speak},
+    {"eval", "run an eval suite (report.md, results.json, report.html); compare two runs", cmd_eval},
     {"scene", "the main job: a scene script to voiced lines, subtitles and a summary", cmd_scene},
     {"tts", "GPT-SoVITS voice tools (g2p, ...)", cmd_tts},
 };

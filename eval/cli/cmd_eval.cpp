@@ -1,0 +1,122 @@
+// troupe eval --suite SUITE.toml [--out DIR]: runs an eval suite and writes report.md, results.json
+// and report.html; troupe eval compare A B: deltas per metric between two runs.
+#include "command.hpp"
+
+#include <troupe/eval/report.hpp>
+#include <troupe/eval/results.hpp>
+#include <troupe/eval/runner.hpp>
+#include <troupe/eval/suite.hpp>
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace troupe::cli {
+namespace po = boost::program_options;
+
+namespace {
+
+void write_file(const fs::path& path, const std::string& content) {
+    fs::path tmp = path;
+    tmp += ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << content;
+        if (!out) throw Error(Errc::runtime, "cannot write " + tmp.string());
+    }
+    fs::rename(tmp, path);
+}
+
+json load_results(const std::string& where) {
+    fs::path p = where;
+    if (fs::is_directory(p)) p /= "results.json";
+    std::ifstream in(p);
+    if (!in) throw Error(Errc::not_found, "no results at " + p.string() + " (give a run folder or its results.json)");
+    try {
+        return json::parse(in);
+    } catch (const std::exception& e) {
+        throw Error(Errc::invalid_file, p.string() + ": not valid JSON: " + e.what());
+    }
+}
+
+int cmd_compare(const std::vector<std::string>& args, const GlobalOptions& global) {
+    po::options_description options("troupe eval compare options");
+    std::string a, b, out;
+    options.add_options()("a", po::value(&a)->required(), "first run (folder or results.json)")(
+        "b", po::value(&b)->required(), "second run")("out,o", po::value(&out), "also write the comparison (Markdown) here");
+    po::positional_options_description positional;
+    positional.add("a", 1).add("b", 1);
+    po::variables_map vm;
+    if (!parse_options("troupe eval compare A B [-o compare.md] [--json]", options, args, vm, &positional)) return 0;
+    json ja = load_results(a), jb = load_results(b), as_json;
+    std::string md = eval::compare_results(ja, jb, a, b, &as_json);
+    if (!out.empty()) write_file(out, md);
+    if (global.json) print_json(as_json.dump(2));
+    else fmt::print("{}", md);
+    return 0;
+}
+
+}  // namespace
+
+int cmd_eval(const std::vector<std::string>& args, const GlobalOptions& global) {
+    if (!args.empty() && args[0] == "compare") return cmd_compare(std::vector<std::string>(args.begin() + 1, args.end()), global);
+    po::options_description options("troupe eval options");
+    std::string suite_path, out;
+    size_t limit = 0;
+    options.add_options()("suite", po::value(&suite_path)->required(), "suite file (eval/suites/*.toml)")(
+        "out,o", po::value(&out), "run folder (default: out/eval/<suite name>)")(
+        "fresh", "discard the folder's journal and start over")("retry-failed", "rerun cases journaled as failed or skipped")(
+        "limit", po::value(&limit), "run at most N new cases, then report (resume later)")(
+        "report-only", "do not run cases; rebuild the reports from the journal");
+    po::variables_map vm;
+    if (!parse_options("troupe eval --suite SUITE.toml [--out DIR] [--fresh] [--retry-failed] [--limit N]\n"
+                       "       troupe eval compare A B",
+                       options, args, vm))
+        return 0;
+    eval::Suite suite = eval::load_suite(suite_path);
+    if (out.empty()) out = (fs::path("out") / "eval" / suite.name).string();
+    Host host(global.host);
+    for (const auto& issue : host.character_issues()) host.log(LogLevel::warn, "character " + issue.path + ": " + issue.message);
+
+    eval::RunSummary summary;
+    if (!vm.count("report-only")) {
+        eval::RunOptions ro;
+        ro.out_dir = out;
+        ro.fresh = vm.count("fresh") > 0;
+        ro.retry_failed = vm.count("retry-failed") > 0;
+        ro.limit = limit;
+        std::unique_ptr<Progress> progress;
+        size_t last_done = 0;
+        ro.progress = [&](size_t done, size_t total, const std::string&) {
+            if (!progress) progress = std::make_unique<Progress>("eval " + suite.name, total, !global.quiet);
+            if (done > last_done) {
+                progress->step(done - last_done);
+                last_done = done;
+            }
+        };
+        summary = eval::run_suite(suite, host, ro);
+        if (progress) progress->done();
+        for (const auto& n : summary.notes) host.log(LogLevel::warn, n);
+    }
+    json results = eval::build_results(suite, host, out);
+    results["last_run_summary"] = {{"total", summary.total}, {"already_done", summary.already_done}, {"ran", summary.ran},
+                                   {"failed", summary.failed}, {"interrupted", summary.interrupted}, {"notes", summary.notes}};
+    fs::create_directories(out);
+    write_file(fs::path(out) / "results.json", results.dump(1, ' ', false, json::error_handler_t::replace));
+    write_file(fs::path(out) / "report.md", eval::render_markdown(results));
+    write_file(fs::path(out) / "report.html", eval::render_html(results));
+    if (global.json) {
+        print_json(json{{"out", out}, {"summary", results["last_run_summary"]}, {"rows", results["report_rows"]}}.dump(2));
+    } else if (!global.quiet) {
+        fmt::print("{}: {} cases ({} already done, {} run now, {} failed){}\n", suite.name, summary.total, summary.already_done,
+                   summary.ran, summary.failed, summary.interrupted ? " — interrupted, rerun to resume" : "");
+        fmt::print("wrote {}/report.md, results.json, report.html\n", out);
+    }
+    return summary.interrupted ? 130 : 0;
+}
+
+}  // namespace troupe::cli

@@ -1,0 +1,36 @@
+// troupe/eval/runner.hpp — runs a suite's cases through each character's text and speech backends,
+// scores them with the configured transcriber / speaker-encoder / quality plugins, and journals every
+// case as it finishes (cases.jsonl in the output folder). A killed run resumes from the journal.
+#pragma once
+
+#include <troupe/eval/suite.hpp>
+#include <troupe/host.hpp>
+
+#include <functional>
+#include <string>
+
+namespace troupe::eval {
+
+struct RunOptions {
+    std::string out_dir;
+    bool fresh = false;         // discard an existing journal
+    bool retry_failed = false;  // rerun cases journaled as failed/skipped
+    size_t limit = 0;           // run at most this many new cases (0 = all)
+    std::function<void(size_t done, size_t total, const std::string& id)> progress;
+};
+
+struct RunSummary {
+    size_t total = 0, already_done = 0, ran = 0, failed = 0;
+    bool interrupted = false;
+    std::vector<std::string> notes;
+};
+
+/// The configuration hash of a suite as run on this host (suite + the characters' resolved settings).
+std::string config_hash(const Suite& suite, const Host& host);
+
+RunSummary run_suite(const Suite& suite, const Host& host, const RunOptions& options);
+
+/// A stable file name for a case id ("bujang/scenario-1/speech" → "bujang_scenario-1_speech").
+std::string case_file_stem(const std::string& id);
+
+}  // namespace troupe::eval

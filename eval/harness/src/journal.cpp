@@ -1,0 +1,116 @@
+#include <troupe/eval/journal.hpp>
+
+#include <troupe/status.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace troupe::eval {
+
+Journal::Journal(const std::string& path, const std::string& config_hash, const nlohmann::json& header_extra)
+    : path_(path), hash_(config_hash) {
+    if (!fs::path(path).parent_path().empty()) fs::create_directories(fs::path(path).parent_path());
+    size_t good_bytes = 0;
+    bool have_header = false;
+    if (fs::exists(path)) {
+        std::ifstream in(path, std::ios::binary);
+        std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        size_t pos = 0, lineno = 0;
+        while (pos < content.size()) {
+            size_t nl = content.find('\n', pos);
+            if (nl == std::string::npos) break;  // no newline: torn write
+            std::string line = content.substr(pos, nl - pos);
+            ++lineno;
+            nlohmann::json j;
+            try {
+                j = nlohmann::json::parse(line);
+            } catch (const std::exception&) {
+                break;  // a torn or corrupt line: everything after it is dropped
+            }
+            if (j.value("type", "") == "header") {
+                if (j.value("config_hash", "") != config_hash)
+                    throw Error(Errc::invalid_argument,
+                                path + ": this journal belongs to a different suite configuration (hash " +
+                                    j.value("config_hash", "?").substr(0, 12) + " ≠ " + config_hash.substr(0, 12) +
+                                    "); use another --out directory or --fresh");
+                header_ = j;
+                have_header = true;
+            } else if (j.value("type", "") == "event") {
+                events_.push_back(j);
+            } else if (j.contains("id") && j["id"].is_string()) {
+                std::string id = j["id"];
+                if (!rows_.count(id)) order_.push_back(id);
+                rows_[id] = j;
+            }
+            pos = nl + 1;
+            good_bytes = pos;
+        }
+        truncated_ = content.size() - good_bytes;
+        if (truncated_) fs::resize_file(path, good_bytes);
+    }
+    file_ = std::fopen(path.c_str(), "ab");
+    if (!file_) throw Error(Errc::invalid_argument, "cannot open journal for appending: " + path);
+    if (!have_header) {
+        header_ = header_extra.is_object() ? header_extra : nlohmann::json::object();
+        header_["type"] = "header";
+        header_["config_hash"] = config_hash;
+        write_line(header_);
+    }
+}
+
+Journal::~Journal() {
+    if (file_) std::fclose(file_);
+}
+
+const nlohmann::json* Journal::row(const std::string& id) const {
+    auto it = rows_.find(id);
+    return it == rows_.end() ? nullptr : &it->second;
+}
+
+void Journal::write_line(const nlohmann::json& j) {
+    std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
+        throw Error(Errc::runtime, "cannot write journal " + path_);
+    ::fsync(fileno(file_));
+}
+
+void Journal::append(const nlohmann::json& row) {
+    std::string id = row.at("id").get<std::string>();
+    if (rows_.count(id)) throw Error(Errc::invalid_argument, "journal: duplicate case id " + id);
+    write_line(row);
+    order_.push_back(id);
+    rows_[id] = row;
+}
+
+void Journal::append_event(const nlohmann::json& event) {
+    nlohmann::json e = event;
+    e["type"] = "event";
+    write_line(e);
+    events_.push_back(e);
+}
+
+std::vector<nlohmann::json> Journal::rows() const {
+    std::vector<nlohmann::json> out;
+    for (const auto& id : order_) out.push_back(rows_.at(id));
+    return out;
+}
+
+void Journal::rewrite() {
+    std::string tmp = path_ + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << header_.dump() << "\n";
+        for (const auto& e : events_) out << e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        for (const auto& id : order_) out << rows_.at(id).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+        if (!out) throw Error(Errc::runtime, "cannot write " + tmp);
+    }
+    std::fclose(file_);
+    fs::rename(tmp, path_);
+    file_ = std::fopen(path_.c_str(), "ab");
+    if (!file_) throw Error(Errc::runtime, "cannot reopen journal " + path_);
+}
+
+}  // namespace troupe::eval

@@ -1,0 +1,439 @@
+#include <troupe/eval/runner.hpp>
+
+#include <troupe/audio.hpp>
+#include <troupe/eval/error_rate.hpp>
+#include <troupe/eval/format.hpp>
+#include <troupe/eval/journal.hpp>
+#include <troupe/eval/line_length.hpp>
+#include <troupe/eval/signal_checks.hpp>
+#include <troupe/eval/speech_level.hpp>
+#include <troupe/eval/util.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <cctype>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace troupe::eval {
+
+std::string case_file_stem(const std::string& id) {
+    std::string out;
+    for (char c : id) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
+    return out;
+}
+
+static json params_json(const Params& p) {
+    json j = json::object();
+    for (const auto& [k, v] : p) j[k] = v;
+    return j;
+}
+
+std::string config_hash(const Suite& suite, const Host& host) {
+    json j = suite.to_json();
+    json chars = json::object();
+    for (const Character& c : host.characters()) {
+        json voice = params_json(c.voice.params);
+        chars[c.id] = {{"persona", c.persona},
+                       {"template", c.prompt_template},
+                       {"text_backend", c.text_backend},
+                       {"text_params", params_json(c.text_params)},
+                       {"adapter", c.adapter},
+                       {"sampling", {c.sampling.greedy, c.sampling.temperature, c.sampling.top_k, c.sampling.top_p,
+                                     c.sampling.repetition_penalty, c.sampling.seed, c.sampling.max_new_tokens}},
+                       {"speech_backend", c.speech_backend},
+                       {"voice", voice},
+                       {"reference", c.voice.reference_audio},
+                       {"scenarios", c.scenarios.size()}};
+    }
+    j["characters"] = chars;
+    return sha256_hex(j.dump());
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+struct Scorers {
+    std::shared_ptr<Transcriber> transcriber;
+    std::shared_ptr<SpeakerEncoder> speaker;
+    std::vector<std::pair<std::string, std::shared_ptr<QualityEstimator>>> quality;
+    json info = json::object();
+};
+
+// Resolves "auto"/name/"" to a created scorer; records what was used or why not.
+template <class T>
+std::shared_ptr<T> make_scorer(const Host& host, const std::string& wanted, PluginKind kind, json& info,
+                               std::string* chosen_name = nullptr) {
+    std::string name = wanted;
+    if (name.empty() || name == "none") {
+        info = {{"available", false}, {"reason", "disabled by the suite"}};
+        return nullptr;
+    }
+    if (name == "auto") {
+        name.clear();
+        for (const auto& p : host.plugins())
+            if (p.ok && p.manifest.kind == kind) { name = p.manifest.name; break; }
+        if (name.empty()) {
+            info = {{"available", false}, {"reason", std::string("no ") + to_string(kind) + " plugin is loaded"}};
+            return nullptr;
+        }
+    }
+    const PluginRecord* rec = host.find_plugin(name);
+    if (!rec) {
+        std::string why = "plugin '" + name + "' is not loaded";
+        for (const auto& p : host.plugins())
+            if (p.manifest.name == name) why = "plugin '" + name + "' failed at " + to_string(p.stage) + ": " + p.message;
+        info = {{"available", false}, {"plugin", name}, {"reason", why}};
+        return nullptr;
+    }
+    try {
+        auto object = host.create_as<T>(name, kind);
+        info = {{"available", true}, {"plugin", name}, {"version", rec->manifest.version},
+                {"capabilities", rec->manifest.capabilities}, {"describe", object->describe()},
+                {"description", rec->manifest.description}};
+        if (chosen_name) *chosen_name = name;
+        return object;
+    } catch (const Error& e) {
+        info = {{"available", false}, {"plugin", name}, {"reason", "cannot create '" + name + "': " + e.what()}};
+        return nullptr;
+    }
+}
+
+Scorers make_scorers(const Suite& suite, const Host& host) {
+    Scorers s;
+    json t, sp;
+    s.transcriber = make_scorer<Transcriber>(host, suite.transcriber, PluginKind::transcriber, t);
+    s.speaker = make_scorer<SpeakerEncoder>(host, suite.speaker_encoder, PluginKind::speaker_encoder, sp);
+    s.info["transcriber"] = t;
+    s.info["speaker_encoder"] = sp;
+    json q = json::array();
+    std::vector<std::string> names;
+    for (const auto& n : suite.quality) {
+        if (n == "auto") {
+            for (const auto& p : host.plugins())
+                if (p.ok && p.manifest.kind == PluginKind::quality_estimator) names.push_back(p.manifest.name);
+            if (names.empty()) q.push_back({{"available", false}, {"reason", "no quality-estimator plugin is loaded"}});
+        } else if (!n.empty() && n != "none") {
+            names.push_back(n);
+        }
+    }
+    for (const auto& n : names) {
+        json info;
+        auto est = make_scorer<QualityEstimator>(host, n, PluginKind::quality_estimator, info);
+        q.push_back(info);
+        if (est) s.quality.push_back({n, est});
+    }
+    s.info["quality"] = q;
+    return s;
+}
+
+struct TextSlot {
+    std::shared_ptr<TextBackend> backend;
+    std::string error, adapter_name;
+    bool warmed = false;
+};
+struct SpeechSlot {
+    std::shared_ptr<SpeechBackend> backend;
+    std::string error;
+    bool warmed = false;
+};
+
+json signal_json(const SignalReport& r) {
+    return {{"duration_s", r.duration_s}, {"speech_s", r.speech_s}, {"leading_silence_s", r.leading_silence_s},
+            {"trailing_silence_s", r.trailing_silence_s}, {"longest_pause_s", r.longest_pause_s}, {"peak_db", r.peak_db},
+            {"dc", r.dc}, {"clipped_fraction", r.clipped_fraction}, {"longest_clip_run", r.longest_clip_run},
+            {"non_finite", r.non_finite}, {"end_rms_db", r.end_rms_db}, {"flags", r.flags}};
+}
+
+json counts_json(const EditCounts& c) {
+    return {{"ref", c.ref}, {"hyp", c.hyp}, {"hits", c.hits}, {"sub", c.sub}, {"del", c.del}, {"ins", c.ins}};
+}
+
+class Runner {
+public:
+    Runner(const Suite& suite, const Host& host, const RunOptions& options)
+        : suite_(suite), host_(host), options_(options) {}
+
+    RunSummary run() {
+        RunSummary summary;
+        fs::create_directories(options_.out_dir);
+        fs::create_directories(fs::path(options_.out_dir) / "audio");
+        std::string journal_path = (fs::path(options_.out_dir) / "cases.jsonl").string();
+        if (options_.fresh && fs::exists(journal_path)) fs::remove(journal_path);
+        std::string hash = config_hash(suite_, host_);
+        journal_ = std::make_unique<Journal>(journal_path, hash, json{{"suite", suite_.name}, {"created", utc_now()}});
+        if (journal_->truncated_bytes())
+            summary.notes.push_back("dropped a torn last journal line (" + std::to_string(journal_->truncated_bytes()) + " bytes)");
+        if (options_.retry_failed)
+            journal_->drop_if([](const json& r) { return r.value("status", "") != "ok"; });
+
+        std::vector<CaseSpec> cases = expand_cases(suite_, host_, summary.notes);
+        summary.total = cases.size();
+        scorers_ = make_scorers(suite_, host_);
+        journal_->append_event({{"event", "run"}, {"started", utc_now()}, {"scorers", scorers_.info},
+                                {"git_revision", git_revision(source_dir())}, {"pid", int(::getpid())}});
+        size_t done = 0;
+        for (const CaseSpec& spec : cases) {
+            if (journal_->done(spec.id)) {
+                ++summary.already_done;
+                ++done;
+                continue;
+            }
+            if (Host::interrupted()) { summary.interrupted = true; break; }
+            if (options_.limit && summary.ran >= options_.limit) break;
+            if (options_.progress) options_.progress(done, cases.size(), spec.id);
+            json row = run_case(spec);
+            journal_->append(row);
+            ++summary.ran;
+            ++done;
+            if (row.value("status", "") != "ok") ++summary.failed;
+        }
+        if (options_.progress) options_.progress(done, cases.size(), "");
+        journal_->append_event({{"event", "run_end"}, {"finished", utc_now()}, {"ran", summary.ran},
+                                {"interrupted", summary.interrupted}});
+        return summary;
+    }
+
+private:
+    json base_row(const CaseSpec& s) {
+        return {{"id", s.id}, {"type", s.type}, {"character", s.character}, {"group", s.group},
+                {"source", s.source}, {"kind", s.kind}, {"seed", s.seed}};
+    }
+
+    json run_case(const CaseSpec& spec) {
+        json row = base_row(spec);
+        try {
+            const Character& c = host_.character(spec.character);
+            if (spec.type == "text") run_text(spec, c, row);
+            else run_voice(spec, c, row);
+        } catch (const std::exception& e) {
+            row["status"] = "failed";
+            row["error"] = e.what();
+        }
+        row["finished"] = utc_now();
+        return row;
+    }
+
+    TextSlot& text_slot(const Character& c) {
+        std::string key = c.text_backend + "|" + params_json(c.text_params).dump();
+        auto it = text_.find(key);
+        if (it == text_.end()) {
+            TextSlot slot;
+            auto t0 = Clock::now();
+            try {
+                slot.backend = host_.create_as<TextBackend>(c.text_backend, PluginKind::text_backend, c.text_params);
+                journal_->append_event({{"event", "load"}, {"role", "text"}, {"plugin", c.text_backend},
+                                        {"character", c.id}, {"seconds", since(t0)},
+                                        {"describe", slot.backend->describe()}});
+            } catch (const std::exception& e) {
+                slot.error = std::string("text backend '") + c.text_backend + "' unavailable: " + e.what();
+            }
+            it = text_.emplace(key, std::move(slot)).first;
+        }
+        return it->second;
+    }
+
+    SpeechSlot& speech_slot(const Character& c) {
+        auto it = speech_.find(c.speech_backend);
+        if (it == speech_.end()) {
+            SpeechSlot slot;
+            auto t0 = Clock::now();
+            try {
+                slot.backend = host_.create_as<SpeechBackend>(c.speech_backend, PluginKind::speech_backend);
+                journal_->append_event({{"event", "load"}, {"role", "speech"}, {"plugin", c.speech_backend},
+                                        {"character", c.id}, {"seconds", since(t0)},
+                                        {"describe", slot.backend->describe()}});
+            } catch (const std::exception& e) {
+                slot.error = std::string("speech backend '") + c.speech_backend + "' unavailable: " + e.what();
+            }
+            it = speech_.emplace(c.speech_backend, std::move(slot)).first;
+        }
+        return it->second;
+    }
+
+    void run_text(const CaseSpec& spec, const Character& c, json& row) {
+        TextSlot& slot = text_slot(c);
+        row["backend"] = c.text_backend;
+        if (!slot.backend) throw Error(Errc::not_found, slot.error);
+        TextRequest request;
+        request.prompt = render_prompt(c, spec.situation, spec.action);
+        request.sampling = c.sampling;
+        request.sampling.seed = spec.seed;
+        if (suite_.greedy) request.sampling.greedy = true;
+        if (suite_.max_new_tokens > 0) request.sampling.max_new_tokens = suite_.max_new_tokens;
+        request.stop_strings = {"###"};
+        if (!c.adapter.empty()) {
+            if (!adapters_.count(c.id + "|" + c.adapter)) {
+                Status s = slot.backend->load_adapter(c.id, c.adapter);
+                if (!s) throw Error(s.code(), "load_adapter(" + c.adapter + "): " + s.message());
+                adapters_.insert(c.id + "|" + c.adapter);
+            }
+            request.adapter = c.id;
+        }
+        if (!slot.warmed) {  // first call of a backend: warm-up, reported apart from the latencies
+            TextRequest warm = request;
+            warm.sampling.max_new_tokens = std::min(8, request.sampling.max_new_tokens);
+            TextResult ignored;
+            auto t0 = Clock::now();
+            Status s = slot.backend->generate(warm, ignored, nullptr, nullptr);
+            journal_->append_event({{"event", "warmup"}, {"role", "text"}, {"plugin", c.text_backend},
+                                    {"character", c.id}, {"seconds", since(t0)}, {"ok", s.ok()}});
+            slot.warmed = true;
+        }
+        row["situation"] = spec.situation;
+        row["action"] = spec.action;
+        if (!spec.reference.empty()) row["reference"] = spec.reference;
+        TextResult result;
+        auto t0 = Clock::now();
+        Status s = slot.backend->generate(request, result, nullptr, nullptr);
+        double wall = since(t0);
+        row["latency_s"] = wall;
+        if (!s) throw Error(s.code(), "generate: " + s.message());
+        row["text"] = result.text;
+        row["stop"] = to_string(result.stop);
+        row["new_tokens"] = result.token_ids.size();
+        row["prompt_tokens"] = result.prompt_tokens;
+        row["backend_seconds"] = result.seconds;
+        FormatSpec fspec;
+        fspec.speaker_tags = {c.name, c.id};
+        FormatResult f = check_format(result.text, result.stop, fspec);
+        row["format"] = {{"strict", f.strict()}, {"loose", f.loose()}, {"strict_reason", f.strict_reason},
+                         {"loose_reason", f.loose_reason}};
+        row["line"] = f.cleaned;
+        LineLength len = line_length(f.cleaned);
+        row["length"] = {{"with_spaces", len.with_spaces}, {"without_spaces", len.without_spaces}};
+        json levels = json::array();
+        for (const auto& sentence : split_sentences(f.cleaned)) levels.push_back(level_key(sentence_level(sentence)));
+        row["levels"] = levels;
+        row["status"] = "ok";
+    }
+
+    // speech (a text case's line), voice (a suite sentence) and enroll (reference or enrollment sentence)
+    void run_voice(const CaseSpec& spec, const Character& c, json& row) {
+        std::string text = spec.text;
+        if (spec.type == "speech") {
+            const json* dep = journal_->row(spec.depends_on);
+            if (!dep || dep->value("status", "") != "ok" || dep->value("line", "").empty()) {
+                row["status"] = "skipped";
+                row["error"] = "its text case " + spec.depends_on + " produced no line";
+                return;
+            }
+            text = dep->value("line", "");
+        }
+        row["text"] = text;
+        Audio audio;
+        if (spec.type == "enroll" && spec.source == "reference") {
+            audio = read_wav(spec.text);
+            row["reference_audio"] = spec.text;
+        } else {
+            SpeechSlot& slot = speech_slot(c);
+            row["backend"] = c.speech_backend;
+            if (!slot.backend) throw Error(Errc::not_found, slot.error);
+            SpeechRequest request;
+            request.text = text;
+            request.voice = c.voice;
+            request.seed = spec.seed;
+            if (!slot.warmed) {
+                SpeechRequest warm = request;
+                warm.text = "안녕하세요.";
+                Audio ignored;
+                auto t0 = Clock::now();
+                Status s = slot.backend->synthesize(warm, ignored);
+                journal_->append_event({{"event", "warmup"}, {"role", "speech"}, {"plugin", c.speech_backend},
+                                        {"character", c.id}, {"seconds", since(t0)}, {"ok", s.ok()}});
+                slot.warmed = true;
+            }
+            bool rss_reset = reset_peak_rss();
+            auto t0 = Clock::now();
+            Status s = slot.backend->synthesize(request, audio);
+            double wall = since(t0);
+            row["synth_s"] = wall;
+            row["peak_rss_mib"] = peak_rss_mib();
+            row["peak_rss_scope"] = rss_reset ? "case" : "process";
+            double gpu = gpu_memory_mib();
+            if (gpu >= 0) row["gpu_mib"] = gpu;
+            if (!s) {
+                row["synthesized"] = false;
+                throw Error(s.code(), "synthesize: " + s.message());
+            }
+            row["synthesized"] = true;
+            row["rtf"] = audio.seconds() > 0 ? wall / audio.seconds() : -1;
+        }
+        row["audio_s"] = audio.seconds();
+        row["sample_rate"] = audio.sample_rate;
+        row["syllables"] = syllable_count(text);
+        if (!audio.samples.empty() && spec.type != "enroll") {
+            std::string wav = (fs::path(options_.out_dir) / "audio" / (case_file_stem(spec.id) + ".wav")).string();
+            try {
+                write_wav(wav, audio);
+                row["wav"] = fs::relative(wav, options_.out_dir).string();
+            } catch (const std::exception& e) {
+                row["wav_error"] = e.what();
+            }
+        }
+        SignalReport sig = check_signal(audio);
+        row["signal"] = signal_json(sig);
+
+        json errors = json::object();
+        if (spec.type != "enroll" && scorers_.transcriber) {
+            std::string hyp;
+            Status s = scorers_.transcriber->transcribe(audio, hyp);
+            if (s) {
+                UtteranceErrors u = score_utterance(text, hyp);
+                row["asr"] = {{"hypothesis", hyp}, {"ref_norm", u.ref_norm}, {"hyp_norm", u.hyp_norm},
+                              {"chars", counts_json(u.chars)}, {"words", counts_json(u.words)},
+                              {"cer", u.cer()}, {"wer", u.wer()}};
+            } else {
+                errors["transcriber"] = s.message();
+            }
+        }
+        if (scorers_.speaker) {
+            std::vector<float> e;
+            Status s = scorers_.speaker->embed(audio, e);
+            if (s) row["embedding"] = e;
+            else errors["speaker_encoder"] = s.message();
+        }
+        if (spec.type != "enroll") {
+            json q = json::object();
+            for (auto& [name, est] : scorers_.quality) {
+                QualityEstimate out;
+                Status s = est->estimate(audio, out);
+                if (s) q[name] = {{"score", out.score}, {"details", out.details}, {"method", out.method}};
+                else errors["quality:" + name] = s.message();
+            }
+            if (!q.empty()) row["quality"] = q;
+        }
+        if (!errors.empty()) {
+            row["scorer_errors"] = errors;
+            row["status"] = "failed";
+            row["error"] = "a scorer failed on this case: " + errors.begin().value().get<std::string>();
+        } else {
+            row["status"] = "ok";
+        }
+    }
+
+    const Suite& suite_;
+    const Host& host_;
+    RunOptions options_;
+    std::unique_ptr<Journal> journal_;
+    Scorers scorers_;
+    std::map<std::string, TextSlot> text_;
+    std::map<std::string, SpeechSlot> speech_;
+    std::set<std::string> adapters_;
+};
+
+}  // namespace
+
+RunSummary run_suite(const Suite& suite, const Host& host, const RunOptions& options) {
+    Runner runner(suite, host, options);
+    return runner.run();
+}
+
+}  // namespace troupe::eval

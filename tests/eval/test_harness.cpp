@@ -1,0 +1,169 @@
+// End-to-end test of the eval harness with test-only backends: run, interrupt, resume, report, compare.
+#define BOOST_TEST_MODULE eval harness
+#include <boost/test/unit_test.hpp>
+
+#include <troupe/eval/journal.hpp>
+#include <troupe/eval/report.hpp>
+#include <troupe/eval/results.hpp>
+#include <troupe/eval/runner.hpp>
+#include <troupe/eval/suite.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace fs = std::filesystem;
+using namespace troupe;
+using nlohmann::json;
+
+namespace {
+
+HostOptions options() {
+    HostOptions o;
+    o.plugin_paths = {EVAL_TEST_PLUGIN_DIR, std::string(TROUPE_BINARY_DIR) + "/plugins"};
+    o.character_paths = {std::string(EVAL_TEST_FIXTURES) + "/characters"};
+    o.log_level = LogLevel::error;
+    return o;
+}
+
+std::string fresh_dir(const std::string& name) {
+    fs::path p = fs::path(TROUPE_BINARY_DIR) / "eval-harness-test" / name;
+    fs::remove_all(p);
+    return p.string();
+}
+
+// A case row without the fields that legitimately differ between runs (timings, memory, timestamps).
+json stable(json row) {
+    for (const char* k : {"latency_s", "synth_s", "rtf", "peak_rss_mib", "peak_rss_scope", "gpu_mib", "finished", "backend_seconds"})
+        row.erase(k);
+    return row;
+}
+
+const json* find_row(const json& results, const std::string& scope, const std::string& item, const std::string& metric_prefix) {
+    for (const auto& r : results["report_rows"])
+        if (r["scope"] == scope && r["item"] == item && r.value("metric", "").rfind(metric_prefix, 0) == 0) return &r;
+    return nullptr;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(suite_file_errors_name_the_place) {
+    std::string path = fresh_dir("bad-suite") + "/bad.toml";
+    fs::create_directories(fs::path(path).parent_path());
+    std::ofstream(path) << "name = \"x\"\n[text]\nrepeats = \"two\"\n";
+    try {
+        eval::load_suite(path);
+        BOOST_FAIL("expected an error");
+    } catch (const Error& e) {
+        BOOST_TEST(std::string(e.what()).find("bad.toml:3:") != std::string::npos, e.what());
+    }
+    std::ofstream(path) << "name = \"x\"\nunknown_key = 1\n";
+    BOOST_CHECK_THROW(eval::load_suite(path), Error);
+    BOOST_CHECK_THROW(eval::load_suite(path + ".missing"), Error);
+}
+
+BOOST_AUTO_TEST_CASE(run_interrupt_resume_report_compare) {
+    Host host(options());
+    eval::Suite suite = eval::load_suite(std::string(EVAL_TEST_FIXTURES) + "/suite.toml");
+
+    // an uninterrupted run
+    std::string full_dir = fresh_dir("full");
+    eval::RunOptions full;
+    full.out_dir = full_dir;
+    eval::RunSummary s_full = eval::run_suite(suite, host, full);
+    BOOST_TEST(s_full.ran == s_full.total);
+    BOOST_TEST(s_full.total > 15u);
+
+    // the same run, stopped after 7 cases, with a torn line appended (killed mid-write), then resumed
+    std::string dir = fresh_dir("resumed");
+    eval::RunOptions part;
+    part.out_dir = dir;
+    part.limit = 7;
+    eval::RunSummary s1 = eval::run_suite(suite, host, part);
+    BOOST_TEST(s1.ran == 7u);
+    std::ofstream(dir + "/cases.jsonl", std::ios::app) << R"({"id": "alpha/scenario-)";
+    part.limit = 0;
+    eval::RunSummary s2 = eval::run_suite(suite, host, part);
+    BOOST_TEST(s2.already_done == 7u);
+    BOOST_TEST(s2.ran == s_full.total - 7);
+    BOOST_TEST(!s2.notes.empty());  // the torn line was reported
+
+    auto a = eval::read_journal(full_dir + "/cases.jsonl").rows;
+    auto b = eval::read_journal(dir + "/cases.jsonl").rows;
+    BOOST_REQUIRE(a.size() == b.size());
+    std::set<std::string> ids;
+    for (size_t i = 0; i < a.size(); ++i) {
+        BOOST_TEST(a[i]["id"] == b[i]["id"]);
+        BOOST_TEST(stable(a[i]) == stable(b[i]), "row " << a[i]["id"]);
+        BOOST_TEST(ids.insert(b[i]["id"].get<std::string>()).second, "duplicate " << b[i]["id"]);
+    }
+
+    // a third run does nothing
+    eval::RunSummary s3 = eval::run_suite(suite, host, part);
+    BOOST_TEST(s3.ran == 0u);
+
+    // failures: marked, run went on
+    auto row = [&](const std::string& id) -> json {
+        for (const auto& r : b)
+            if (r["id"] == id) return r;
+        return {};
+    };
+    BOOST_TEST(row("alpha/scenario-3")["status"] == "failed");
+    BOOST_TEST(row("alpha/scenario-3")["error"].get<std::string>().find("asked to fail") != std::string::npos);
+    BOOST_TEST(row("alpha/scenario-3/speech")["status"] == "skipped");
+    BOOST_TEST(row("alpha/voice-crash")["status"] == "failed");
+    BOOST_TEST(row("beta/voice-s1")["status"] == "ok");
+    BOOST_TEST(row("beta/scenario-2")["stop"] == "length");
+    BOOST_TEST(row("alpha/scenario-1")["format"]["strict"] == true);
+    BOOST_TEST(row("alpha/voice-silent")["signal"]["flags"][0] == "leading_silence");
+    BOOST_TEST(row("beta/voice-s1")["embedding"].size() == 192u);
+    BOOST_TEST(row("alpha/scenario-1")["levels"][0] == "hasipsio");
+
+    // a journal with another configuration is refused
+    BOOST_CHECK_THROW(eval::Journal(dir + "/cases.jsonl", "0000"), Error);
+
+    // results and reports
+    json results = eval::build_results(suite, host, dir);
+    const json* fmt_beta = find_row(results, "beta", "형식 일관성", "");
+    BOOST_REQUIRE(fmt_beta);
+    BOOST_TEST((*fmt_beta)["value_num"].get<double>() == 0.5);
+    BOOST_TEST((*fmt_beta)["verdict"] == eval::kFail);
+    const json* fmt_alpha = find_row(results, "alpha", "형식 일관성", "");
+    BOOST_TEST((*fmt_alpha)["value_num"].get<double>() == 2.0 / 3, boost::test_tools::tolerance(1e-9));
+    const json* cer = find_row(results, "alpha", "발음 정확도", "CER");
+    BOOST_REQUIRE(cer);
+    BOOST_TEST((*cer)["verdict"] == eval::kNA);
+    BOOST_TEST(!(*cer)["note"].get<std::string>().empty());
+    const json* mos = find_row(results, "alpha", "음성 품질", "MOS");
+    BOOST_TEST((*mos)["verdict"] == eval::kNA);
+    BOOST_TEST((*mos)["note"].get<std::string>().find("not a MOS") != std::string::npos);
+    const json* conf = find_row(results, "전체", "화자 혼동률", "");
+    BOOST_REQUIRE(conf);
+    BOOST_TEST((*conf)["value_num"].get<double>() == 0.0);
+    const json* glitch = find_row(results, "alpha", "무음/글리치", "");
+    BOOST_TEST((*glitch)["value_num"].get<double>() > 0.0);
+    const json* distinct = find_row(results, "전체", "페르소나 구별도", "문자");
+    BOOST_REQUIRE(distinct);
+    BOOST_TEST((*distinct)["value_num"].get<double>() == 1.0);
+    BOOST_TEST(results["cases"].size() == b.size());
+    BOOST_TEST(results["config_hash"].get<std::string>().size() == 64u);
+
+    std::string md = eval::render_markdown(results);
+    BOOST_TEST(md.find("| 항목 | 지표 | 목표치 | 결과치 | 판정 |") != std::string::npos);
+    BOOST_TEST(md.find("알파 (alpha)") != std::string::npos);
+    std::string html = eval::render_html(results);
+    BOOST_TEST(html.find("<svg") != std::string::npos);
+    BOOST_TEST(html.find("http://") == html.find("http://www.w3.org"));  // nothing fetched from the network
+
+    // compare: identical runs have no verdict changes; a changed value shows its delta
+    json other = results;
+    for (auto& r : other["report_rows"])
+        if (r["scope"] == "beta" && r["item"] == "형식 일관성") { r["value_num"] = 1.0; r["verdict"] = eval::kPass; }
+    json cmp;
+    std::string text = eval::compare_results(results, other, "A", "B", &cmp);
+    BOOST_TEST(cmp["verdict_changes"].size() == 1u);
+    BOOST_TEST(text.find("+0.5") != std::string::npos);
+    json same;
+    eval::compare_results(results, results, "A", "A", &same);
+    BOOST_TEST(same["verdict_changes"].empty());
+}
