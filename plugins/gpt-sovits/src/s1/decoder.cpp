@@ -1,0 +1,99 @@
+#include "s1/decoder.hpp"
+
+#include <troupe/status.hpp>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <torch/autograd.h>
+
+namespace troupe::sovits::s1 {
+
+const char* to_string(StopReason r) {
+    switch (r) {
+        case StopReason::eos: return "eos";
+        case StopReason::early_stop_num: return "early_stop_num";
+        case StopReason::max_steps: return "max_steps";
+    }
+    return "?";
+}
+
+DecodeOptions default_decode_options(const S1Config& config) {
+    DecodeOptions o;
+    o.sampling.top_k = 15;
+    o.sampling.top_p = 1.0;
+    o.sampling.temperature = 1.0;
+    o.sampling.repetition_penalty = 1.35;
+    o.early_stop_num = config.early_stop_num();
+    return o;
+}
+
+DecodeResult infer_panel(Text2SemanticDecoderImpl& model, const at::Tensor& phone_ids, const at::Tensor& bert,
+                         const at::Tensor& prompt, const DecodeOptions& opt) {
+    torch::NoGradGuard no_grad;
+    const S1Config& cfg = model.config();
+    if (phone_ids.dim() != 2 || phone_ids.size(0) != 1 || phone_ids.size(1) == 0)
+        throw Error(Errc::invalid_argument, "S1: phone ids must be (1, N) with N > 0");
+    if (opt.max_steps <= 0) throw Error(Errc::invalid_argument, "S1: max_steps must be positive");
+    const auto device = model.parameters().front().device();
+    const at::Tensor ids = phone_ids.to(device, at::kLong);
+    if (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= cfg.phoneme_vocab_size)
+        throw Error(Errc::invalid_argument, fmt::format("S1: phone id outside [0, {})", cfg.phoneme_vocab_size));
+    const bool ref_free = !prompt.defined() || prompt.numel() == 0;
+    at::Tensor y = ref_free ? at::zeros({1, 0}, at::TensorOptions().dtype(at::kLong).device(device))
+                            : prompt.to(device, at::kLong).reshape({1, -1});
+    if (!ref_free && (y.min().item<int64_t>() < 0 || y.max().item<int64_t>() >= cfg.eos))
+        throw Error(Errc::invalid_argument, fmt::format("S1: prompt code outside [0, {})", cfg.eos));
+    const int64_t prefix_len = y.size(1);
+
+    const at::Tensor x = model.embed_text(ids, bert.defined() ? bert.to(device) : bert);
+    const int64_t x_len = x.size(1);
+    at::Tensor xy_pos = ref_free ? x : at::cat({x, model.embed_audio(y, 0)}, 1);
+    at::Tensor mask = Text2SemanticDecoderImpl::prefill_mask(x_len, prefix_len, device);
+
+    DecodeResult r;
+    KVCache cache;
+    std::vector<at::Tensor> recorded;
+    int64_t idx = 0;
+    for (;; ++idx) {
+        const at::Tensor h = model.transform(xy_pos, mask, &cache);
+        mask = at::Tensor();
+        at::Tensor full = model.predict(h.select(1, h.size(1) - 1)).to(at::kFloat);  // (1, V)
+        if (opt.record_logits) recorded.push_back(full.clone());
+        at::Tensor logits = idx < opt.min_steps ? full.slice(1, 0, cfg.vocab_size - 1) : full;
+        const at::Tensor probs = logits_to_probs(logits, y, opt.sampling);  // penalises `logits` in place
+        if (idx < opt.min_steps && at::argmax(full, -1).item<int64_t>() == cfg.eos) r.eos_blocked_steps.push_back(idx);
+        const at::Tensor token = opt.noise ? sample_with_noise(probs, opt.noise(idx, probs)) : sample(probs, opt.generator);
+        const int64_t tok = token.item<int64_t>();
+        r.step_tokens.push_back(tok);
+        y = at::cat({y, token.to(at::kLong)}, 1);
+
+        bool stop = false;
+        if (opt.early_stop_num != -1 && y.size(1) - prefix_len > opt.early_stop_num) {
+            stop = true;
+            r.stop = StopReason::early_stop_num;
+        }
+        if (at::argmax(logits, -1).item<int64_t>() == cfg.eos || tok == cfg.eos) {
+            stop = true;
+            r.stop = StopReason::eos;
+            y = y.slice(1, 0, y.size(1) - 1);
+        }
+        if (idx == opt.max_steps - 1 && !stop) {
+            stop = true;
+            r.stop = StopReason::max_steps;
+        }
+        if (stop) {
+            if (y.size(1) == 0) y = at::cat({y, at::zeros_like(token)}, 1);  // upstream's "bad zero prediction"
+            break;
+        }
+        xy_pos = model.embed_audio(y.slice(1, y.size(1) - 1), prefix_len + idx);
+    }
+    r.steps = idx + 1;
+    r.y = y;
+    r.idx = ref_free ? 0 : idx;
+    r.generated = y.slice(1, prefix_len);
+    r.kept = r.idx == 0 ? y : y.slice(1, y.size(1) - r.idx);
+    if (opt.record_logits) r.step_logits = at::cat(recorded, 0);
+    return r;
+}
+
+}  // namespace troupe::sovits::s1

@@ -1,0 +1,60 @@
+// s1/decoder.hpp — autoregressive semantic-token generation with the S1 GPT, as upstream's
+// Text2SemanticDecoder.infer_panel (infer_panel_naive), batch 1:
+//   step 0: prefill over [text | prompt codes] with the prefill mask, caching K/V;
+//   then the token produced at step idx, embedded at audio position T_prompt + idx, one position
+//     per step with attention over the whole cache and no mask;
+//   steps idx < min_steps (11) slice the logits to the first vocab-1 columns (no EOS);
+//   sampling (s1/sampler.hpp) with the repetition penalty over prompt + generated tokens;
+//   stop when argmax(penalised logits) == EOS or the sample == EOS (the EOS is dropped), when more
+//   than early_stop_num tokens were generated (the last token is kept), or at step max_steps - 1.
+#pragma once
+
+#include "s1/model.hpp"
+#include "s1/sampler.hpp"
+
+#include <ATen/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace troupe::sovits::s1 {
+
+struct DecodeOptions {
+    SamplingParams sampling;
+    int64_t early_stop_num = -1;  // -1 = none; upstream passes 50 * max_sec (2700)
+    int64_t max_steps = 1500;     // hard cap of upstream's loop
+    int64_t min_steps = 11;       // EOS impossible before this step
+    c10::optional<at::Generator> generator;
+    /// Optional: supplies the Exp(1) noise of a step (shape of the probabilities) instead of the
+    /// generator (tests, reproducible runs across implementations).
+    std::function<at::Tensor(int64_t step, const at::Tensor& probs)> noise;
+    bool record_logits = false;   // keep every step's raw logits (before slicing and penalty)
+};
+
+/// Upstream's WebUI/API defaults: top_k 15, top_p 1, temperature 1, repetition_penalty 1.35,
+/// early_stop_num = 50 * data.max_sec of the checkpoint's config.
+DecodeOptions default_decode_options(const S1Config& config);
+
+enum class StopReason { eos, early_stop_num, max_steps };
+const char* to_string(StopReason r);
+
+struct DecodeResult {
+    at::Tensor y;                  // (1, T_prompt + G): prompt codes then generated tokens
+    int64_t idx = 0;               // what upstream returns with y (0 in reference-free mode)
+    at::Tensor generated;          // (1, G)
+    at::Tensor kept;               // what the WebUI passes to S2: y[:, -idx:] (all of y when idx == 0)
+    StopReason stop = StopReason::eos;
+    int64_t steps = 0;             // loop iterations
+    std::vector<int64_t> step_tokens;       // the sample of every step (EOS included)
+    std::vector<int64_t> eos_blocked_steps; // steps < min_steps where EOS was the penalised argmax
+    at::Tensor step_logits;        // (steps, vocab) raw logits, when record_logits
+};
+
+/// phone_ids (1, N) int64; bert (1, bert_dim, N) or undefined (zeros); prompt (1, T) int64 or
+/// undefined/empty (reference-free mode). Runs under no-grad on the model's device.
+DecodeResult infer_panel(Text2SemanticDecoderImpl& model, const at::Tensor& phone_ids, const at::Tensor& bert,
+                         const at::Tensor& prompt, const DecodeOptions& options);
+
+}  // namespace troupe::sovits::s1

@@ -1,0 +1,275 @@
+#include "s1/model.hpp"
+
+#include <troupe/status.hpp>
+#include <troupe/torch/safetensors.hpp>
+#include <troupe/torch/torch_checkpoint.hpp>
+
+#include <ATen/ATen.h>
+#include <c10/util/irange.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <torch/autograd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+
+namespace troupe::sovits::s1 {
+
+// ---------------------------------------------------------------------------------------------
+// Basic layers
+
+LinearImpl::LinearImpl(int64_t in, int64_t out, bool bias) {
+    const double bound = 1.0 / std::sqrt(double(in));
+    weight_ = register_parameter("weight", at::empty({out, in}).uniform_(-bound, bound));
+    if (bias) bias_ = register_parameter("bias", at::empty({out}).uniform_(-bound, bound));
+}
+
+at::Tensor LinearImpl::forward(const at::Tensor& x) const { return at::linear(x, weight_, bias_); }
+
+LayerNormImpl::LayerNormImpl(int64_t dim, double eps) : dim_(dim), eps_(eps) {
+    weight_ = register_parameter("weight", at::ones({dim}));
+    bias_ = register_parameter("bias", at::zeros({dim}));
+}
+
+at::Tensor LayerNormImpl::forward(const at::Tensor& x) const { return at::layer_norm(x, {dim_}, weight_, bias_, eps_); }
+
+TokenEmbeddingImpl::TokenEmbeddingImpl(int64_t vocab, int64_t dim, double dropout) : dropout_(dropout) {
+    word_embeddings_ = register_module("word_embeddings", std::make_shared<torch::nn::Module>());
+    weight_ = word_embeddings_->register_parameter("weight", at::randn({vocab, dim}));
+}
+
+at::Tensor TokenEmbeddingImpl::forward(const at::Tensor& ids) {
+    return at::dropout(at::embedding(weight_, ids), dropout_, is_training());
+}
+
+SinePositionalEmbeddingImpl::SinePositionalEmbeddingImpl(int64_t dim, double dropout) : dim_(dim), dropout_(dropout) {
+    alpha_ = register_parameter("alpha", at::ones({1}));
+}
+
+at::Tensor SinePositionalEmbeddingImpl::table(int64_t start, int64_t len, const c10::Device& device) {
+    const int64_t need = start + len;
+    if (!pe_.defined() || pe_.size(0) < need || pe_.device() != device) {
+        // Upstream precomputes 4000 positions and extends on demand; same values either way.
+        const int64_t n = std::max<int64_t>({need, 4000, pe_.defined() ? pe_.size(0) : 0});
+        const auto f32 = at::TensorOptions().dtype(at::kFloat);
+        const at::Tensor position = at::arange(0, n, f32).unsqueeze(1);
+        const at::Tensor div_term = at::exp(at::arange(0, dim_, 2, f32) * -(std::log(10000.0) / double(dim_)));
+        const at::Tensor angle = position * div_term;
+        at::Tensor pe = at::zeros({n, dim_}, f32);
+        pe.slice(1, 0, dim_, 2).copy_(at::sin(angle));
+        pe.slice(1, 1, dim_, 2).copy_(at::cos(angle));
+        pe_ = pe.to(device);
+    }
+    return pe_.slice(0, start, need);
+}
+
+at::Tensor SinePositionalEmbeddingImpl::forward(const at::Tensor& x, int64_t start) {
+    const at::Tensor pe = table(start, x.size(1), x.device()).to(x.scalar_type());
+    return at::dropout(x + alpha_ * pe.unsqueeze(0), dropout_, is_training());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attention and layers
+
+SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t heads, double dropout)
+    : dim_(dim), heads_(heads), dropout_(dropout) {
+    const double bound = std::sqrt(6.0 / double(dim + 3 * dim));  // xavier_uniform_, as nn.MultiheadAttention
+    in_proj_weight_ = register_parameter("in_proj_weight", at::empty({3 * dim, dim}).uniform_(-bound, bound));
+    in_proj_bias_ = register_parameter("in_proj_bias", at::zeros({3 * dim}));
+    out_proj_ = register_module("out_proj", std::make_shared<LinearImpl>(dim, dim));
+}
+
+at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& blocked, at::Tensor* k_cache,
+                                      at::Tensor* v_cache) {
+    const int64_t B = x.size(0), L = x.size(1), hd = dim_ / heads_;
+    const auto qkv = at::linear(x, in_proj_weight_, in_proj_bias_).chunk(3, -1);
+    at::Tensor k = qkv[1], v = qkv[2];
+    if (k_cache && v_cache) {
+        if (k_cache->defined()) {
+            k = at::cat({*k_cache, k}, 1);
+            v = at::cat({*v_cache, v}, 1);
+        }
+        *k_cache = k;
+        *v_cache = v;
+    }
+    const int64_t S = k.size(1);
+    const at::Tensor q = qkv[0].reshape({B, L, heads_, hd}).transpose(1, 2);
+    const at::Tensor kh = k.reshape({B, S, heads_, hd}).transpose(1, 2);
+    const at::Tensor vh = v.reshape({B, S, heads_, hd}).transpose(1, 2);
+    at::Tensor scores = at::matmul(q, kh.transpose(-2, -1)) * (1.0 / std::sqrt(double(hd)));
+    if (blocked.defined()) scores = scores.masked_fill(blocked, -std::numeric_limits<double>::infinity());
+    at::Tensor attn = at::dropout(at::softmax(scores, -1), dropout_, is_training());
+    at::Tensor out = at::matmul(attn, vh).transpose(1, 2).reshape({B, L, dim_});
+    return out_proj_->forward(out);
+}
+
+DecoderLayerImpl::DecoderLayerImpl(int64_t dim, int64_t heads, int64_t ffn, double dropout, double eps)
+    : dropout_(dropout) {
+    self_attn_ = register_module("self_attn", std::make_shared<SelfAttentionImpl>(dim, heads, dropout));
+    linear1_ = register_module("linear1", std::make_shared<LinearImpl>(dim, ffn));
+    linear2_ = register_module("linear2", std::make_shared<LinearImpl>(ffn, dim));
+    norm1_ = register_module("norm1", std::make_shared<LayerNormImpl>(dim, eps));
+    norm2_ = register_module("norm2", std::make_shared<LayerNormImpl>(dim, eps));
+}
+
+at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& blocked, at::Tensor* k_cache,
+                                     at::Tensor* v_cache) {
+    const bool train = is_training();
+    at::Tensor h = norm1_->forward(x + at::dropout(self_attn_->forward(x, blocked, k_cache, v_cache), dropout_, train));
+    at::Tensor ff = linear2_->forward(at::dropout(at::relu(linear1_->forward(h)), dropout_, train));
+    return norm2_->forward(h + at::dropout(ff, dropout_, train));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text2SemanticDecoder
+
+Text2SemanticDecoderImpl::Text2SemanticDecoderImpl(const S1Config& c) : config_(c) {
+    const int64_t d = c.hidden_dim;
+    bert_proj_ = register_module("bert_proj", std::make_shared<LinearImpl>(c.bert_dim, c.embedding_dim));
+    ar_text_embedding_ = register_module(
+        "ar_text_embedding", std::make_shared<TokenEmbeddingImpl>(c.phoneme_vocab_size, c.embedding_dim, c.embedding_dropout));
+    ar_text_position_ =
+        register_module("ar_text_position", std::make_shared<SinePositionalEmbeddingImpl>(c.embedding_dim, c.layer_dropout));
+    ar_audio_embedding_ = register_module(
+        "ar_audio_embedding", std::make_shared<TokenEmbeddingImpl>(c.vocab_size, c.embedding_dim, c.embedding_dropout));
+    ar_audio_position_ =
+        register_module("ar_audio_position", std::make_shared<SinePositionalEmbeddingImpl>(c.embedding_dim, c.layer_dropout));
+    h_ = register_module("h", std::make_shared<torch::nn::Module>());
+    torch::nn::ModuleList list;
+    for (int64_t i = 0; i < c.n_layer; ++i) {
+        layers_.push_back(std::make_shared<DecoderLayerImpl>(d, c.n_head, c.ffn_dim(), c.layer_dropout, c.layer_norm_eps));
+        list->push_back(layers_.back());
+    }
+    h_->register_module("layers", list);
+    ar_predict_layer_ = register_module("ar_predict_layer", std::make_shared<LinearImpl>(d, c.vocab_size, false));
+}
+
+at::Tensor Text2SemanticDecoderImpl::embed_text(const at::Tensor& phone_ids, const at::Tensor& bert) {
+    if (phone_ids.dim() != 2) throw Error(Errc::invalid_argument, "S1: phone ids must be (batch, N)");
+    at::Tensor x = ar_text_embedding_->forward(phone_ids);
+    at::Tensor b = bert;
+    if (!b.defined())
+        b = at::zeros({phone_ids.size(0), config_.bert_dim, phone_ids.size(1)}, x.options());
+    if (b.dim() != 3 || b.size(0) != phone_ids.size(0) || b.size(1) != config_.bert_dim || b.size(2) != phone_ids.size(1))
+        throw Error(Errc::invalid_argument,
+                    fmt::format("S1: BERT features must be (batch, {}, N = {}), got {}", config_.bert_dim,
+                                phone_ids.size(1), fmt::join(b.sizes().vec(), "x")));
+    x = x + bert_proj_->forward(b.transpose(1, 2).to(x.scalar_type()));
+    return ar_text_position_->forward(x, 0);
+}
+
+at::Tensor Text2SemanticDecoderImpl::embed_audio(const at::Tensor& codes, int64_t start) {
+    return ar_audio_position_->forward(ar_audio_embedding_->forward(codes), start);
+}
+
+at::Tensor Text2SemanticDecoderImpl::prefill_mask(int64_t n_text, int64_t n_audio, const c10::Device& device) {
+    const auto b = at::TensorOptions().dtype(at::kBool).device(device);
+    const int64_t L = n_text + n_audio;
+    at::Tensor m = at::zeros({L, L}, b);
+    m.slice(0, 0, n_text).slice(1, n_text, L).fill_(true);
+    if (n_audio > 0) m.slice(0, n_text, L).slice(1, n_text, L).copy_(at::ones({n_audio, n_audio}, b).triu(1));
+    return m;
+}
+
+at::Tensor Text2SemanticDecoderImpl::transform(const at::Tensor& xy, const at::Tensor& blocked, KVCache* cache) {
+    at::Tensor x = xy;
+    if (cache) {
+        cache->k.resize(layers_.size());
+        cache->v.resize(layers_.size());
+    }
+    for (size_t i = 0; i < layers_.size(); ++i)
+        x = cache ? layers_[i]->forward(x, blocked, &cache->k[i], &cache->v[i]) : layers_[i]->forward(x, blocked);
+    return x;
+}
+
+at::Tensor Text2SemanticDecoderImpl::predict(const at::Tensor& hidden) { return ar_predict_layer_->forward(hidden); }
+
+at::Tensor Text2SemanticDecoderImpl::forward(const at::Tensor& phone_ids, const at::Tensor& bert, const at::Tensor& codes) {
+    const at::Tensor x = embed_text(phone_ids, bert);
+    const int64_t N = x.size(1);
+    at::Tensor xy = x;
+    int64_t T = 0;
+    if (codes.defined() && codes.numel() > 0) {
+        xy = at::cat({x, embed_audio(codes, 0)}, 1);
+        T = codes.size(1);
+    }
+    const at::Tensor h = transform(xy, prefill_mask(N, T, xy.device()));
+    return predict(h.slice(1, N - 1));
+}
+
+std::vector<std::string> Text2SemanticDecoderImpl::parameter_names() const {
+    std::vector<std::string> out;
+    for (const auto& p : named_parameters(true)) out.push_back(p.key());
+    return out;
+}
+
+void Text2SemanticDecoderImpl::load_state(const StateDict& state, const std::string& source) {
+    torch::NoGradGuard no_grad;
+    std::set<std::string> used;
+    for (auto& p : named_parameters(true)) {
+        auto it = state.find(p.key());
+        if (it == state.end()) throw Error(Errc::invalid_file, fmt::format("{}: missing S1 weight '{}'", source, p.key()));
+        if (it->second.sizes() != p.value().sizes())
+            throw Error(Errc::invalid_file,
+                        fmt::format("{}: S1 weight '{}' has shape {} but the model expects {}", source, p.key(),
+                                    fmt::join(it->second.sizes().vec(), "x"), fmt::join(p.value().sizes().vec(), "x")));
+        p.value().copy_(it->second);
+        used.insert(p.key());
+    }
+    for (const auto& [k, t] : state)
+        if (!used.count(k))
+            throw Error(Errc::invalid_file, fmt::format("{}: unexpected S1 weight '{}' (not a v2 Text2SemanticDecoder?)", source, k));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+LoadedS1 load_s1(const std::string& path, const c10::Device& device, at::ScalarType dtype) {
+    namespace fs = std::filesystem;
+    if (!fs::exists(path)) throw Error(Errc::not_found, fmt::format("{}: S1 checkpoint not found", path));
+    LoadedS1 out;
+    out.source = path;
+    StateDict state;
+    nlohmann::json config = nlohmann::json::object();
+    const std::string ext = fs::path(path).extension().string();
+    if (ext == ".safetensors") {
+        const auto st = troupe::st::File::open(path);
+        for (const auto& n : st.names()) {
+            std::string key = n.rfind("model.", 0) == 0 ? n.substr(6) : n;
+            state[key] = st.tensor(n);
+        }
+        fs::path cfg = fs::path(path).parent_path() / (fs::path(path).stem().string() + "_config.json");
+        if (fs::exists(cfg)) {
+            std::ifstream f(cfg);
+            try {
+                config = nlohmann::json::parse(f);
+            } catch (const nlohmann::json::exception& e) {
+                throw Error(Errc::invalid_file, fmt::format("{}: {}", cfg.string(), e.what()));
+            }
+        }
+        out.config = S1Config::from_json(config, path);
+        out.config.resolve_from_weights(state, path);
+        auto model = std::make_shared<Text2SemanticDecoderImpl>(out.config);
+        model->load_state(state, path);
+        model->to(device, dtype);
+        model->eval();
+        out.model = model;
+        return out;
+    }
+    const auto ck = troupe::pt::Checkpoint::open(path);
+    state = ck.state_dict("weight", "model.");
+    if (const auto* c = ck.root().find("config")) config = troupe::pt::to_json(*c);
+    out.config = S1Config::from_json(config, path);
+    out.config.resolve_from_weights(state, path);
+    auto model = std::make_shared<Text2SemanticDecoderImpl>(out.config);
+    model->load_state(state, path);
+    model->to(device, dtype);
+    model->eval();
+    out.model = model;
+    return out;
+}
+
+}  // namespace troupe::sovits::s1

@@ -1,0 +1,183 @@
+// S1 (Text2SemanticDecoder) against upstream's golden outputs: every case of s1/cases.json
+// (embeddings, teacher-forced logits, prefill + KV-cached step logits, greedy tokens, stop rules)
+// and every case of s1/sampling.json. The model is read from models/s1.ckpt with the project's
+// own checkpoint reader. Cases, sizes and tensor names come from the fixture files.
+#define BOOST_TEST_MODULE s1_conformance
+#include <boost/test/unit_test.hpp>
+
+#include "s1/decoder.hpp"
+#include "s1/model.hpp"
+#include "s1/sampler.hpp"
+
+#include <troupe/torch/safetensors.hpp>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+#include <torch/autograd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+namespace s1 = troupe::sovits::s1;
+
+namespace {
+
+fs::path gsv_dir() {
+    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env) return fs::path(env) / "gpt-sovits";
+    return fs::path(TROUPE_SOURCE_DIR) / ".." / "shared" / "conformance" / "gpt-sovits";
+}
+
+nlohmann::json read_json(const fs::path& p) {
+    std::ifstream in(p);
+    BOOST_REQUIRE_MESSAGE(in.good(), "cannot open " << p);
+    return nlohmann::json::parse(in);
+}
+
+double max_abs(const at::Tensor& a, const at::Tensor& b) {
+    BOOST_REQUIRE_MESSAGE(a.sizes() == b.sizes(), "shape " << a.sizes() << " vs " << b.sizes());
+    if (a.numel() == 0) return 0;
+    return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+std::vector<int64_t> to_vec(const at::Tensor& t) {
+    at::Tensor c = t.to(at::kLong).contiguous().reshape({-1});
+    return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+}
+
+at::Tensor ids(const std::vector<int64_t>& v) {
+    return at::tensor(at::ArrayRef<int64_t>(v), at::TensorOptions().dtype(at::kLong)).reshape({1, -1});
+}
+
+const s1::LoadedS1& model() {
+    static const s1::LoadedS1 m = s1::load_s1((gsv_dir() / "models" / "s1.ckpt").string());
+    return m;
+}
+
+constexpr double kLogitTol = 1e-4;
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(config_from_checkpoint) {
+    const auto cfg_json = read_json(gsv_dir() / "models" / "s1_config.json");
+    const auto& c = model().config;
+    BOOST_TEST(c.hidden_dim == cfg_json["model"]["hidden_dim"].get<int64_t>());
+    BOOST_TEST(c.n_head == cfg_json["model"]["head"].get<int64_t>());
+    BOOST_TEST(c.n_layer == cfg_json["model"]["n_layer"].get<int64_t>());
+    BOOST_TEST(c.vocab_size == cfg_json["model"]["vocab_size"].get<int64_t>());
+    BOOST_TEST(c.max_sec == cfg_json["data"]["max_sec"].get<int64_t>());
+    // The same weights through the safetensors copy give the same model.
+    const auto st = s1::load_s1((gsv_dir() / "models" / "s1.safetensors").string());
+    auto a = model().model->named_parameters(true);
+    auto b = st.model->named_parameters(true);
+    BOOST_REQUIRE(a.size() == b.size());
+    for (const auto& p : a) BOOST_TEST(p.value().equal(b[p.key()]), p.key());
+}
+
+BOOST_AUTO_TEST_CASE(cases) {
+    torch::NoGradGuard no_grad;
+    const auto cases = read_json(gsv_dir() / "s1" / "cases.json").at("cases");
+    BOOST_REQUIRE(!cases.empty());
+    auto& m = *model().model;
+    for (const auto& c : cases) {
+        const std::string name = c.at("name");
+        BOOST_TEST_CONTEXT("case " << name) {
+            const auto t = troupe::st::File::open((gsv_dir() / "s1" / (name + ".safetensors")).string());
+            const at::Tensor phones = t.tensor("phone_ids").clone();
+            BOOST_TEST(to_vec(phones) == c.at("phone_ids").get<std::vector<int64_t>>());
+            at::Tensor prompt;
+            if (t.contains("prompt_codes")) prompt = t.tensor("prompt_codes").clone();
+            if (!c.at("prompt_codes").is_null())
+                BOOST_TEST(to_vec(prompt) == c.at("prompt_codes").get<std::vector<int64_t>>());
+            const at::Tensor bert = t.contains("bert") ? t.tensor("bert").clone() : at::Tensor();
+            const at::Tensor cont = t.contains("continuation") ? t.tensor("continuation").clone()
+                                                               : ids(c.at("continuation").get<std::vector<int64_t>>());
+            const at::Tensor audio = prompt.defined() ? at::cat({prompt, cont}, 1) : cont;
+
+            // Embedded input: text part + audio part (prompt + continuation), positions included.
+            if (t.contains("xy_pos")) {
+                const at::Tensor xy = at::cat({m.embed_text(phones, bert), m.embed_audio(audio, 0)}, 1);
+                const double d = max_abs(xy, t.tensor("xy_pos"));
+                BOOST_TEST_MESSAGE(name << " xy_pos max abs " << d);
+                BOOST_TEST(d <= kLogitTol);
+            }
+            // Teacher-forced full-sequence logits with the prefill mask.
+            if (t.contains("teacher_forced_logits")) {
+                const at::Tensor tf = m.forward(phones, bert, audio);
+                const double d = max_abs(tf, t.tensor("teacher_forced_logits"));
+                BOOST_TEST_MESSAGE(name << " teacher-forced logits max abs " << d);
+                BOOST_TEST(d <= kLogitTol);
+            }
+
+            // infer_panel with the case's decode parameters (greedy).
+            const auto& dp = c.at("decode_params");
+            s1::DecodeOptions opt;
+            opt.sampling.top_k = dp.at("top_k").is_null() ? std::optional<int64_t>() : dp.at("top_k").get<int64_t>();
+            opt.sampling.top_p = dp.at("top_p").get<double>();
+            opt.sampling.temperature = dp.at("temperature").get<double>();
+            opt.sampling.repetition_penalty = dp.at("repetition_penalty").get<double>();
+            opt.early_stop_num = dp.value("early_stop_num", int64_t(-1));
+            opt.record_logits = true;
+            opt.generator = at::make_generator<at::CPUGeneratorImpl>(1234);
+            const auto r = s1::infer_panel(m, phones, bert, prompt, opt);
+
+            if (t.contains("prefill_logits")) {
+                const double d = max_abs(r.step_logits.slice(0, 0, 1), t.tensor("prefill_logits"));
+                BOOST_TEST_MESSAGE(name << " prefill logits max abs " << d);
+                BOOST_TEST(d <= kLogitTol);
+            }
+            if (t.contains("step_logits")) {
+                const at::Tensor want = t.tensor("step_logits");
+                BOOST_TEST(r.step_logits.size(0) == want.size(0));
+                const int64_t n = std::min(r.step_logits.size(0), want.size(0));
+                const double d = max_abs(r.step_logits.slice(0, 0, n), want.slice(0, 0, n));
+                BOOST_TEST_MESSAGE(name << " step logits (" << n << " steps) max abs " << d);
+                BOOST_TEST(d <= kLogitTol);
+            }
+            BOOST_TEST(to_vec(r.y) == c.at("infer_panel_y").get<std::vector<int64_t>>());
+            BOOST_TEST(r.idx == c.at("infer_panel_idx").get<int64_t>());
+            BOOST_TEST(to_vec(r.generated) == c.at("generated_tokens").get<std::vector<int64_t>>());
+            BOOST_TEST(to_vec(r.kept) == c.at("webui_kept_tokens").get<std::vector<int64_t>>());
+            if (t.contains("generated_tokens")) BOOST_TEST(to_vec(r.generated) == to_vec(t.tensor("generated_tokens")));
+            if (t.contains("infer_panel_y")) BOOST_TEST(to_vec(r.y) == to_vec(t.tensor("infer_panel_y")));
+            BOOST_TEST(std::string(s1::to_string(r.stop)) == c.at("stop_reason").get<std::string>());
+            BOOST_TEST(r.steps == c.at("steps").get<int64_t>());
+            BOOST_TEST(r.steps - 1 == c.value("last_step_idx", r.steps - 1));
+            BOOST_TEST(r.step_tokens == c.at("step_tokens").get<std::vector<int64_t>>());
+            BOOST_TEST(r.eos_blocked_steps == c.at("eos_blocked_steps").get<std::vector<int64_t>>());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(sampling) {
+    const auto spec = read_json(gsv_dir() / "s1" / "sampling.json").at("cases");
+    BOOST_REQUIRE(!spec.empty());
+    const auto t = troupe::st::File::open((gsv_dir() / "s1" / "sampling.safetensors").string());
+    const at::Tensor noise_full = t.tensor("exp_noise").clone();
+    const at::Tensor prev = t.tensor("previous_tokens").clone();
+    for (const auto& c : spec) {
+        const std::string name = c.at("name");
+        BOOST_TEST_CONTEXT("sampling case " << name) {
+            const int64_t vocab = c.at("vocab");
+            at::Tensor logits = t.tensor(c.at("logits").get<std::string>()).clone().slice(1, 0, vocab).clone();
+            const auto& p = c.at("params");
+            s1::SamplingParams sp;
+            sp.top_k = p.at("top_k").is_null() ? std::optional<int64_t>() : p.at("top_k").get<int64_t>();
+            sp.top_p = p.at("top_p").get<double>();
+            sp.temperature = p.at("temperature").get<double>();
+            sp.repetition_penalty = p.at("repetition_penalty").get<double>();
+            const at::Tensor probs = s1::logits_to_probs(logits, c.at("previous_tokens").get<bool>() ? prev : at::Tensor(), sp);
+            const at::Tensor want = t.tensor("probs_" + name);
+            const double d = max_abs(probs, want);
+            BOOST_TEST_MESSAGE(name << " probs max abs " << d);
+            BOOST_TEST(d <= 1e-6);
+            BOOST_TEST(((probs > 0) == (want > 0)).all().item<bool>());
+            BOOST_TEST((probs > 0).sum().item<int64_t>() == c.at("nonzero").get<int64_t>());
+            const at::Tensor tok = s1::sample_with_noise(probs, noise_full.slice(1, 0, vocab));
+            BOOST_TEST(tok.item<int64_t>() == c.at("token_with_exp_noise").get<int64_t>());
+        }
+    }
+}

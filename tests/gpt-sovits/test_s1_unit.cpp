@@ -1,0 +1,227 @@
+// S1 unit tests on small random models: upstream parameter names, the prefill mask, KV-cached
+// decoding equal to the full forward, train mode (dropout, gradients), sampler rules, stop rules
+// and input validation.
+#define BOOST_TEST_MODULE s1_unit
+#include <boost/test/unit_test.hpp>
+
+#include "s1/decoder.hpp"
+#include "s1/model.hpp"
+#include "s1/sampler.hpp"
+
+#include <troupe/status.hpp>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <torch/autograd.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace s1 = troupe::sovits::s1;
+
+namespace {
+
+s1::S1Config tiny_config() {
+    s1::S1Config c;
+    c.vocab_size = 41;
+    c.eos = 40;
+    c.phoneme_vocab_size = 23;
+    c.embedding_dim = c.hidden_dim = 16;
+    c.n_head = 4;
+    c.n_layer = 2;
+    c.bert_dim = 8;
+    return c;
+}
+
+std::shared_ptr<s1::Text2SemanticDecoderImpl> tiny_model(uint64_t seed = 7) {
+    at::manual_seed(seed);
+    auto m = std::make_shared<s1::Text2SemanticDecoderImpl>(tiny_config());
+    torch::NoGradGuard g;
+    for (auto& p : m->parameters()) p.copy_(at::randn_like(p) * 0.5);  // LayerNorm/alpha random too
+    m->eval();
+    return m;
+}
+
+at::Tensor ids(std::vector<int64_t> v) {
+    return at::tensor(at::ArrayRef<int64_t>(v), at::TensorOptions().dtype(at::kLong)).reshape({1, -1});
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(parameter_names_follow_upstream) {
+    auto m = tiny_model();
+    std::set<std::string> got;
+    for (const auto& n : m->parameter_names()) got.insert(n);
+    std::set<std::string> want = {"bert_proj.weight", "bert_proj.bias", "ar_text_embedding.word_embeddings.weight",
+                                  "ar_text_position.alpha", "ar_audio_embedding.word_embeddings.weight",
+                                  "ar_audio_position.alpha", "ar_predict_layer.weight"};
+    for (int i = 0; i < 2; ++i)
+        for (const char* s : {"self_attn.in_proj_weight", "self_attn.in_proj_bias", "self_attn.out_proj.weight",
+                              "self_attn.out_proj.bias", "linear1.weight", "linear1.bias", "linear2.weight",
+                              "linear2.bias", "norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias"})
+            want.insert(fmt::format("h.layers.{}.{}", i, s));
+    BOOST_TEST(got == want);
+}
+
+BOOST_AUTO_TEST_CASE(prefill_mask_layout) {
+    const at::Tensor m = s1::Text2SemanticDecoderImpl::prefill_mask(3, 2, at::kCPU);
+    // text rows: text visible, audio blocked; audio rows: all text + causal audio.
+    const std::vector<std::vector<int>> want = {
+        {0, 0, 0, 1, 1}, {0, 0, 0, 1, 1}, {0, 0, 0, 1, 1}, {0, 0, 0, 0, 1}, {0, 0, 0, 0, 0}};
+    for (int r = 0; r < 5; ++r)
+        for (int c = 0; c < 5; ++c) BOOST_TEST(m[r][c].item<bool>() == bool(want[r][c]), r << "," << c);
+    BOOST_TEST(s1::Text2SemanticDecoderImpl::prefill_mask(4, 0, at::kCPU).any().item<bool>() == false);
+}
+
+BOOST_AUTO_TEST_CASE(kv_cached_decode_equals_full_forward) {
+    torch::NoGradGuard g;
+    auto m = tiny_model();
+    const at::Tensor phones = ids({1, 5, 7, 2, 9, 22, 0});
+    const at::Tensor bert = at::randn({1, 8, 7});
+    const at::Tensor codes = ids({3, 17, 39, 3, 0, 12, 30, 8});
+    const at::Tensor full = m->forward(phones, bert, codes);  // (1, 1 + T, V)
+    BOOST_TEST(full.size(1) == codes.size(1) + 1);
+    for (int64_t prefix : {0, 2, 5}) {
+        s1::KVCache cache;
+        const at::Tensor x = m->embed_text(phones, bert);
+        at::Tensor xy = prefix ? at::cat({x, m->embed_audio(codes.slice(1, 0, prefix), 0)}, 1) : x;
+        at::Tensor h = m->transform(xy, s1::Text2SemanticDecoderImpl::prefill_mask(7, prefix, at::kCPU), &cache);
+        BOOST_TEST(cache.length() == 7 + prefix);
+        double worst = (m->predict(h.select(1, h.size(1) - 1)) - full.select(1, prefix)).abs().max().item<double>();
+        for (int64_t j = prefix; j < codes.size(1); ++j) {
+            h = m->transform(m->embed_audio(codes.slice(1, j, j + 1), j), at::Tensor(), &cache);
+            worst = std::max(worst, (m->predict(h.select(1, 0)) - full.select(1, j + 1)).abs().max().item<double>());
+        }
+        BOOST_TEST(worst < 1e-5, "prefix " << prefix << ": cached vs full " << worst);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(train_mode_has_dropout_and_gradients) {
+    auto m = tiny_model();
+    m->train();
+    const at::Tensor phones = ids({1, 5, 7, 2});
+    const at::Tensor codes = ids({3, 17, 39});
+    at::manual_seed(1);
+    const at::Tensor a = m->forward(phones, at::Tensor(), codes);
+    const at::Tensor b = m->forward(phones, at::Tensor(), codes);
+    BOOST_TEST(!a.equal(b));  // dropout active
+    // Cross entropy (sum, as upstream) against codes + EOS: every parameter gets a gradient.
+    const at::Tensor targets = at::cat({codes, ids({40})}, 1);
+    const at::Tensor loss = at::cross_entropy_loss(a.reshape({-1, 41}), targets.reshape({-1}), {}, at::Reduction::Sum);
+    loss.backward();
+    for (const auto& p : m->named_parameters(true)) {
+        BOOST_TEST_CONTEXT(p.key()) {
+            BOOST_REQUIRE(p.value().grad().defined());
+            if (p.key().find("bert_proj.weight") == std::string::npos)  // zero BERT input: no weight gradient
+                BOOST_TEST(p.value().grad().abs().sum().item<double>() > 0);
+        }
+    }
+    m->eval();
+    torch::NoGradGuard g;
+    BOOST_TEST(m->forward(phones, at::Tensor(), codes).equal(m->forward(phones, at::Tensor(), codes)));
+}
+
+BOOST_AUTO_TEST_CASE(sampler_rules) {
+    // Penalty: in place, s<0 → s·p, s>0 → s/p, duplicates once.
+    at::Tensor logits = at::tensor({2.0f, -1.0f, 0.5f, 3.0f}).reshape({1, 4});
+    s1::SamplingParams p;
+    p.top_k = std::nullopt;
+    p.repetition_penalty = 2.0;
+    const at::Tensor probs = s1::logits_to_probs(logits, ids({0, 1, 0}), p);
+    BOOST_TEST(logits[0][0].item<float>() == 1.0f);
+    BOOST_TEST(logits[0][1].item<float>() == -2.0f);
+    BOOST_TEST(logits[0][3].item<float>() == 3.0f);
+    BOOST_TEST(std::abs(probs.sum().item<double>() - 1.0) < 1e-6);
+    // top_k larger than the vocabulary keeps everything; top_k 1 is greedy.
+    at::Tensor l2 = at::tensor({0.1f, 0.3f, 0.2f}).reshape({1, 3});
+    p.repetition_penalty = 1.0;
+    p.top_k = 50;
+    BOOST_TEST((s1::logits_to_probs(l2, at::Tensor(), p) > 0).all().item<bool>());
+    p.top_k = 1;
+    const at::Tensor g = s1::logits_to_probs(l2, at::Tensor(), p);
+    BOOST_TEST(g[0][1].item<float>() == 1.0f);
+    BOOST_TEST(s1::sample(g).item<int64_t>() == 1);
+    // top_p keeps the first even when it alone crosses the threshold; the crossing token is dropped.
+    at::Tensor l3 = at::tensor({5.0f, 1.0f, 0.0f}).reshape({1, 3});
+    p.top_k = std::nullopt;
+    p.top_p = 0.5;
+    const at::Tensor tp = s1::logits_to_probs(l3, at::Tensor(), p);
+    BOOST_TEST(tp[0][0].item<float>() == 1.0f);
+    // temperature 0 is clamped to 1e-5 (greedy-like, no NaN).
+    p.top_p = 1.0;
+    p.temperature = 0.0;
+    at::Tensor l4 = at::tensor({0.1f, 0.3f, 0.2f}).reshape({1, 3});
+    const at::Tensor t0 = s1::logits_to_probs(l4, at::Tensor(), p);
+    BOOST_TEST(!t0.isnan().any().item<bool>());
+    BOOST_TEST(t0[0][1].item<float>() == 1.0f);
+}
+
+BOOST_AUTO_TEST_CASE(stop_rules_and_kept_tokens) {
+    auto m = tiny_model(11);
+    const at::Tensor phones = ids({1, 5, 7, 2, 9});
+    const at::Tensor prompt = ids({3, 17, 21});
+    s1::DecodeOptions o;
+    o.sampling.top_k = 1;
+    o.sampling.repetition_penalty = 1.0;
+    o.min_steps = 1000;  // EOS impossible: the early-stop cap decides
+    o.early_stop_num = 4;
+    auto r = s1::infer_panel(*m, phones, at::Tensor(), prompt, o);
+    BOOST_TEST(std::string(s1::to_string(r.stop)) == "early_stop_num");
+    BOOST_TEST(r.generated.size(1) == 5);  // stops when more than 4 were generated, keeping the last
+    BOOST_TEST(r.idx == 4);
+    BOOST_TEST(r.kept.size(1) == 4);      // upstream quirk: y[:, -idx:] drops the first generated token
+    BOOST_TEST(r.kept.equal(r.generated.slice(1, 1)));
+    BOOST_TEST(r.y.slice(1, 0, 3).equal(prompt));
+
+    o.early_stop_num = -1;
+    o.max_steps = 6;
+    r = s1::infer_panel(*m, phones, at::Tensor(), prompt, o);
+    BOOST_TEST(std::string(s1::to_string(r.stop)) == "max_steps");
+    BOOST_TEST(r.steps == 6);
+    BOOST_TEST(r.generated.size(1) == 6);
+
+    // Reference-free: idx 0 and everything is kept.
+    r = s1::infer_panel(*m, phones, at::Tensor(), at::Tensor(), o);
+    BOOST_TEST(r.idx == 0);
+    BOOST_TEST(r.kept.equal(r.y));
+    BOOST_TEST(r.generated.size(1) == 6);
+
+    // Never EOS before min_steps; a model forced to say EOS stops right after.
+    {
+        torch::NoGradGuard g;
+        auto named = m->named_parameters(true);
+        // Last LayerNorm outputs its bias (ones); only the EOS row of the head is non-zero.
+        named["h.layers.1.norm2.weight"].zero_();
+        named["h.layers.1.norm2.bias"].fill_(1);
+        named["ar_predict_layer.weight"].zero_();
+        named["ar_predict_layer.weight"][40].fill_(1);
+    }
+    o.min_steps = 3;
+    o.max_steps = 1500;
+    r = s1::infer_panel(*m, phones, at::Tensor(), prompt, o);
+    BOOST_TEST(std::string(s1::to_string(r.stop)) == "eos");
+    BOOST_TEST(r.steps == 4);
+    BOOST_TEST(r.step_tokens.back() == 40);
+    BOOST_TEST(r.generated.size(1) == 3);
+    BOOST_TEST(r.eos_blocked_steps == std::vector<int64_t>({0, 1, 2}));
+}
+
+BOOST_AUTO_TEST_CASE(bad_inputs_are_errors) {
+    auto m = tiny_model();
+    s1::DecodeOptions o;
+    BOOST_CHECK_THROW(s1::infer_panel(*m, at::zeros({1, 0}, at::kLong), at::Tensor(), at::Tensor(), o), troupe::Error);
+    BOOST_CHECK_THROW(s1::infer_panel(*m, ids({1, 99}), at::Tensor(), at::Tensor(), o), troupe::Error);
+    BOOST_CHECK_THROW(s1::infer_panel(*m, ids({1, 2}), at::Tensor(), ids({40}), o), troupe::Error);  // EOS as prompt
+    BOOST_CHECK_THROW(s1::infer_panel(*m, ids({1, 2}), at::zeros({1, 5, 2}), at::Tensor(), o), troupe::Error);
+    s1::StateDict sd;
+    for (const auto& p : m->named_parameters(true)) sd[p.key()] = p.value().detach().clone();
+    sd.erase("ar_text_position.alpha");
+    BOOST_CHECK_THROW(m->load_state(sd, "test"), troupe::Error);
+    sd["ar_text_position.alpha"] = at::ones({2});
+    BOOST_CHECK_THROW(m->load_state(sd, "test"), troupe::Error);
+    sd["ar_text_position.alpha"] = at::ones({1});
+    sd["extra.weight"] = at::ones({1});
+    BOOST_CHECK_THROW(m->load_state(sd, "test"), troupe::Error);
+    BOOST_CHECK_THROW(s1::load_s1("/nonexistent/s1.ckpt"), troupe::Error);
+}
