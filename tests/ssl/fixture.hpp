@@ -1,6 +1,7 @@
 // Helpers for the SSL / CTC conformance tests: fixture root, JSON, WAV and tensor references.
 #pragma once
 
+#include <troupe/ssl/encoder.hpp>
 #include <troupe/status.hpp>
 #include <troupe/torch/safetensors.hpp>
 
@@ -19,6 +20,18 @@ inline std::string conformance_root() {
     if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env) return env;
     return std::string(TROUPE_SOURCE_DIR) + "/../shared/conformance";
 }
+
+/// Where the models run: env TROUPE_TEST_DEVICE ("cpu" default, "cuda", "cuda:1"). On CUDA, TF32
+/// convolutions are switched off so the float32 tolerances hold.
+inline troupe::ssl::LoadOptions load_options() {
+    troupe::ssl::LoadOptions o;
+    if (const char* env = std::getenv("TROUPE_TEST_DEVICE"); env && *env) {
+        o.device = c10::Device(std::string(env));
+        if (o.device.is_cuda()) at::globalContext().setAllowTF32CuDNN(false);
+    }
+    return o;
+}
+inline std::string device_name() { return load_options().device.str(); }
 
 inline nlohmann::json read_json(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

@@ -4,8 +4,13 @@
 
 #include <troupe/ssl/resample.hpp>
 #include <troupe/status.hpp>
+#include <troupe/torch/safetensors.hpp>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <fstream>
 
 using troupe::ssl::resample;
 using troupe::ssl::resampled_length;
@@ -70,4 +75,28 @@ BOOST_AUTO_TEST_CASE(dc_gain_is_one) {
     const std::vector<float> ones(8000, 1.0f);
     const auto y = resample(ones, 8000, 16000);
     for (size_t i = 200; i < y.size() - 200; ++i) BOOST_REQUIRE_SMALL(double(y[i]) - 1.0, 2e-3);
+}
+
+// Against torchaudio.functional.resample (defaults) on the cases in tests/ssl/data/torchaudio_resample.*
+// (made by tests/ssl/tools/make_ssl_fixtures.py): same length, same samples up to float rounding.
+BOOST_AUTO_TEST_CASE(matches_torchaudio) {
+    const std::string base = std::string(TROUPE_SOURCE_DIR) + "/tests/ssl/data/torchaudio_resample";
+    std::ifstream in(base + ".json");
+    BOOST_REQUIRE_MESSAGE(in, "missing " << base << ".json");
+    const nlohmann::json meta = nlohmann::json::parse(in);
+    const auto file = troupe::st::File::open(base + ".safetensors");
+    BOOST_REQUIRE(!meta["cases"].empty());
+    for (const auto& c : meta["cases"]) {
+        const std::string name = c["name"];
+        BOOST_TEST_CONTEXT(name << ": " << c["from_rate"] << " -> " << c["to_rate"]) {
+            at::Tensor x = file.tensor(name + ".input").contiguous(), expected = file.tensor(name + ".output").contiguous();
+            std::vector<float> input(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+            const auto y = resample(input, c["from_rate"].get<int>(), c["to_rate"].get<int>());
+            BOOST_REQUIRE_EQUAL(int64_t(y.size()), expected.numel());
+            double worst = 0;
+            for (size_t i = 0; i < y.size(); ++i) worst = std::max(worst, std::abs(double(y[i]) - expected.data_ptr<float>()[i]));
+            BOOST_TEST_MESSAGE(name << " max abs diff vs torchaudio " << worst);
+            BOOST_CHECK_LE(worst, 1e-6);
+        }
+    }
 }

@@ -31,7 +31,8 @@ BOOST_FIXTURE_TEST_CASE(vocabulary_matches, Fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(every_input_matches_reference, Fixture) {
-    const CtcModel model = CtcModel::load_dir(dir + "/model");
+    const CtcModel model = CtcModel::load_dir(dir + "/model", load_options());
+    BOOST_TEST_MESSAGE("device " << device_name());
     const auto ref = troupe::st::File::open(dir + "/cases.safetensors");
     BOOST_REQUIRE(!cases["inputs"].empty());
     for (const auto& input : cases["inputs"]) {
@@ -92,7 +93,7 @@ BOOST_FIXTURE_TEST_CASE(every_input_matches_reference, Fixture) {
                 BOOST_CHECK_EQUAL(decoded.text_stripped, input["hf_tokenizer_decode"].get<std::string>());
 
             // The transcriber (the plugin's object) on the WAV samples.
-            troupe::w2v::Wav2Vec2CtcTranscriber transcriber({{"model.dir", dir + "/model"}});
+            troupe::w2v::Wav2Vec2CtcTranscriber transcriber({{"model.dir", dir + "/model"}, {"device", device_name()}});
             troupe::Audio audio;
             audio.sample_rate = rate;
             audio.samples = wav;

@@ -31,16 +31,19 @@ std::vector<float> resample(const std::vector<float>& samples, int from_rate, in
     const int64_t taps = 2 * w + o;
     const double pi = 3.14159265358979323846;
 
-    // One kernel per output phase, computed in double and rounded to float as torchaudio does.
-    std::vector<float> kernels(size_t(n * taps));
+    // One kernel per output phase, computed in float32 in torchaudio's order of operations (it builds the
+    // kernel in the waveform's dtype), so that the taps are bit-for-bit or nearly so the same as torchaudio's.
+    const float basef = float(base), pif = float(pi), widthf = float(width_zc), scalef = float(base / double(o));
+    std::vector<float> kernels(static_cast<size_t>(n * taps));
     for (int64_t p = 0; p < n; ++p)
         for (int64_t k = 0; k < taps; ++k) {
-            double t = (double(k - w) / double(o) - double(p) / double(n)) * base;
-            t = std::clamp(t, -width_zc, width_zc);
-            const double window = std::pow(std::cos(t * pi / width_zc / 2.0), 2.0);
-            const double x = t * pi;
-            const double sinc = x == 0.0 ? 1.0 : std::sin(x) / x;
-            kernels[size_t(p * taps + k)] = float(sinc * window * base / double(o));
+            float t = float(-p) / float(n) + float(k - w) / float(o);
+            t = std::clamp(t * basef, -widthf, widthf);
+            float window = std::cos(t * pif / widthf / 2.0f);
+            window = window * window;
+            t = t * pif;
+            const float sinc = t == 0.0f ? 1.0f : std::sin(t) / t;
+            kernels[size_t(p * taps + k)] = sinc * (window * scalef);
         }
 
     const int64_t L = int64_t(samples.size());

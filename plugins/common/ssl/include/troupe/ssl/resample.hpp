@@ -6,6 +6,9 @@
 //   y[j] = sum_k x[(j div n) * o + k - w] * h_p(k),  k = 0 .. 2w + o - 1,  w = ceil(6 * o / (min(o, n) * 0.99)),
 //   h_p(k) = sinc(pi * b * t) * cos^2(pi * t * b / 12) * b / o,  t = (k - w) / o - p / n clamped to ±6/b, b = min(o, n) * 0.99
 // (x is zero outside [0, L)); the output has ceil(L * n / o) samples. Equal rates return the input.
+// The taps are computed in float32 in torchaudio's order of operations and summed in double: outputs match
+// torchaudio 2.11 to ~2e-7 (tests/ssl/data/torchaudio_resample.*). GPT-SoVITS resamples the reference for its
+// spectrogram with torchaudio; its HuBERT input goes through librosa (soxr), which this does not reproduce.
 #pragma once
 
 #include <cstdint>
