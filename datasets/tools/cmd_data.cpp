@@ -15,7 +15,7 @@ namespace po = boost::program_options;
 int data_check(const std::vector<std::string>& args, const GlobalOptions& global) {
     data::CheckOptions options;
     std::vector<std::string> files;
-    bool json = global.json, no_leaks = false, help = false;
+    bool json = false, no_leaks = false, help = false;  // --json may also come as a global option
     po::options_description desc(
         "Usage: troupe data check [options] FILE...\n"
         "Checks persona JSONL files (instruction/input/output[/character/situation_id]) for schema\n"
@@ -54,6 +54,7 @@ int data_check(const std::vector<std::string>& args, const GlobalOptions& global
         return 2;
     }
     options.check_leaks = !no_leaks;
+    json = json || global.json;
 
     const data::CheckReport report = data::check_files(files, options);
     if (json) {
@@ -85,17 +86,15 @@ int data_check(const std::vector<std::string>& args, const GlobalOptions& global
 
 }  // namespace
 
-/// `troupe data <action> ...`; the only action is `check`.
+/// `troupe data <action> ...`; the only action is `check`. (main() already runs it guarded.)
 int cmd_data(const std::vector<std::string>& args, const GlobalOptions& global) {
-    return run_guarded("data", [&]() -> int {
-        if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-            std::cout << "Usage: troupe data check [options] FILE...   (troupe data check --help)\n";
-            return args.empty() ? 2 : 0;
-        }
-        if (args[0] == "check") return data_check({args.begin() + 1, args.end()}, global);
-        std::cerr << "troupe data: unknown action \"" << args[0] << "\" (expected: check)\n";
-        return 2;
-    });
+    if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+        std::cout << "usage: troupe data check [options] FILE...   (troupe data check --help)\n";
+        return args.empty() ? 2 : 0;
+    }
+    if (args[0] == "check") return data_check({args.begin() + 1, args.end()}, global);
+    std::cerr << "troupe data: error: unknown action '" << args[0] << "' (expected: check)\n";
+    return 2;
 }
 
 }  // namespace troupe::cli

@@ -14,6 +14,7 @@ int cmd_speak(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_eval(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_scene(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_tts(const std::vector<std::string>&, const GlobalOptions&);
+int cmd_data(const std::vector<std::string>&, const GlobalOptions&);
 }  // namespace troupe::cli
 
 namespace {
@@ -29,6 +30,7 @@ const Command kCommands[] = {
     {"eval", "run an eval suite (report.md, results.json, report.html); compare two runs", cmd_eval},
     {"scene", "the main job: a scene script to voiced lines, subtitles and a summary", cmd_scene},
     {"tts", "GPT-SoVITS voice tools (g2p, ...)", cmd_tts},
+    {"data", "dataset tools: check persona JSONL (schema, duplicates, split leaks)", cmd_data},
 };
 
 void print_usage() {

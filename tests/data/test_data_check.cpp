@@ -4,6 +4,7 @@
 #include <troupe/data/check.hpp>
 
 #include <nlohmann/json.hpp>
+#include <toml++/toml.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -178,4 +179,46 @@ BOOST_AUTO_TEST_CASE(shipped_persona_data_passes) {
     // Every character appears in every split.
     for (const auto& f : r.files)
         BOOST_TEST(f.characters.size() == r.files[0].characters.size(), f.file);
+}
+
+// The instruction each example carries must be the prompt the character is given at inference
+// (characters/<id>/character.toml, persona.definition), and every line must respect that
+// character's length range and banned expressions.
+BOOST_AUTO_TEST_CASE(shipped_persona_data_matches_characters) {
+    const fs::path root(TROUPE_SOURCE_DIR);
+    std::map<std::string, toml::table> characters;
+    size_t checked = 0;
+    for (const char* split : {"train.jsonl", "valid.jsonl", "test.jsonl"}) {
+        std::ifstream in(root / "datasets" / "persona" / split);
+        BOOST_REQUIRE(in);
+        std::string line;
+        size_t no = 0;
+        while (std::getline(in, line)) {
+            ++no;
+            const auto j = nlohmann::json::parse(line);
+            const std::string id = j.at("character").get<std::string>();
+            auto it = characters.find(id);
+            if (it == characters.end()) {
+                const fs::path toml_path = root / "characters" / id / "character.toml";
+                BOOST_REQUIRE_MESSAGE(fs::exists(toml_path), toml_path.string() + " is missing");
+                it = characters.emplace(id, toml::parse_file(toml_path.string())).first;
+            }
+            const toml::table& c = it->second;
+            const std::string where = std::string(split) + ":" + std::to_string(no);
+            const auto definition = c["persona"]["definition"].value<std::string>();
+            BOOST_REQUIRE_MESSAGE(definition, id + ": persona.definition missing");
+            BOOST_TEST(j.at("instruction").get<std::string>() == *definition, where);
+            const std::string output = j.at("output").get<std::string>();
+            const size_t n = code_points(output);
+            BOOST_TEST(n >= c["persona"]["min_line_chars"].value_or<int64_t>(0), where);
+            BOOST_TEST(n <= c["persona"]["max_line_chars"].value_or<int64_t>(1000), where);
+            if (const auto* banned = c["persona"]["banned_expressions"].as_array())
+                for (const auto& b : *banned)
+                    if (auto word = b.value<std::string>())
+                        BOOST_TEST(output.find(*word) == std::string::npos, where + " uses banned \"" + *word + "\"");
+            ++checked;
+        }
+    }
+    BOOST_TEST(characters.size() == 5u);
+    BOOST_TEST(checked >= 2000u);
 }
