@@ -21,6 +21,8 @@ SLUGS = {
     "출근": "commute", "교육": "training", "사무실": "office", "연말": "yearend", "건강": "health",
     "경조사": "occasion", "재택근무": "remote", "탕비실": "pantry", "발표": "pitch", "예산": "budget",
     "채용": "hiring", "퇴사": "leaving", "날씨": "weather", "생일": "birthday", "명절": "holiday",
+    "촬영": "shoot", "고객 불만": "complaint", "출시": "launch", "협업": "collab", "체육대회": "sports",
+    "보안": "security",
 }
 
 
