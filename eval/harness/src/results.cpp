@@ -260,6 +260,14 @@ json build_results(const Suite& suite, const Host& host, const std::string& out_
             all_latencies[c.id] = e2e;
             all_lengths[c.id] = lengths;
             double strict_rate = n ? double(strict) / n : kNaN, loose_rate = n ? double(loose) / n : kNaN;
+            std::string first_error;
+            for (const json* r : text_rows)
+                if (!ok(*r) && first_error.empty()) first_error = r->value("error", "");
+            if (n_ok == 0) {
+                rows.push_back({scope, "텍스트", "생성된 대사", "—", fmt::format("n/a (텍스트 케이스 {}개 모두 실패)", n), kNaN, kNA,
+                                "텍스트 지표를 계산할 대사가 없음: " + first_error});
+            }
+            if (n_ok > 0)
             rows.push_back({scope, "형식 일관성", "### 구조 유지 + EOS 종료 (strict)", "≥ 90%",
                             fmt::format("{} (loose {}; {}/{} 케이스)", pct(strict_rate), pct(loose_rate), strict, n),
                             strict_rate, strict_rate >= 0.9 ? kPass : kFail,
@@ -288,12 +296,15 @@ json build_results(const Suite& suite, const Host& host, const std::string& out_
                             len.n ? len.mean : kNaN,
                             len.n ? (len.mean >= c.min_line_chars && len.mean <= c.max_line_chars ? kPass : kFail) : kNA,
                             "NFC 후 코드포인트 (NFD 아님); ### 머리말과 화자 태그 제거 후"});
+            if (n_ok > 0)
             rows.push_back({scope, "말투", "문장 종결 화계 분포", std::string("선언: ") + to_string(c.speech_level),
                             fmt::format("하십시오체 {} / 해요체 {} / 반말 {} (불명 {} 문장)", pct(shares[0], 0), pct(shares[1], 0),
                                         pct(shares[2], 0), levels.sentences[3]),
                             kNaN, kInfo, "종결 어미 규칙 (모델 없음); 불명 문장은 분포에서 제외"});
             // copy rate
-            if (!suite.copy_training.empty() && fs::exists(suite.copy_training)) {
+            if (n_ok == 0) {
+                // nothing to compare
+            } else if (!suite.copy_training.empty() && fs::exists(suite.copy_training)) {
                 bool per_char = false;
                 auto training = load_training_lines(suite.copy_training, c.id, per_char);
                 CopyIndex index(training);
@@ -443,18 +454,9 @@ json build_results(const Suite& suite, const Host& host, const std::string& out_
                 rows.push_back({scope, "발음 정확도", "CER (음절, 공백 제거)", "≤ 5%", "n/a", kNaN, kNA, why});
                 rows.push_back({scope, "발음 정확도", "WER (어절)", "≤ 10%", "n/a", kNaN, kNA, why});
             }
-            // VRAM
-            if (!gpu.empty() && *std::max_element(gpu.begin(), gpu.end()) > 0) {
-                double g = *std::max_element(gpu.begin(), gpu.end());
-                rows.push_back({scope, "메모리", "VRAM 최대 (nvidia-smi, 프로세스)", "≤ 8 GB", fmt::format("{:.2f} GB", g / 1024), g / 1024,
-                                g / 1024 <= 8 ? kPass : kFail, "nvidia-smi used_memory, 케이스 종료 시점 표본"});
-            } else {
-                rows.push_back({scope, "메모리", "VRAM 최대", "≤ 8 GB", "n/a", kNaN, kNA,
-                                "이 실행에서 GPU 사용 없음 (nvidia-smi 없음 또는 CPU 백엔드)"});
-            }
             rows.push_back({scope, "메모리", "최대 RSS (프로세스)", "—",
                             rss.empty() ? "n/a" : fmt::format("{:.0f} MiB", *std::max_element(rss.begin(), rss.end())),
-                            rss.empty() ? kNaN : *std::max_element(rss.begin(), rss.end()), kInfo,
+                            rss.empty() ? kNaN : *std::max_element(rss.begin(), rss.end()), rss.empty() ? kNA : kInfo,
                             "VmHWM, 케이스마다 /proc/self/clear_refs로 초기화"});
             rows.push_back({scope, "합성 성공률", "예외 없음 + 신호 검사 통과 + CER ≤ 0.5", "≥ 99%",
                             fmt::format("{} ({}/{}; 합성 {})", pct(success_rate), success, n, synthesized), success_rate,
@@ -477,7 +479,20 @@ json build_results(const Suite& suite, const Host& host, const std::string& out_
                 rows.push_back({scope, "장문 합성", "≥ 30 s 텍스트 성공률", "≥ 95%", "n/a", kNaN, kNA, "이 suite에 장문(kind = \"long\") 문장 없음"});
             rows.push_back({scope, "합성 속도", "RTF (합성 시간 / 음성 길이)", "—",
                             rtf.empty() ? "n/a" : fmt::format("평균 {:.3f} (p90 {:.3f})", mean(rtf), quantile(rtf, 0.9)),
-                            rtf.empty() ? kNaN : mean(rtf), kInfo, "웜업 제외"});
+                            rtf.empty() ? kNaN : mean(rtf), rtf.empty() ? kNA : kInfo, "웜업 제외"});
+        }
+        // VRAM over every case of this character (text and voice), where nvidia-smi was available
+        {
+            std::vector<double> gpu_all;
+            for (const auto& r : journal.rows)
+                if (r.value("character", "") == c.id && r.contains("gpu_mib")) gpu_all.push_back(r["gpu_mib"]);
+            double g = gpu_all.empty() ? 0 : *std::max_element(gpu_all.begin(), gpu_all.end());
+            if (g > 0)
+                rows.push_back({scope, "메모리", "VRAM 최대 (nvidia-smi, 이 프로세스)", "≤ 8 GB", fmt::format("{:.2f} GB", g / 1024), g / 1024,
+                                g / 1024 <= 8 ? kPass : kFail, "nvidia-smi used_memory, 각 생성/합성 호출 직후 표본 (호출 중 순간 최대는 놓칠 수 있음)"});
+            else
+                rows.push_back({scope, "메모리", "VRAM 최대", "≤ 8 GB", "n/a", kNaN, kNA,
+                                gpu_all.empty() ? "nvidia-smi 없음 (GPU 없는 실행)" : "이 프로세스의 GPU 사용 없음 (CPU 백엔드)"});
         }
         characters[c.id] = cj;
     }
@@ -541,6 +556,10 @@ json build_results(const Suite& suite, const Host& host, const std::string& out_
                             "등록된 캐릭터 음성이 2개 미만 (voice.enrollment 또는 참조 음성 필요)"});
         } else {
             ConfusionResult cr = speaker_confusion(centroids, trials);
+            if (cr.n == 0) {
+                rows.push_back({"전체", "화자 혼동률", "최근접 centroid 식별 오류", "≤ 3%", "n/a", kNaN, kNA,
+                                "등록은 되었지만 식별할 시험 발화(임베딩이 있는 합성 음성)가 없음"});
+            } else {
             global["speaker_confusion"] = {{"speakers", cr.speakers}, {"matrix", cr.matrix}, {"n", cr.n}, {"confused", cr.confused},
                                            {"skipped", cr.skipped}, {"rate", cr.confusion_rate},
                                            {"margin_mean", cr.margins.empty() ? json(nullptr) : json(mean(cr.margins))}};
@@ -551,6 +570,7 @@ json build_results(const Suite& suite, const Host& host, const std::string& out_
                             cr.confusion_rate, cr.n ? (cr.confusion_rate <= 0.03 ? kPass : kFail) : kNA,
                             "proxy: " + results["scorers"]["speaker_encoder"].value("describe", "") +
                                 (self_enrolled ? "; 일부 캐릭터는 참조 음성이 없어 같은 음성으로 합성한 등록 문장으로 등록 (자기 일관성 검사, 사람 목소리와의 동일성 아님)" : "")});
+            }
         }
     }
     results["characters"] = characters;

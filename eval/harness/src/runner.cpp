@@ -81,7 +81,11 @@ std::shared_ptr<T> make_scorer(const Host& host, const std::string& wanted, Plug
         for (const auto& p : host.plugins())
             if (p.ok && p.manifest.kind == kind) { name = p.manifest.name; break; }
         if (name.empty()) {
-            info = {{"available", false}, {"reason", std::string("no ") + to_string(kind) + " plugin is loaded"}};
+            std::string why = std::string("no ") + to_string(kind) + " plugin is loaded";
+            for (const auto& p : host.plugins())
+                if (!p.ok && p.manifest.kind == kind && !p.manifest.name.empty())
+                    why += "; '" + p.manifest.name + "' failed at " + to_string(p.stage) + ": " + p.message;
+            info = {{"available", false}, {"reason", why}};
             return nullptr;
         }
     }
@@ -295,6 +299,8 @@ private:
         Status s = slot.backend->generate(request, result, nullptr, nullptr);
         double wall = since(t0);
         row["latency_s"] = wall;
+        double gpu = gpu_memory_mib();
+        if (gpu >= 0) row["gpu_mib"] = gpu;
         if (!s) throw Error(s.code(), "generate: " + s.message());
         row["text"] = result.text;
         row["stop"] = to_string(result.stop);
