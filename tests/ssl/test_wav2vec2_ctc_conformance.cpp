@@ -126,3 +126,34 @@ BOOST_FIXTURE_TEST_CASE(transcriber_rejects_bad_input, Fixture) {
     for (int i = 0; i < 44100; ++i) tone.samples.push_back(0.3f * std::sin(2 * 3.14159265f * 220.f * i / 44100.f));
     BOOST_CHECK(transcriber.transcribe(tone, text).ok());
 }
+
+// Audio longer than max_chunk_seconds is cut into equal chunks, each decoded on its own, texts joined by a space.
+BOOST_FIXTURE_TEST_CASE(long_audio_is_chunked, Fixture) {
+    troupe::w2v::Wav2Vec2CtcTranscriber transcriber(
+        {{"model.dir", dir + "/model"}, {"device", device_name()}, {"max_chunk_seconds", "1"}});
+    const CtcModel& model = transcriber.model();
+    troupe::Audio audio;
+    while (audio.samples.size() < 40000)  // all fixture waveforms, repeated to at least 2.5 s
+        for (const auto& input : cases["inputs"]) {
+            const std::vector<float> wav = read_wav(dir + "/" + input["wav_file"].get<std::string>(), audio.sample_rate);
+            audio.samples.insert(audio.samples.end(), wav.begin(), wav.end());
+        }
+    BOOST_REQUIRE_EQUAL(audio.sample_rate, 16000);
+    const int64_t total = int64_t(audio.samples.size()), chunks = (total + 15999) / 16000, len = (total + chunks - 1) / chunks;
+    at::Tensor wave = to_tensor(audio.samples);
+    std::string expected;
+    for (int64_t begin = 0; begin < total; begin += len) {
+        const int64_t n = std::min(len, total - begin);
+        if (n < model.encoder().config().min_samples()) break;
+        const std::string piece = model.transcribe(wave.narrow(0, begin, n)).text_stripped;
+        if (!piece.empty()) expected += (expected.empty() ? "" : " ") + piece;
+    }
+    std::string text;
+    BOOST_REQUIRE(transcriber.transcribe(audio, text).ok());
+    BOOST_TEST_MESSAGE(chunks << " chunks: " << text);
+    BOOST_CHECK_EQUAL(text, expected);
+    BOOST_CHECK_GT(chunks, 1);
+    for (const char* bad : {"0.5", "abc", "2x"})
+        BOOST_CHECK_THROW(troupe::w2v::Wav2Vec2CtcTranscriber({{"model.dir", dir + "/model"}, {"max_chunk_seconds", bad}}),
+                          troupe::Error);
+}

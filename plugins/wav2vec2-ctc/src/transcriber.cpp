@@ -7,7 +7,9 @@
 #include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 
 namespace troupe::w2v {
 
@@ -24,6 +26,19 @@ Wav2Vec2CtcTranscriber::Wav2Vec2CtcTranscriber(const Params& params) {
             throw Error(Errc::invalid_argument, fmt::format("wav2vec2-ctc: bad device '{}'", device->second));
         }
     }
+    auto chunk = params.find("max_chunk_seconds");
+    if (chunk != params.end() && !chunk->second.empty()) {
+        try {
+            size_t used = 0;
+            max_chunk_seconds_ = std::stod(chunk->second, &used);
+            if (used != chunk->second.size()) throw std::invalid_argument("trailing characters");
+        } catch (const std::exception&) {
+            max_chunk_seconds_ = -1;
+        }
+        if (!(max_chunk_seconds_ >= 1.0))
+            throw Error(Errc::invalid_argument,
+                        fmt::format("wav2vec2-ctc: max_chunk_seconds '{}' must be a number >= 1", chunk->second));
+    }
     model_ = std::make_unique<CtcModel>(CtcModel::load_dir(dir->second, options));
     const ssl::EncoderConfig& c = model_->encoder().config();
     description_ = fmt::format("wav2vec2-ctc {} ({}, {} layers, hidden {}, {} symbols, {} Hz)", dir->second, c.model_type,
@@ -31,22 +46,36 @@ Wav2Vec2CtcTranscriber::Wav2Vec2CtcTranscriber(const Params& params) {
                                model_->encoder().feature_extractor().sampling_rate);
 }
 
-CtcDecoded Wav2Vec2CtcTranscriber::transcribe_or_throw(const Audio& audio) const {
+std::string Wav2Vec2CtcTranscriber::transcribe_or_throw(const Audio& audio) const {
     if (audio.sample_rate <= 0) throw Error(Errc::invalid_argument, "wav2vec2-ctc: audio has no sample rate");
     if (audio.samples.empty()) throw Error(Errc::invalid_argument, "wav2vec2-ctc: audio is empty");
     for (float s : audio.samples)
         if (!std::isfinite(s)) throw Error(Errc::invalid_argument, "wav2vec2-ctc: audio contains NaN or infinity");
     const int rate = model_->encoder().feature_extractor().sampling_rate;
     std::vector<float> samples = ssl::resample(audio.samples, audio.sample_rate, rate);
-    if (int64_t(samples.size()) < model_->encoder().config().min_samples())
+    const int64_t total = int64_t(samples.size());
+    if (total < model_->encoder().config().min_samples())
         throw Error(Errc::invalid_argument, fmt::format("wav2vec2-ctc: audio too short ({:.3f} s)", audio.seconds()));
+
+    const int64_t max_chunk = int64_t(max_chunk_seconds_ * rate);
+    const int64_t chunks = (total + max_chunk - 1) / max_chunk;
+    const int64_t chunk_len = (total + chunks - 1) / chunks;
     c10::NoGradGuard no_grad;
-    at::Tensor wave = at::from_blob(samples.data(), {int64_t(samples.size())}, at::kFloat);
-    return model_->transcribe(wave);
+    at::Tensor wave = at::from_blob(samples.data(), {total}, at::kFloat);
+    std::string text;
+    for (int64_t begin = 0; begin < total; begin += chunk_len) {
+        const int64_t len = std::min(chunk_len, total - begin);
+        if (len < model_->encoder().config().min_samples()) break;  // a sliver at the end: nothing to decode
+        const std::string piece = model_->transcribe(wave.narrow(0, begin, len)).text_stripped;
+        if (piece.empty()) continue;
+        if (!text.empty()) text += ' ';
+        text += piece;
+    }
+    return text;
 }
 
 Status Wav2Vec2CtcTranscriber::transcribe(const Audio& audio, std::string& text) noexcept {
-    return guard([&] { text = transcribe_or_throw(audio).text_stripped; });
+    return guard([&] { text = transcribe_or_throw(audio); });
 }
 
 std::string Wav2Vec2CtcTranscriber::describe() const noexcept { return description_; }
