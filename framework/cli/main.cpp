@@ -13,8 +13,11 @@ int cmd_say(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_speak(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_eval(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_scene(const std::vector<std::string>&, const GlobalOptions&);
+int cmd_train(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_tts(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_data(const std::vector<std::string>&, const GlobalOptions&);
+int cmd_lm(const std::vector<std::string>&, const GlobalOptions&);
+int cmd_bench(const std::vector<std::string>&, const GlobalOptions&);
 }  // namespace troupe::cli
 
 namespace {
@@ -28,9 +31,12 @@ const Command kCommands[] = {
     {"say", "a line from a character's text backend", cmd_say},
     {"speak", "speech from a character's voice", cmd_speak},
     {"eval", "run an eval suite (report.md, results.json, report.html); compare two runs", cmd_eval},
+    {"train", "train a LoRA persona adapter or a small base model", cmd_train},
     {"scene", "the main job: a scene script to voiced lines, subtitles and a summary", cmd_scene},
     {"tts", "GPT-SoVITS voice tools (g2p, ...)", cmd_tts},
     {"data", "dataset tools: check persona JSONL (schema, duplicates, split leaks)", cmd_data},
+    {"lm", "the Llama text backend: tokenize, forward (logits), generate, bench", cmd_lm},
+    {"bench", "benchmarks (lm: prefill/decode tok/s, peak memory)", cmd_bench},
 };
 
 void print_usage() {

@@ -1,4 +1,4 @@
-#include "toml_reader.hpp"
+#include <troupe/toml_reader.hpp>
 
 #include <troupe/character.hpp>
 

@@ -1,5 +1,5 @@
 #include "host_internal.hpp"
-#include "toml_reader.hpp"
+#include <troupe/toml_reader.hpp>
 
 #include <boost/filesystem.hpp>
 

@@ -1,4 +1,4 @@
-#include "toml_reader.hpp"
+#include <troupe/toml_reader.hpp>
 
 #include <troupe/scene.hpp>
 #include <troupe/text.hpp>

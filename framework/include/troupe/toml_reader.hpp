@@ -1,4 +1,4 @@
-// Strict reading of TOML manifests: every error names file:line:column; unknown keys are errors.
+// troupe/toml_reader.hpp — strict reading of TOML manifests (host side; plugins never see toml++): every error names file:line:column; unknown keys are errors.
 #pragma once
 
 #include <troupe/status.hpp>
