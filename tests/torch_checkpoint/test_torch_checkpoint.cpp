@@ -284,3 +284,36 @@ BOOST_AUTO_TEST_CASE(zip_refuses_truncation_and_garbage) {
     BOOST_CHECK_THROW(pt::Checkpoint::from_bytes(junk.data(), junk.size(), "junk.ckpt"), Error);
     BOOST_CHECK_THROW(pt::Checkpoint::open("/nonexistent/x.ckpt"), Error);
 }
+
+// Archives written by Python's own pickler (protocols 2 and 4) with stand-in torch/utils modules:
+// tests/torch_checkpoint/data/make_pickles.py.
+BOOST_AUTO_TEST_CASE(python_written_archives) {
+    for (const char* file : {"protocol2.ckpt", "protocol4.ckpt"}) {
+        BOOST_TEST_CONTEXT(file) {
+            const auto ck = pt::Checkpoint::open(std::string(TROUPE_SOURCE_DIR) + "/tests/torch_checkpoint/data/" + file);
+            BOOST_TEST(ck.prefix() == "archive");
+            const auto sd = ck.state_dict("weight");
+            BOOST_REQUIRE(sd.size() == 3u);
+            const at::Tensor w = sd.at("a.w"), b = sd.at("a.b"), t = sd.at("a.t");
+            BOOST_TEST(w.sizes().vec() == std::vector<int64_t>({2, 3}));
+            BOOST_TEST(w.equal(at::arange(6, at::kFloat).reshape({2, 3})));
+            BOOST_TEST((b.scalar_type() == at::kHalf));
+            BOOST_TEST(b.to(at::kFloat).equal(at::tensor({2.0f, 3.0f, 4.0f})));
+            // A strided view sharing a.w's storage: t[i][j] = storage[i + 3j].
+            BOOST_TEST(t.equal(at::arange(6, at::kFloat).reshape({2, 3}).t()));
+            BOOST_TEST(t.data_ptr() == w.data_ptr());
+            const auto& cfg = ck.root().at("config");
+            BOOST_TEST(cfg.class_name() == "utils.HParams");
+            BOOST_TEST(cfg.at("train").at("lr").as_double() == 1e-4);
+            BOOST_TEST(cfg.at("train").at("betas").items()[1]->as_double() == 0.99);
+            BOOST_TEST(cfg.at("train").at("seg").as_string() == std::string("\x00\xff", 2));
+            BOOST_TEST(cfg.at("model").at("n").as_int() == 3);
+            BOOST_TEST(cfg.at("model").at("k").items().size() == 2u);
+            BOOST_TEST(cfg.at("model").at("s").items().size() == 2u);
+            BOOST_TEST(ck.root().at("info").as_string() == "GPT-e1");
+            const auto j = pt::to_json(cfg);
+            BOOST_TEST(j["model"]["n"] == 3);
+            BOOST_TEST(j["train"]["betas"][0] == 0.8);
+        }
+    }
+}
