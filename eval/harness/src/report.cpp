@@ -184,14 +184,14 @@ std::string svg_strip(const std::string& title, const std::map<std::string, std:
     return s;
 }
 
-std::string svg_levels(const json& levels) {
+std::string svg_levels(const json& levels, const std::string& title) {
     const int W = 460, row = 24, L = 90, T = 24;
     int H = T + row * int(levels.size()) + 30;
     const char* keys[] = {"hasipsio", "haeyo", "banmal", "ambiguous"};
     const char* names[] = {"하십시오체", "해요체", "반말", "불명"};
     const char* colors[] = {"#4e79a7", "#59a14f", "#f28e2b", "#bbbbbb"};
     std::string s = fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' font-size='10'>", W, H);
-    s += "<text x='4' y='14' font-weight='bold'>문장 종결 화계 분포</text>";
+    s += "<text x='4' y='14' font-weight='bold'>" + html_escape(title) + "</text>";
     int i = 0;
     for (const auto& [name, counts] : levels.items()) {
         double total = 0;
@@ -288,7 +288,9 @@ std::string render_html(const json& results) {
         h += svg_strip("시나리오 지연 분포 (s)", series, results["suite"]["text"].value("latency_limit_s", 30.0));
     }
     if (results["global"].contains("speech_levels") && !results["global"]["speech_levels"].empty())
-        h += svg_levels(results["global"]["speech_levels"]);
+        h += svg_levels(results["global"]["speech_levels"], "문장 종결 화계 분포 (생성된 대사)");
+    if (results["global"].contains("speech_levels_reference") && !results["global"]["speech_levels_reference"].empty())
+        h += svg_levels(results["global"]["speech_levels_reference"], "문장 종결 화계 분포 (사람이 쓴 데이터, 참고)");
     if (results["global"].contains("speaker_confusion")) {
         const auto& c = results["global"]["speaker_confusion"];
         h += svg_heatmap("화자 혼동 행렬 (행: 의도한 화자)", c["speakers"].get<std::vector<std::string>>(),

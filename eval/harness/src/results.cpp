@@ -514,7 +514,7 @@ json build_results(const Suite& suite, const Host& host, const std::string& out_
     // reference ceiling from the persona data (human-written lines)
     std::string ref_path = !suite.persona_dataset.empty() && fs::exists(suite.persona_dataset) ? suite.persona_dataset
                            : (!suite.copy_training.empty() && fs::exists(suite.copy_training) ? suite.copy_training : "");
-    if (!ref_path.empty() && !labelled.empty()) {
+    if (!ref_path.empty() && suite.text) {
         std::vector<LabelledLine> ref;
         std::ifstream in(ref_path);
         std::string line;
@@ -527,6 +527,22 @@ json build_results(const Suite& suite, const Host& host, const std::string& out_
             }
         }
         DistinctivenessResult d = cross_validate(ref, 5);
+        std::map<std::string, std::vector<std::string>> ref_lines;
+        for (const auto& l : ref) ref_lines[l.label].push_back(l.text);
+        std::map<std::string, LevelCounts> ref_levels;
+        json ref_level_json = json::object();
+        for (const auto& [id, ls] : ref_lines) {
+            ref_levels[id] = count_levels(ls);
+            const auto& lc = ref_levels[id];
+            ref_level_json[id] = {{"hasipsio", lc.sentences[0]}, {"haeyo", lc.sentences[1]}, {"banmal", lc.sentences[2]}, {"ambiguous", lc.sentences[3]}};
+        }
+        global["speech_levels_reference"] = ref_level_json;
+        if (ref_levels.size() >= 2) {
+            LevelDivergence rdiv = level_divergence(ref_levels);
+            global["speech_level_divergence_reference"] = std::isfinite(rdiv.mean_pairwise) ? json(rdiv.mean_pairwise) : json(nullptr);
+            rows.push_back({"전체", "말투 구별도", "같은 측정, 사람이 쓴 데이터 (참고)", "—", num(rdiv.mean_pairwise, 3), rdiv.mean_pairwise,
+                            std::isfinite(rdiv.mean_pairwise) ? kInfo : kNA, "데이터: " + ref_path});
+        }
         global["distinctiveness_reference"] = {{"source", ref_path}, {"ok", d.ok}, {"accuracy", d.accuracy}, {"chance", d.chance},
                                                {"n", d.n}, {"reason", d.reason}};
         rows.push_back({"전체", "페르소나 구별도", "같은 분류기, 사람이 쓴 데이터 (상한 참고)", "—",
