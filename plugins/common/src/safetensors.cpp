@@ -91,7 +91,8 @@ std::map<std::string, TensorInfo> parse_header(const uint8_t* data, size_t size,
                     if (v.is_string()) (*metadata)[k] = v.get<std::string>();
             continue;
         }
-        auto where = [&](const std::string& what) { fail(path, fmt::format("tensor '{}': {}", name, what)); };
+        const std::string& tensor_name = name;  // (clang: structured bindings cannot be captured in C++17)
+        auto where = [&](const std::string& what) { fail(path, fmt::format("tensor '{}': {}", tensor_name, what)); };
         if (!entry.is_object()) where("entry is not an object");
         TensorInfo info;
         if (!entry.contains("dtype") || !entry["dtype"].is_string()) where("missing dtype");
