@@ -370,3 +370,72 @@ BOOST_AUTO_TEST_CASE(incremental_decoder_equals_decode_for_decoder_variants) {
         }
     }
 }
+
+// Damaged files: random edits of a valid tokenizer.json either load or throw troupe::Error —
+// never another exception or a crash — and whatever loads can encode and decode.
+BOOST_AUTO_TEST_CASE(mutated_files_load_or_fail_cleanly) {
+    json base = llama_tokenizer(kPieces, kMerges);
+    base["added_tokens"].push_back({{"id", 300}, {"content", "<|im_end|>"}, {"special", true}, {"lstrip", true}});
+    base["normalizer"] = json::parse(R"({"type":"Sequence","normalizers":[{"type":"Prepend","prepend":"▁"}]})");
+    const std::vector<std::string> leaves = [&] {
+        std::vector<std::string> out;
+        const json flat = base.flatten();
+        for (const auto& item : flat.items()) {
+            std::string p = item.key();
+            for (;;) {  // every leaf and every container above it
+                out.push_back(p);
+                const size_t slash = p.rfind('/');
+                if (slash == 0 || slash == std::string::npos) break;
+                p.resize(slash);
+            }
+        }
+        return out;
+    }();
+    const std::vector<json> values = {nullptr, -1, 0, 7, 4294967296LL, 2.5, "", "x", "▁", json::array(), json::object(),
+                                      true, json::array({"a", "b"}), json::array({1, 2})};
+    uint32_t state = 99;
+    auto next = [&](uint32_t n) {
+        state = state * 1664525u + 1013904223u;
+        return (state >> 8) % n;
+    };
+    int loaded = 0, refused = 0;
+    for (int trial = 0; trial < 1500; ++trial) {
+        std::string text;
+        const uint32_t kind = next(4);
+        if (kind < 2) {
+            json t = base;
+            const json::json_pointer ptr(leaves[next(static_cast<uint32_t>(leaves.size()))]);
+            if (kind == 0 && ptr != json::json_pointer()) {
+                const json::json_pointer parent = ptr.parent_pointer();
+                if (t[parent].is_object()) t[parent].erase(ptr.back());
+                else if (t[parent].is_array() && !t[parent].empty()) t[parent].erase(t[parent].size() - 1);
+            } else {
+                t[ptr] = values[next(static_cast<uint32_t>(values.size()))];
+            }
+            text = t.dump();
+        } else {
+            text = base.dump();
+            if (kind == 2) text.resize(next(static_cast<uint32_t>(text.size())));
+            else for (int k = 0; k < 4; ++k) text[next(static_cast<uint32_t>(text.size()))] = static_cast<char>(next(256));
+        }
+        try {
+            Vocab v = Vocab::from_json_text(text, "mutated");
+            ++loaded;
+            auto ids = v.encode("가나 abc</s>녕<|im_end|> 2024", true);
+            ids.push_back(3 + 0xEB);
+            ids.push_back(static_cast<int64_t>(next(400)));
+            IncrementalDecoder dec(v);
+            std::string streamed;
+            for (int64_t x : ids) streamed += dec.push(x);
+            streamed += dec.flush();
+            BOOST_TEST(streamed == v.decode(ids));
+        } catch (const Error&) {
+            ++refused;
+        } catch (const std::exception& e) {
+            BOOST_ERROR("non-troupe exception: " << e.what());
+        }
+    }
+    BOOST_TEST_MESSAGE("mutations: " << loaded << " loaded, " << refused << " refused");
+    BOOST_TEST(refused > 0);
+    BOOST_TEST(loaded > 0);
+}

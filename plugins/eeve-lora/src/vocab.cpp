@@ -415,8 +415,16 @@ Vocab Vocab::from_json_text(std::string_view json_text, const std::string& origi
     if (!vocab.is_object()) bad(origin, "model.vocab is not an object");
     if (vocab.empty()) bad(origin, "model.vocab is empty");
     v->model_vocab.reserve(vocab.size());
+    // ids are dense in practice; a far larger id is a broken file (and would allocate wildly)
+    const auto added_json = root.find("added_tokens");
+    const size_t id_limit = vocab.size() + (added_json != root.end() && added_json->is_array() ? added_json->size() : 0) + 1024;
+    auto check_dense = [&](int32_t id, const std::string& where) {
+        if (static_cast<size_t>(id) >= id_limit)
+            bad(origin, fmt::format("{}: id {} is far beyond the number of tokens ({})", where, id, id_limit - 1024));
+    };
     for (auto it = vocab.begin(); it != vocab.end(); ++it) {
         int32_t id = need_id(origin, it.value(), fmt::format("model.vocab[\"{}\"]", it.key()));
+        check_dense(id, fmt::format("model.vocab[\"{}\"]", it.key()));
         if (first_invalid(it.key()) != std::string_view::npos)
             bad(origin, fmt::format("model.vocab has a token that is not UTF-8 (id {})", id));
         if (static_cast<size_t>(id) < v->pieces.size() && !v->pieces[id].empty())
@@ -470,6 +478,7 @@ Vocab Vocab::from_json_text(std::string_view json_text, const std::string& origi
             const json& t = (*at)[i];
             AddedToken tok;
             tok.id = need_id(origin, need(origin, t, "id", w), w + ".id");
+            check_dense(tok.id, w);
             tok.content = need_string(origin, t, "content", w);
             if (tok.content.empty()) bad(origin, w + ".content is empty");
             if (first_invalid(tok.content) != std::string_view::npos) bad(origin, w + ".content is not UTF-8");
