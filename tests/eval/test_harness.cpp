@@ -130,10 +130,23 @@ BOOST_AUTO_TEST_CASE(run_interrupt_resume_report_compare) {
     BOOST_TEST((*fmt_beta)["verdict"] == eval::kFail);
     const json* fmt_alpha = find_row(results, "alpha", "형식 일관성", "");
     BOOST_TEST((*fmt_alpha)["value_num"].get<double>() == 2.0 / 3, boost::test_tools::tolerance(1e-9));
+    // ASR: s1 (2.1 s) is heard right (CER 0); every longer utterance is heard as another sentence
+    BOOST_TEST(row("alpha/voice-s1")["asr"]["cer"].get<double>() == 0.0);
+    BOOST_TEST(row("alpha/voice-s1")["asr"]["wer"].get<double>() == 0.0);
+    BOOST_TEST(row("alpha/voice-s2")["asr"]["cer"].get<double>() > 0.5);
     const json* cer = find_row(results, "alpha", "발음 정확도", "CER");
     BOOST_REQUIRE(cer);
-    BOOST_TEST((*cer)["verdict"] == eval::kNA);
-    BOOST_TEST(!(*cer)["note"].get<std::string>().empty());
+    BOOST_TEST((*cer)["verdict"] == eval::kFail);
+    BOOST_TEST((*cer)["value_num"].get<double>() > 0.05);
+    BOOST_TEST((*cer)["note"].get<std::string>().find("eval-fake-asr") == std::string::npos);  // describe(), not the name
+    // MOS-S only through the calibration file: cosine c maps to 1 + 4c here
+    const json* smos = find_row(results, "alpha", "화자 유사도", "MOS-S");
+    BOOST_REQUIRE(smos);
+    BOOST_TEST((*smos)["value_num"].is_number());
+    BOOST_TEST((*smos)["note"].get<std::string>().find("test fixture") != std::string::npos);
+    // the synthesis success rate counts the hard ASR failures (CER > 0.5)
+    const json* success = find_row(results, "alpha", "합성 성공률", "");
+    BOOST_TEST((*success)["value_num"].get<double>() < 0.5);
     const json* mos = find_row(results, "alpha", "음성 품질", "MOS");
     BOOST_TEST((*mos)["verdict"] == eval::kNA);
     BOOST_TEST((*mos)["note"].get<std::string>().find("not a MOS") != std::string::npos);
