@@ -1,9 +1,10 @@
 // Shared helpers of the GPT-SoVITS S2 tests: fixture paths, tensor comparison, WAV reading.
 #pragma once
 
+#include <troupe/audio.hpp>
+
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
-#include <sndfile.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -39,17 +40,11 @@ inline Diff compare(const at::Tensor& got, const at::Tensor& want) {
     return d;
 }
 
-/// A mono 16-bit WAV as float samples (int16 / 32768).
+/// A WAV as mono float samples (libsndfile scaling: int16 / 32768), through troupe::read_wav.
 inline at::Tensor read_wav_samples(const std::string& path, int* rate = nullptr) {
-    SF_INFO info{};
-    SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
-    if (!f) throw std::runtime_error("cannot read " + path);
-    std::vector<float> buf(size_t(info.frames) * size_t(info.channels));
-    sf_readf_float(f, buf.data(), info.frames);
-    sf_close(f);
-    if (rate) *rate = info.samplerate;
-    at::Tensor t = at::from_blob(buf.data(), {int64_t(info.frames), int64_t(info.channels)}, at::kFloat).clone();
-    return t.mean(1);
+    troupe::Audio audio = troupe::read_wav(path);
+    if (rate) *rate = audio.sample_rate;
+    return at::from_blob(audio.samples.data(), {int64_t(audio.samples.size())}, at::kFloat).clone();
 }
 
 inline at::Tensor ids_tensor(const nlohmann::json& list) {

@@ -6,6 +6,7 @@
 #include "s2/model.hpp"
 #include "s2_fixture.hpp"
 
+#include <troupe/status.hpp>
 #include <troupe/torch/safetensors.hpp>
 
 #include <iostream>
@@ -133,4 +134,148 @@ BOOST_AUTO_TEST_CASE(decode_cases) {
             BOOST_TEST(d.max_abs <= 1e-4);
         }
     }
+}
+
+// ---- loading and robustness --------------------------------------------------------------------
+
+#include "s2/synthesizer.hpp"
+
+#include <troupe/torch/torch_checkpoint.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace {
+
+// The first decode case and its inputs, for the checks below.
+struct FirstCase {
+    at::Tensor codes, text, ge, audio;
+    s2::DecodeOptions opt;
+};
+
+FirstCase first_case(const s2::S2Model& m) {
+    const auto refs = st::File::open(s2test::gsv_dir() + "/s2/refs.safetensors");
+    const auto& c = cases()["cases"].at(0);
+    const auto fx = st::File::open(s2test::gsv_dir() + "/s2/decode_" + c["name"].get<std::string>() + ".safetensors");
+    FirstCase f;
+    f.codes = fx.tensor("codes");
+    f.text = fx.tensor("text");
+    std::vector<at::Tensor> specs;
+    for (const auto& r : c["refer"]) specs.push_back(refs.tensor(r.get<std::string>()).to(at::kFloat));
+    f.ge = m.mean_style(specs);
+    f.opt.noise_scale = c["noise_scale"].get<double>();
+    f.opt.speed = c["speed"].get<double>();
+    f.audio = fx.tensor("audio");
+    return f;
+}
+
+std::string temp_path(const std::string& name) {
+    return (std::filesystem::temp_directory_path() / ("troupe-s2-" + std::to_string(::getpid()) + "-" + name)).string();
+}
+
+std::string read_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(safetensors_copy_decodes_identically) {
+    const auto st_model = s2::S2Model::load(s2test::gsv_dir() + "/models/s2.safetensors");
+    FirstCase f = first_case(model());
+    const at::Tensor a = model().decode(f.codes, f.text, f.ge, f.opt).audio;
+    const at::Tensor b = st_model.decode(f.codes, f.text, f.ge, f.opt).audio;
+    BOOST_TEST(at::equal(a, b));
+}
+
+BOOST_AUTO_TEST_CASE(version_tagged_pth_loads) {
+    // Newer upstream files overwrite "PK" with a 2-byte tag; the weights decide what the model is.
+    std::string bytes = read_bytes(s2test::gsv_dir() + "/models/s2.pth");
+    bytes[0] = '0';
+    bytes[1] = '5';
+    const std::string path = temp_path("tagged.pth");
+    std::ofstream(path, std::ios::binary) << bytes;
+    const auto tagged = s2::S2Model::load(path);
+    FirstCase f = first_case(model());
+    BOOST_TEST(at::equal(tagged.decode(f.codes, f.text, f.ge, f.opt).audio, model().decode(f.codes, f.text, f.ge, f.opt).audio));
+    std::filesystem::remove(path);
+}
+
+BOOST_AUTO_TEST_CASE(truncated_or_garbage_checkpoint_is_a_clear_error) {
+    const std::string bytes = read_bytes(s2test::gsv_dir() + "/models/s2.pth");
+    for (size_t keep : {size_t(0), size_t(100), bytes.size() / 2, bytes.size() - 10}) {
+        const std::string path = temp_path("truncated.pth");
+        std::ofstream(path, std::ios::binary) << bytes.substr(0, keep);
+        BOOST_TEST_CONTEXT("kept " << keep << " bytes") {
+            try {
+                (void)s2::S2Model::load(path);
+                BOOST_ERROR("a truncated checkpoint loaded");
+            } catch (const troupe::Error& e) {
+                BOOST_TEST(std::string(e.what()).find(path) != std::string::npos);
+            }
+        }
+        std::filesystem::remove(path);
+    }
+    BOOST_CHECK_THROW((void)s2::S2Model::load(temp_path("missing.pth")), troupe::Error);
+}
+
+BOOST_AUTO_TEST_CASE(training_build_matches_folded_inference) {
+    // Built for training, weight norm stays as weight_g/weight_v parameters (and enc_q exists);
+    // in eval mode it must compute what the folded inference model computes.
+    const auto ck = pt::Checkpoint::open(s2test::gsv_dir() + "/models/s2.pth");
+    auto state = ck.state_dict("weight");
+    const nlohmann::json hps = pt::to_json(ck.root().at("config"));
+    s2::S2Config cfg = s2::S2Config::from_json(hps, "s2.pth");
+    cfg.resolve_from_weights(state, "s2.pth");
+    auto net = std::make_shared<s2::SynthesizerImpl>(cfg, /*training=*/true);
+    BOOST_TEST(net->enc_q != nullptr);
+    bool has_g = false;
+    for (const auto& p : net->named_parameters()) has_g |= p.key().find("weight_g") != std::string::npos;
+    BOOST_TEST(has_g);
+    // enc_q is not in exported weights: give it the freshly initialised values.
+    for (const auto& p : net->named_parameters())
+        if (!state.count(p.key()) && p.key().rfind("enc_q.", 0) == 0) state[p.key()] = p.value().detach().clone();
+    s2::load_state(*net, state, "", "s2.pth");
+    net->eval();
+    at::NoGradGuard no_grad;
+    FirstCase f = first_case(model());
+    const at::Tensor ge_train = net->style(st::File::open(s2test::gsv_dir() + "/s2/refs.safetensors").tensor("spec_a").to(at::kFloat));
+    const at::Tensor ge_inf = model().style(st::File::open(s2test::gsv_dir() + "/s2/refs.safetensors").tensor("spec_a").to(at::kFloat));
+    BOOST_TEST(compare(ge_train, ge_inf).max_abs <= 1e-6);
+    // Generator and flow with g/v weights vs folded weights.
+    const auto r = model().decode(f.codes, f.text, f.ge, f.opt);
+    const at::Tensor z = net->flow->forward(r.m_p, r.y_mask, r.ge, true);
+    const at::Tensor audio = net->dec->forward(z * r.y_mask, r.ge);
+    auto d = compare(audio, r.audio);
+    report("training-build audio vs folded", d);
+    BOOST_TEST(d.max_abs <= 1e-5);
+}
+
+BOOST_AUTO_TEST_CASE(noise_is_seeded) {
+    FirstCase f = first_case(model());
+    s2::DecodeOptions o = f.opt;
+    o.noise_scale = 0.5;
+    o.seed = 7;
+    const at::Tensor a = model().decode(f.codes, f.text, f.ge, o).audio;
+    const at::Tensor b = model().decode(f.codes, f.text, f.ge, o).audio;
+    o.seed = 8;
+    const at::Tensor c = model().decode(f.codes, f.text, f.ge, o).audio;
+    BOOST_TEST(at::equal(a, b));
+    BOOST_TEST(!at::equal(a, c));
+    BOOST_TEST(compare(a, f.audio).rel_l2 > 1e-3);  // the noise really enters
+}
+
+BOOST_AUTO_TEST_CASE(bad_inputs_are_errors) {
+    FirstCase f = first_case(model());
+    const int64_t bins = model().config().codebook_size, vocab = model().config().vocab;
+    BOOST_CHECK_THROW(model().decode(f.codes + bins, f.text, f.ge, f.opt), troupe::Error);
+    BOOST_CHECK_THROW(model().decode(f.codes, f.text + vocab, f.ge, f.opt), troupe::Error);
+    BOOST_CHECK_THROW(model().decode(f.codes.slice(2, 0, 0), f.text, f.ge, f.opt), troupe::Error);
+    BOOST_CHECK_THROW(model().decode(f.codes, f.text.slice(1, 0, 0), f.ge, f.opt), troupe::Error);
+    s2::DecodeOptions o = f.opt;
+    o.speed = 0;
+    BOOST_CHECK_THROW(model().decode(f.codes, f.text, f.ge, o), troupe::Error);
+    BOOST_CHECK_THROW(model().spectrogram(at::zeros({10})), troupe::Error);
+    BOOST_CHECK_THROW(model().extract_latent(at::zeros({1, 5, 10})), troupe::Error);
 }
