@@ -45,7 +45,7 @@ void print_usage() {
         "Global options (accepted anywhere on the line):\n"
         "  --plugin-path DIR   search DIR for plugins first (repeatable)\n"
         "  --characters DIR    search DIR for characters first (repeatable)\n"
-        "  --config FILE       user configuration (default: ./troupe.toml, $TROUPE_CONFIG)\n"
+        "  --troupe-config F   user configuration (default: ./troupe.toml, $TROUPE_CONFIG)\n"
         "  --json              machine-readable output\n"
         "  -v, --verbose       debug logging      -q, --quiet   warnings and errors only\n\n"
         "Commands:\n");
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
         };
         if (a == "--plugin-path") global.host.plugin_paths.push_back(value("--plugin-path"));
         else if (a == "--characters") global.host.character_paths.push_back(value("--characters"));
-        else if (a == "--config") global.host.config_file = value("--config");
+        else if (a == "--troupe-config") global.host.config_file = value("--troupe-config");
         else if (a == "--json") global.json = true;
         else if (a == "-v" || a == "--verbose") global.host.log_level = troupe::LogLevel::debug;
         else if (a == "-q" || a == "--quiet") { global.quiet = true; global.host.log_level = troupe::LogLevel::warn; }

@@ -128,8 +128,9 @@ public:
     std::vector<std::pair<std::string, at::Tensor>> named_weights() const;
     /// Replaces memory-mapped weights by private copies, so they can be trained in place.
     void own_weights();
-    /// Writes config.json, generation_config.json and model.safetensors (float32) into `dir`.
-    void save(const std::string& dir) const;
+    /// Writes config.json, generation_config.json and model.safetensors into `dir`; tensors are
+    /// stored as `storage` (F32, or F16/BF16 to halve the size) and config.json says float32.
+    void save(const std::string& dir, at::ScalarType storage = at::kFloat) const;
 
 private:
     LlamaConfig config_;

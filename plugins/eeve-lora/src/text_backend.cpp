@@ -1,0 +1,127 @@
+#include "text_backend.hpp"
+
+#include "generator.hpp"
+
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+
+namespace troupe::llama {
+
+namespace {
+
+std::string param(const Params& p, const std::string& key, const std::string& fallback = {}) {
+    auto it = p.find(key);
+    return it == p.end() || it->second.empty() ? fallback : it->second;
+}
+
+bool param_bool(const Params& p, const std::string& key, bool fallback) {
+    const std::string v = param(p, key);
+    if (v.empty()) return fallback;
+    if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+    if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+    throw Error(Errc::invalid_argument, fmt::format("parameter {} = \"{}\" is not true or false", key, v));
+}
+
+class VocabDecoder final : public TokenDecoder {
+public:
+    explicit VocabDecoder(const Vocab& v) : dec_(v) {}
+    std::string push(int64_t id) override { return dec_.push(id); }
+    std::string flush() override { return dec_.flush(); }
+
+private:
+    IncrementalDecoder dec_;
+};
+
+}  // namespace
+
+LlamaTextBackend::LlamaTextBackend(const Params& params) {
+    std::string dir = param(params, "model.dir");
+    if (dir.empty()) throw Error(Errc::invalid_argument, "eeve-lora: parameter model.dir (an HF model folder) is required");
+    // A relative model.dir (the embedded default) is relative to the host's data directory.
+    if (dir[0] != '/' && !param(params, "host.data_dir").empty()) dir = param(params, "host.data_dir") + "/" + dir;
+    if (const std::string t = param(params, "threads"); !t.empty()) {
+        int n = 0;
+        try {
+            n = std::stoi(t);
+        } catch (const std::exception&) {
+            throw Error(Errc::invalid_argument, fmt::format("parameter threads = \"{}\" is not a number", t));
+        }
+        if (n > 0) at::set_num_threads(n);
+    }
+    LoadOptions o;
+    o.device = param(params, "device", "cpu");
+    o.dtype = param(params, "dtype");
+    o.quantize = param(params, "quantize", "none");
+    o.double_quant = param_bool(params, "nf4.double_quant", true);
+    add_bos_ = param_bool(params, "add_bos", true);
+    merge_ = param_bool(params, "adapter.merge", false);
+    model_ = Model::load(dir, o);
+    const std::string tokenizer = param(params, "tokenizer", dir);
+    vocab_ = std::make_unique<Vocab>(Vocab::load(std::filesystem::path(tokenizer)));
+    plugin_log(LogLevel::info, "eeve-lora", "loaded " + model_.describe());
+}
+
+std::string LlamaTextBackend::describe() const noexcept {
+    try {
+        return "eeve-lora " + model_.describe();
+    } catch (...) {
+        return "eeve-lora";
+    }
+}
+
+Status LlamaTextBackend::load_adapter(const std::string& name, const std::string& dir) noexcept {
+    return guard([&] {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (name.empty()) throw Error(Errc::invalid_argument, "adapter name must not be empty");
+        auto it = adapters_.find(name);
+        if (it != adapters_.end()) {
+            if (it->second.dir == dir) return;
+            throw Error(Errc::invalid_argument,
+                        fmt::format("adapter \"{}\" is already loaded from {}", name, it->second.dir));
+        }
+        Loaded l;
+        l.dir = dir;
+        l.adapter = std::make_shared<Adapter>(Adapter::load(dir, model_));
+        if (merge_) l.merged = std::make_shared<Model>(model_.merged(*l.adapter));
+        adapters_.emplace(name, std::move(l));
+        plugin_log(LogLevel::info, "eeve-lora", fmt::format("adapter \"{}\" loaded from {}", name, dir));
+    });
+}
+
+Status LlamaTextBackend::generate(const TextRequest& request, TextResult& result, TokenSink sink,
+                                  void* sink_user) noexcept {
+    return guard([&] {
+        const auto t0 = std::chrono::steady_clock::now();
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (request.prompt.empty()) throw Error(Errc::invalid_argument, "generate: the prompt is empty");
+        const Model* model = &model_;
+        const Adapter* adapter = nullptr;
+        if (!request.adapter.empty()) {
+            auto it = adapters_.find(request.adapter);
+            if (it == adapters_.end())
+                throw Error(Errc::not_found, fmt::format("adapter \"{}\" is not loaded", request.adapter));
+            if (it->second.merged)
+                model = it->second.merged.get();
+            else
+                adapter = it->second.adapter.get();
+        }
+        const std::vector<int64_t> prompt = vocab_->encode(request.prompt, add_bos_);
+        GenerateOptions o;
+        o.sampling = request.sampling;
+        o.stop_strings = request.stop_strings;
+        VocabDecoder decoder(*vocab_);
+        StreamFn stream;
+        if (sink) stream = [&](const std::string& piece) { return sink(sink_user, piece); };
+        Generation g = llama::generate(*model, prompt, adapter, o, &decoder, stream, [] { return plugin_cancel_requested(); });
+        result.text = std::move(g.text);
+        result.token_ids = std::move(g.ids);
+        result.stop = g.stop;
+        result.prompt_tokens = static_cast<int>(g.prompt_tokens);
+        result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    });
+}
+
+}  // namespace troupe::llama
