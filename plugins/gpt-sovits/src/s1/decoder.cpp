@@ -3,6 +3,7 @@
 #include <troupe/status.hpp>
 
 #include <ATen/ATen.h>
+#include <algorithm>
 #include <fmt/format.h>
 #include <torch/autograd.h>
 
@@ -52,6 +53,7 @@ DecodeResult infer_panel(Text2SemanticDecoderImpl& model, const at::Tensor& phon
 
     DecodeResult r;
     KVCache cache;
+    cache.reserve = std::min<int64_t>(opt.max_steps, 512);  // decode steps before the first regrowth
     std::vector<at::Tensor> recorded;
     int64_t idx = 0;
     for (;; ++idx) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/autograd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -82,18 +83,30 @@ SelfAttentionImpl::SelfAttentionImpl(int64_t dim, int64_t heads, double dropout)
     out_proj_ = register_module("out_proj", std::make_shared<LinearImpl>(dim, dim));
 }
 
+namespace {
+// Writes `src` (B, L, d) at positions [past, past + L) of the buffer, growing it (doubling, plus
+// `reserve`) when full; returns the filled part [0, past + L).
+at::Tensor write_cache(at::Tensor& buf, const at::Tensor& src, int64_t past, int64_t reserve) {
+    const int64_t need = past + src.size(1);
+    if (!buf.defined() || buf.size(1) < need || buf.size(0) != src.size(0) || buf.scalar_type() != src.scalar_type()) {
+        const int64_t cap = std::max(need + reserve, buf.defined() ? 2 * buf.size(1) : 0);
+        at::Tensor grown = at::empty({src.size(0), cap, src.size(2)}, src.options());
+        if (past > 0) grown.slice(1, 0, past).copy_(buf.slice(1, 0, past));
+        buf = grown;
+    }
+    buf.slice(1, past, need).copy_(src);
+    return buf.slice(1, 0, need);
+}
+}  // namespace
+
 at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& blocked, at::Tensor* k_cache,
-                                      at::Tensor* v_cache) {
+                                      at::Tensor* v_cache, int64_t past, int64_t reserve) {
     const int64_t B = x.size(0), L = x.size(1), hd = dim_ / heads_;
     const auto qkv = at::linear(x, in_proj_weight_, in_proj_bias_).chunk(3, -1);
     at::Tensor k = qkv[1], v = qkv[2];
     if (k_cache && v_cache) {
-        if (k_cache->defined()) {
-            k = at::cat({*k_cache, k}, 1);
-            v = at::cat({*v_cache, v}, 1);
-        }
-        *k_cache = k;
-        *v_cache = v;
+        k = write_cache(*k_cache, k, past, reserve);
+        v = write_cache(*v_cache, v, past, reserve);
     }
     const int64_t S = k.size(1);
     const at::Tensor q = qkv[0].reshape({B, L, heads_, hd}).transpose(1, 2);
@@ -116,9 +129,10 @@ DecoderLayerImpl::DecoderLayerImpl(int64_t dim, int64_t heads, int64_t ffn, doub
 }
 
 at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& blocked, at::Tensor* k_cache,
-                                     at::Tensor* v_cache) {
+                                     at::Tensor* v_cache, int64_t past, int64_t reserve) {
     const bool train = is_training();
-    at::Tensor h = norm1_->forward(x + at::dropout(self_attn_->forward(x, blocked, k_cache, v_cache), dropout_, train));
+    const at::Tensor a = self_attn_->forward(x, blocked, k_cache, v_cache, past, reserve);
+    at::Tensor h = norm1_->forward(x + at::dropout(a, dropout_, train));
     at::Tensor ff = linear2_->forward(at::dropout(at::relu(linear1_->forward(h)), dropout_, train));
     return norm2_->forward(h + at::dropout(ff, dropout_, train));
 }
@@ -181,7 +195,9 @@ at::Tensor Text2SemanticDecoderImpl::transform(const at::Tensor& xy, const at::T
         cache->v.resize(layers_.size());
     }
     for (size_t i = 0; i < layers_.size(); ++i)
-        x = cache ? layers_[i]->forward(x, blocked, &cache->k[i], &cache->v[i]) : layers_[i]->forward(x, blocked);
+        x = cache ? layers_[i]->forward(x, blocked, &cache->k[i], &cache->v[i], cache->len, cache->reserve)
+                  : layers_[i]->forward(x, blocked);
+    if (cache) cache->len += xy.size(1);
     return x;
 }
 

@@ -78,10 +78,14 @@ private:
     at::Tensor pe_;  // cached float32 table, grown on demand (not a parameter or buffer, as upstream)
 };
 
-/// Keys and values of every layer for the positions seen so far: (B, S, d) per layer.
+/// Keys and values of every layer for the positions seen so far, in preallocated buffers
+/// (B, capacity, d) per layer that grow by doubling; positions [0, length()) are filled.
 struct KVCache {
     std::vector<at::Tensor> k, v;
-    int64_t length() const { return k.empty() ? 0 : k.front().size(1); }
+    int64_t len = 0;
+    int64_t reserve = 256;  // extra positions allocated beyond the prefill
+    int64_t length() const { return len; }
+    int64_t capacity() const { return k.empty() || !k.front().defined() ? 0 : k.front().size(1); }
 };
 
 /// nn.MultiheadAttention's parameter layout (in_proj_weight packed Q|K|V, out_proj), batch-first.
@@ -89,9 +93,11 @@ class SelfAttentionImpl : public torch::nn::Module {
 public:
     SelfAttentionImpl(int64_t dim, int64_t heads, double dropout);
     /// x (B, L, d). `blocked` (L, S) bool, true = may not attend (or undefined = attend to all).
-    /// With a cache, this step's K/V are appended to (*k, *v) and attention covers the whole cache.
+    /// With a cache (buffers *k, *v of (B, capacity, d), `past` positions filled), this call's K/V
+    /// are written at [past, past + L) (growing the buffers if needed) and attention covers
+    /// [0, past + L).
     at::Tensor forward(const at::Tensor& x, const at::Tensor& blocked, at::Tensor* k_cache = nullptr,
-                       at::Tensor* v_cache = nullptr);
+                       at::Tensor* v_cache = nullptr, int64_t past = 0, int64_t reserve = 0);
 
 private:
     int64_t dim_, heads_;
@@ -105,7 +111,7 @@ class DecoderLayerImpl : public torch::nn::Module {
 public:
     DecoderLayerImpl(int64_t dim, int64_t heads, int64_t ffn, double dropout, double eps);
     at::Tensor forward(const at::Tensor& x, const at::Tensor& blocked, at::Tensor* k_cache = nullptr,
-                       at::Tensor* v_cache = nullptr);
+                       at::Tensor* v_cache = nullptr, int64_t past = 0, int64_t reserve = 0);
 
 private:
     double dropout_;
