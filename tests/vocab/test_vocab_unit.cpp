@@ -14,6 +14,9 @@
 #include <fstream>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using troupe::Errc;
@@ -438,4 +441,25 @@ BOOST_AUTO_TEST_CASE(mutated_files_load_or_fail_cleanly) {
     BOOST_TEST_MESSAGE("mutations: " << loaded << " loaded, " << refused << " refused");
     BOOST_TEST(refused > 0);
     BOOST_TEST(loaded > 0);
+}
+
+// One Vocab shared by several threads (the word cache is shared): same ids as one thread.
+BOOST_AUTO_TEST_CASE(concurrent_encoding_is_consistent) {
+    const Vocab v = make(llama_tokenizer(kPieces, kMerges));
+    std::vector<std::string> texts;
+    for (int i = 0; i < 64; ++i) texts.push_back(std::string(i % 5, 'a') + " abc 가" + std::string(i % 3, 'b') + "녕 cab");
+    std::vector<std::vector<int64_t>> expected;
+    for (const auto& t : texts) expected.push_back(v.encode(t, true));
+    std::atomic<int> mismatches{0};
+    std::vector<std::thread> threads;
+    for (int k = 0; k < 4; ++k)
+        threads.emplace_back([&, k] {
+            for (int rep = 0; rep < 50; ++rep)
+                for (size_t i = 0; i < texts.size(); ++i) {
+                    const size_t j = (i * 7 + static_cast<size_t>(k + rep)) % texts.size();
+                    if (v.encode(texts[j], true) != expected[j]) ++mismatches;
+                }
+        });
+    for (auto& t : threads) t.join();
+    BOOST_TEST(mismatches.load() == 0);
 }

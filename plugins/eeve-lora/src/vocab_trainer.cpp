@@ -55,7 +55,7 @@ void BpeTrainer::add_text(std::string_view text) {
         ++stats_.lines;
         // Metaspace with a dummy prefix; every ▁ starts a word.
         std::string word = kMeta;
-        char_counts_[kMetaChar]++;
+        bmp_counts_[kMetaChar]++;
         for (size_t i = 0; i < line.size();) {
             const size_t n = utf8::valid_len(line, i);
             char32_t c = utf8::decode_at(line, i, n);
@@ -66,7 +66,8 @@ void BpeTrainer::add_text(std::string_view text) {
             } else {
                 word.append(line.substr(i, n));
             }
-            char_counts_[c]++;
+            if (c < 0x10000) bmp_counts_[c]++;
+            else astral_counts_[c]++;
             ++stats_.characters;
             i += n;
         }
@@ -105,7 +106,9 @@ std::string BpeTrainer::train() {
     const int64_t room = options_.vocab_size - kFirstPieceId;
 
     // Alphabet: most frequent characters up to the coverage (▁ always), at most `room` of them.
-    std::vector<std::pair<char32_t, int64_t>> chars(char_counts_.begin(), char_counts_.end());
+    std::vector<std::pair<char32_t, int64_t>> chars(astral_counts_.begin(), astral_counts_.end());
+    for (char32_t c = 0; c < 0x10000; ++c)
+        if (bmp_counts_[c] > 0) chars.emplace_back(c, bmp_counts_[c]);
     std::sort(chars.begin(), chars.end(), [](const auto& x, const auto& y) {
         return x.second != y.second ? x.second > y.second : x.first < y.first;
     });
@@ -113,7 +116,7 @@ std::string BpeTrainer::train() {
     for (const auto& c : chars) total += c.second;
     std::vector<char32_t> alphabet{kMetaChar};
     {
-        int64_t covered = char_counts_[kMetaChar];
+        int64_t covered = bmp_counts_[kMetaChar];
         const double need = options_.character_coverage * static_cast<double>(total);
         for (const auto& [c, n] : chars) {
             if (c == kMetaChar) continue;

@@ -55,7 +55,8 @@ private:
     BpeTrainerOptions options_;
     BpeTrainingStats stats_;
     std::unordered_map<std::string, int64_t> word_counts_;  // "▁word" → occurrences
-    std::unordered_map<char32_t, int64_t> char_counts_;
+    std::vector<int64_t> bmp_counts_ = std::vector<int64_t>(0x10000, 0);  // characters below U+10000
+    std::unordered_map<char32_t, int64_t> astral_counts_;                  // the others
 };
 
 }  // namespace troupe::llama
