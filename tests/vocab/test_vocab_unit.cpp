@@ -463,3 +463,33 @@ BOOST_AUTO_TEST_CASE(concurrent_encoding_is_consistent) {
     for (auto& t : threads) t.join();
     BOOST_TEST(mismatches.load() == 0);
 }
+
+// clean_up_tokenization_spaces (tokenizer_config.json): transformers' clean-up in decode and in
+// streaming, whatever the chunking.
+BOOST_AUTO_TEST_CASE(clean_up_tokenization_spaces) {
+    const fs::path dir = fs::temp_directory_path() / ("troupe-vocab-cleanup-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    std::ofstream(dir / "tokenizer.json") << llama_tokenizer(kPieces, kMerges).dump();
+    std::ofstream(dir / "tokenizer_config.json") << R"({"clean_up_tokenization_spaces": true})";
+    const Vocab v = Vocab::load(dir);
+    fs::remove_all(dir);
+    const std::string text = "I do n't know . Yes ? we 're ok , it 's fine ' ' n";
+    const auto ids = v.encode(text, true);
+    BOOST_TEST(v.decode(ids) == "I don't know. Yes? we're ok, it's fine'' n");
+    const std::vector<int64_t> alphabet = {id(v, "▁"), 3 + ' ', 3 + '\'', 3 + 'n', 3 + 't', 3 + '.', 3 + 's',
+                                           3 + 'v', 3 + 'e', 3 + 'r', 3 + 'm', 3 + ',', id(v, "a"), 1};
+    uint32_t state = 7;
+    auto next = [&](uint32_t n) {
+        state = state * 1664525u + 1013904223u;
+        return (state >> 8) % n;
+    };
+    for (int trial = 0; trial < 500; ++trial) {
+        std::vector<int64_t> seq(1 + next(16));
+        for (auto& x : seq) x = alphabet[next(static_cast<uint32_t>(alphabet.size()))];
+        IncrementalDecoder dec(v);
+        std::string out;
+        for (int64_t x : seq) out += dec.push(x);
+        out += dec.flush();
+        BOOST_TEST(out == v.decode(seq));
+    }
+}

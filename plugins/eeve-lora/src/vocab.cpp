@@ -161,6 +161,7 @@ struct Vocab::Impl {
     // tokens (needs window_decode_ok).
     std::string decode_tokens(std::vector<std::string> tokens, bool at_start) const;
     bool window_decode_ok = true;  // decoders only look at the start (Strip start<=1, stop 0)
+    bool cleanup_spaces = false;   // tokenizer_config.json clean_up_tokenization_spaces
 };
 
 namespace {
@@ -619,6 +620,8 @@ Vocab Vocab::load(const std::filesystem::path& path, const VocabLoadOptions& opt
         if (auto id = vocab.token_to_id(*bos)) impl.bos = *id;
     if (auto eos = config_token(cfg, "eos_token"))
         if (auto id = vocab.token_to_id(*eos)) impl.eos = *id;
+    if (auto it = cfg.find("clean_up_tokenization_spaces"); it != cfg.end() && it->is_boolean())
+        impl.cleanup_spaces = it->get<bool>();
     std::string cls;
     if (auto it = cfg.find("tokenizer_class"); it != cfg.end() && it->is_string()) cls = it->get<std::string>();
     if (options.follow_tokenizer_class && (cls == "LlamaTokenizer" || cls == "LlamaTokenizerFast"))
@@ -969,6 +972,19 @@ std::vector<std::string> Vocab::Impl::decode_chain(std::vector<std::string> toke
     return tokens;
 }
 
+namespace {
+
+// transformers' clean_up_tokenization: these replacements, in this order, over the whole text.
+std::string clean_up_spaces(std::string s) {
+    static const std::pair<std::string_view, std::string_view> kRules[] = {
+        {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
+        {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+    for (const auto& [from, to] : kRules) replace_all(s, from, to);
+    return s;
+}
+
+}  // namespace
+
 std::vector<std::string> Vocab::Impl::surviving(const int64_t* ids, size_t count, bool skip_special) const {
     std::vector<std::string> tokens;
     tokens.reserve(count);
@@ -1003,7 +1019,8 @@ std::string Vocab::Impl::decode_tokens(std::vector<std::string> tokens, bool at_
 }
 
 std::string Vocab::decode(const int64_t* ids, size_t count, bool skip_special) const {
-    return impl_->decode_tokens(impl_->surviving(ids, count, skip_special), true);
+    std::string text = impl_->decode_tokens(impl_->surviving(ids, count, skip_special), true);
+    return impl_->cleanup_spaces ? clean_up_spaces(std::move(text)) : text;
 }
 
 std::string Vocab::decode(const std::vector<int64_t>& ids, bool skip_special) const {
@@ -1045,28 +1062,45 @@ std::string IncrementalDecoder::push(int64_t id) {
     if (id < 0 || id >= vocab_.size() || v.pieces[id].empty()) return {};
     if (skip_special_ && v.special[id]) return {};
     if (v.decoder_byte_fallback && v.byte_of[id] >= 0) return {};
-    return take();
+    return take(false);
 }
 
-std::string IncrementalDecoder::flush() { return take(); }
+std::string IncrementalDecoder::flush() { return take(true); }
 
-std::string IncrementalDecoder::take() {
+std::string IncrementalDecoder::take(bool final) {
     const auto& v = vocab_.impl();
+    std::string text;
     if (v.window_decode_ok) {  // decode only the tokens since the last output: O(1) per token
         auto tokens = v.surviving(ids_.data() + committed_, ids_.size() - committed_, skip_special_);
         const bool at_start = !started_;
         started_ = started_ || !tokens.empty();
         committed_ = ids_.size();
-        return v.decode_tokens(std::move(tokens), at_start);
+        text = v.decode_tokens(std::move(tokens), at_start);
+    } else {
+        std::string all = v.decode_tokens(v.surviving(ids_.data(), ids_.size(), skip_special_), true);
+        if (all.size() > emitted_) text = all.substr(emitted_);
+        emitted_ = std::max(emitted_, all.size());
     }
-    std::string text = vocab_.decode(ids_, skip_special_);
-    std::string out = text.size() > emitted_ ? text.substr(emitted_) : std::string();
-    emitted_ = std::max(emitted_, text.size());
+    if (!v.cleanup_spaces) return text;
+    // clean_up_tokenization_spaces: hold back the tail a pattern (" .", " n't", ...) could still
+    // span; a cut after a byte that is in no pattern but as its last character is safe.
+    pending_ += text;
+    size_t cut = pending_.size();
+    if (!final) {
+        while (cut > 0) {
+            const char c = pending_[cut - 1];
+            if (c != ' ' && c != '\'' && c != 'n' && c != 'v' && c != 'r') break;
+            --cut;
+        }
+    }
+    std::string out = clean_up_spaces(pending_.substr(0, cut));
+    pending_.erase(0, cut);
     return out;
 }
 
 void IncrementalDecoder::reset() {
     ids_.clear();
+    pending_.clear();
     committed_ = 0;
     emitted_ = 0;
     started_ = false;

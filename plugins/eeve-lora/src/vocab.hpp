@@ -46,7 +46,8 @@ public:
     std::vector<std::string> tokenize(std::string_view text, bool add_bos = true) const;
 
     /// As `tokenizer.decode(ids, skip_special_tokens=skip_special)`: byte-fallback runs that are
-    /// not valid UTF-8 become one U+FFFD per byte; unknown ids are ignored.
+    /// not valid UTF-8 become one U+FFFD per byte; unknown ids are ignored; a folder whose
+    /// tokenizer_config.json sets clean_up_tokenization_spaces gets transformers' clean-up.
     std::string decode(const std::vector<int64_t>& ids, bool skip_special = true) const;
     std::string decode(const int64_t* ids, size_t count, bool skip_special = true) const;
 
@@ -83,11 +84,12 @@ public:
 private:
     Vocab vocab_;
     bool skip_special_;
-    std::string take();
+    std::string take(bool final);
     std::vector<int64_t> ids_;
     size_t committed_ = 0;  // ids_ already decoded and returned
     bool started_ = false;  // some token has produced decoder input (start-of-text rules done)
     size_t emitted_ = 0;    // fallback for decoders that look at the end: bytes of decode(ids_) returned
+    std::string pending_;   // clean_up_tokenization_spaces: raw text not yet safe to clean
 };
 
 }  // namespace troupe::llama
