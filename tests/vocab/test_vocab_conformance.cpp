@@ -48,8 +48,8 @@ const Vocab& vocab() {
     return v;
 }
 
-std::string stream(const Vocab& v, const std::vector<int64_t>& ids, bool skip_special = true) {
-    IncrementalDecoder dec(v, skip_special);
+std::string stream(const Vocab& v, const std::vector<int64_t>& ids, bool skip_special = true, bool eager = false) {
+    IncrementalDecoder dec(v, skip_special, eager);
     std::string out;
     for (int64_t id : ids) {
         std::string piece = dec.push(id);
@@ -102,6 +102,7 @@ BOOST_AUTO_TEST_CASE(tokenizer_cases_match_hf) {
                 const std::string want = c.at("decoded_hf").get<std::string>();
                 BOOST_TEST(v.decode(expected, true) == want);
                 BOOST_TEST(stream(v, expected, true) == want);
+                BOOST_TEST(stream(v, expected, true, true) == want);  // valid text: eager is exact too
             }
         }
     }
@@ -149,8 +150,14 @@ BOOST_AUTO_TEST_CASE(incremental_decode_equals_decode_on_random_ids) {
     for (int trial = 0; trial < 300; ++trial) {
         std::vector<int64_t> ids(1 + trial % 40);
         for (auto& id : ids) id = any(rng);
-        for (bool skip : {true, false})
-            BOOST_TEST(stream(v, ids, skip) == v.decode(ids, skip), "ids " << show(ids));
+        for (bool skip : {true, false}) {
+            const std::string want = v.decode(ids, skip);
+            BOOST_TEST(stream(v, ids, skip) == want, "ids " << show(ids));
+            if (want.find("\xEF\xBF\xBD") == std::string::npos)  // no invalid run: eager is exact
+                BOOST_TEST(stream(v, ids, skip, true) == want, "eager, ids " << show(ids));
+            else
+                BOOST_CHECK_NO_THROW(v.encode(stream(v, ids, skip, true), false));  // still valid UTF-8
+        }
     }
 }
 

@@ -493,3 +493,41 @@ BOOST_AUTO_TEST_CASE(clean_up_tokenization_spaces) {
         BOOST_TEST(out == v.decode(seq));
     }
 }
+
+// Eager streaming: each character of a byte run comes out as soon as its bytes are complete.
+BOOST_AUTO_TEST_CASE(eager_incremental_decoder) {
+    Vocab v = make(llama_tokenizer(kPieces, kMerges));
+    const int64_t eb = 3 + 0xEB, x85 = 3 + 0x85, x95 = 3 + 0x95, x41 = 3 + 0x41;
+    IncrementalDecoder dec(v, true, true);
+    BOOST_TEST(dec.push(1) == "");
+    BOOST_TEST(dec.push(id(v, "▁가")) == "가");
+    BOOST_TEST(dec.push(eb) == "");
+    BOOST_TEST(dec.push(x85) == "");
+    BOOST_TEST(dec.push(x95) == "녕");  // no need to wait for the run to end
+    BOOST_TEST(dec.push(eb) == "");
+    BOOST_TEST(dec.push(x85) == "");
+    BOOST_TEST(dec.push(x95) == "녕");
+    BOOST_TEST(dec.push(id(v, "▁a")) == " a");
+    BOOST_TEST(dec.flush() == "");
+    // at the very start the run waits (the leading-space rule applies to the first output)
+    dec.reset();
+    BOOST_TEST(dec.push(eb) == "");
+    BOOST_TEST(dec.push(x85) == "");
+    BOOST_TEST(dec.push(x95) == "");
+    BOOST_TEST(dec.flush() == "녕");
+    // a run that turns invalid: what is out stays, the rest is U+FFFD
+    dec.reset();
+    BOOST_TEST(dec.push(id(v, "a")) == "a");
+    BOOST_TEST(dec.push(eb) == "");
+    BOOST_TEST(dec.push(x85) == "");
+    BOOST_TEST(dec.push(x95) == "녕");
+    BOOST_TEST(dec.push(x41) == "A");
+    BOOST_TEST(dec.push(eb) == "");
+    BOOST_TEST(dec.push(id(v, "▁a")) == kFFFD + " a");
+    // on valid text eager and exact streaming give decode() exactly
+    const auto ids = v.encode("가녕 녕녕a 가 😀 abc", true);
+    IncrementalDecoder eager(v, true, true);
+    std::string out;
+    for (int64_t x : ids) out += eager.push(x);
+    BOOST_TEST(out + eager.flush() == v.decode(ids));
+}

@@ -162,6 +162,7 @@ struct Vocab::Impl {
     std::string decode_tokens(std::vector<std::string> tokens, bool at_start) const;
     bool window_decode_ok = true;  // decoders only look at the start (Strip start<=1, stop 0)
     bool cleanup_spaces = false;   // tokenizer_config.json clean_up_tokenization_spaces
+    bool eager_ok = false;         // byte runs decode to their bytes untouched (eager streaming)
 };
 
 namespace {
@@ -306,6 +307,27 @@ void parse_decoder(const std::string& origin, const json& d, const std::string& 
     } else {
         unsupported(origin, fmt::format("{}: decoder type \"{}\" is not supported", where, type));
     }
+}
+
+// True when the decoder turns a run of byte tokens into exactly its bytes (if valid) at the place
+// it stands: steps before ByteFallback cannot touch "<0xHH>" strings, only Fuse/Strip after it.
+bool byte_runs_pass_through(const std::vector<DecStep>& steps) {
+    static const std::string kByteTokenChars = "<>0123456789ABCDEFabcdefx";
+    bool seen = false;
+    for (const auto& s : steps) {
+        if (s.kind == DecStep::byte_fallback) {
+            if (seen) return false;
+            seen = true;
+        } else if (!seen) {
+            if (s.kind == DecStep::fuse) return false;
+            if ((s.kind == DecStep::replace || s.kind == DecStep::strip) &&
+                s.a.find_first_not_of(kByteTokenChars) == std::string::npos)
+                return false;
+        } else if (s.kind != DecStep::fuse && s.kind != DecStep::strip) {
+            return false;
+        }
+    }
+    return seen;
 }
 
 // TemplateProcessing "single": the ids before and after $A.
@@ -510,6 +532,7 @@ Vocab Vocab::from_json_text(std::string_view json_text, const std::string& origi
             if (s.kind == DecStep::strip && (s.start > 1 || s.stop > 0 || s.a == "\x01")) v->window_decode_ok = false;
             if (s.kind == DecStep::replace && s.a.find('\x01') != std::string::npos) v->window_decode_ok = false;
         }
+        v->eager_ok = v->window_decode_ok && byte_runs_pass_through(v->decoder);
     }
     for (auto& t : v->norm_added) {
         t.pattern = v->normalize(t.content);
@@ -585,6 +608,7 @@ void apply_llama_tokenizer_class(Vocab::Impl& v, const json& cfg) {
     v.has_decoder = true;
     v.decoder_byte_fallback = true;
     v.window_decode_ok = true;
+    v.eager_ok = true;
     const auto add_bos = flag("add_bos_token"), add_eos = flag("add_eos_token");
     if (add_bos || add_eos) {
         v.post_prefix.clear();
@@ -1052,8 +1076,8 @@ size_t Vocab::merge_count() const { return impl_->merges.size(); }
 
 // ---- streaming ---------------------------------------------------------------------------------
 
-IncrementalDecoder::IncrementalDecoder(const Vocab& vocab, bool skip_special)
-    : vocab_(vocab), skip_special_(skip_special) {}
+IncrementalDecoder::IncrementalDecoder(const Vocab& vocab, bool skip_special, bool eager)
+    : vocab_(vocab), skip_special_(skip_special), eager_(eager) {}
 
 std::string IncrementalDecoder::push(int64_t id) {
     ids_.push_back(id);
@@ -1061,7 +1085,15 @@ std::string IncrementalDecoder::push(int64_t id) {
     // Tokens that decode to nothing, and byte tokens (their run may still turn into U+FFFD), wait.
     if (id < 0 || id >= vocab_.size() || v.pieces[id].empty()) return {};
     if (skip_special_ && v.special[id]) return {};
-    if (v.decoder_byte_fallback && v.byte_of[id] >= 0) return {};
+    if (v.decoder_byte_fallback && v.byte_of[id] >= 0) {
+        if (!eager_ || !v.eager_ok || v.cleanup_spaces || !started_) return {};
+        run_bytes_ += static_cast<char>(v.byte_of[id]);
+        size_t end = run_emitted_;  // complete characters not yet out
+        for (size_t n; end < run_bytes_.size() && (n = valid_len(run_bytes_, end)) > 0;) end += n;
+        std::string out = run_bytes_.substr(run_emitted_, end - run_emitted_);
+        run_emitted_ = end;
+        return out;
+    }
     return take(false);
 }
 
@@ -1076,6 +1108,19 @@ std::string IncrementalDecoder::take(bool final) {
         started_ = started_ || !tokens.empty();
         committed_ = ids_.size();
         text = v.decode_tokens(std::move(tokens), at_start);
+        if (run_emitted_ > 0) {  // eager: part of the run is already out
+            static const std::string kFFFD = "\xEF\xBF\xBD";
+            if (text.compare(0, run_emitted_, run_bytes_, 0, run_emitted_) == 0) {
+                text.erase(0, run_emitted_);
+            } else {  // the run turned invalid: drop one U+FFFD per byte already out
+                size_t drop = 0;
+                for (size_t k = 0; k < run_emitted_ && text.compare(drop, kFFFD.size(), kFFFD) == 0; ++k)
+                    drop += kFFFD.size();
+                text.erase(0, drop);
+            }
+        }
+        run_bytes_.clear();
+        run_emitted_ = 0;
     } else {
         std::string all = v.decode_tokens(v.surviving(ids_.data(), ids_.size(), skip_special_), true);
         if (all.size() > emitted_) text = all.substr(emitted_);
@@ -1100,6 +1145,8 @@ std::string IncrementalDecoder::take(bool final) {
 
 void IncrementalDecoder::reset() {
     ids_.clear();
+    run_bytes_.clear();
+    run_emitted_ = 0;
     pending_.clear();
     committed_ = 0;
     emitted_ = 0;

@@ -73,9 +73,12 @@ private:
 /// flush() the rest. The concatenation of all outputs equals Vocab::decode(all ids) exactly:
 /// a run of byte-fallback tokens is held until it ends (one invalid byte turns the whole run into
 /// U+FFFD), so a Hangul syllable split over three byte tokens comes out whole.
+/// `eager`: emit each character of a byte run as soon as its bytes are complete (lower latency);
+/// the output then differs from decode() only where a run later turns out invalid (the characters
+/// already out stay, the rest becomes U+FFFD).
 class IncrementalDecoder {
 public:
-    explicit IncrementalDecoder(const Vocab& vocab, bool skip_special = true);
+    explicit IncrementalDecoder(const Vocab& vocab, bool skip_special = true, bool eager = false);
     std::string push(int64_t id);
     std::string flush();  // end of stream: an unfinished byte run comes out as U+FFFD
     void reset();
@@ -84,7 +87,10 @@ public:
 private:
     Vocab vocab_;
     bool skip_special_;
+    bool eager_;
     std::string take(bool final);
+    std::string run_bytes_;   // eager: bytes of the open byte-token run
+    size_t run_emitted_ = 0;  // eager: how many of them are already out
     std::vector<int64_t> ids_;
     size_t committed_ = 0;  // ids_ already decoded and returned
     bool started_ = false;  // some token has produced decoder input (start-of-text rules done)
