@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <c10/util/irange.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <torch/autograd.h>
 

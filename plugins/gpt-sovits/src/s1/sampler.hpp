@@ -32,6 +32,6 @@ at::Tensor logits_to_probs(at::Tensor& logits, const at::Tensor& previous, const
 at::Tensor sample_with_noise(const at::Tensor& probs, const at::Tensor& exp_noise);
 
 /// As upstream: draws the Exp(1) noise from `gen` (default generator if undefined).
-at::Tensor sample(const at::Tensor& probs, c10::optional<at::Generator> gen = c10::nullopt);
+at::Tensor sample(const at::Tensor& probs, c10::optional<at::Generator> gen = {});
 
 }  // namespace troupe::sovits::s1
