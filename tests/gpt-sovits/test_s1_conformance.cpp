@@ -2,6 +2,7 @@
 // (embeddings, teacher-forced logits, prefill + KV-cached step logits, greedy tokens, stop rules)
 // and every case of s1/sampling.json. The model is read from models/s1.ckpt with the project's
 // own checkpoint reader. Cases, sizes and tensor names come from the fixture files.
+// TROUPE_TEST_DEVICE=cuda runs the model on the GPU (TF32 off, as the fixture's tolerances need).
 #define BOOST_TEST_MODULE s1_conformance
 #include <boost/test/unit_test.hpp>
 
@@ -40,11 +41,22 @@ nlohmann::json read_json(const fs::path& p) {
 double max_abs(const at::Tensor& a, const at::Tensor& b) {
     BOOST_REQUIRE_MESSAGE(a.sizes() == b.sizes(), "shape " << a.sizes() << " vs " << b.sizes());
     if (a.numel() == 0) return 0;
-    return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+    return (a.to(at::kCPU, at::kDouble) - b.to(at::kCPU, at::kDouble)).abs().max().item<double>();
+}
+
+c10::Device test_device() {
+    const char* env = std::getenv("TROUPE_TEST_DEVICE");
+    if (!env || !*env) return c10::Device(c10::kCPU);
+    c10::Device d{std::string(env)};
+    if (d.is_cuda()) {
+        at::globalContext().setAllowTF32CuBLAS(false);
+        at::globalContext().setAllowTF32CuDNN(false);
+    }
+    return d;
 }
 
 std::vector<int64_t> to_vec(const at::Tensor& t) {
-    at::Tensor c = t.to(at::kLong).contiguous().reshape({-1});
+    at::Tensor c = t.to(at::kCPU, at::kLong).contiguous().reshape({-1});
     return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
 }
 
@@ -53,7 +65,7 @@ at::Tensor ids(const std::vector<int64_t>& v) {
 }
 
 const s1::LoadedS1& model() {
-    static const s1::LoadedS1 m = s1::load_s1((gsv_dir() / "models" / "s1.ckpt").string());
+    static const s1::LoadedS1 m = s1::load_s1((gsv_dir() / "models" / "s1.ckpt").string(), test_device());
     return m;
 }
 
@@ -70,7 +82,7 @@ BOOST_AUTO_TEST_CASE(config_from_checkpoint) {
     BOOST_TEST(c.vocab_size == cfg_json["model"]["vocab_size"].get<int64_t>());
     BOOST_TEST(c.max_sec == cfg_json["data"]["max_sec"].get<int64_t>());
     // The same weights through the safetensors copy give the same model.
-    const auto st = s1::load_s1((gsv_dir() / "models" / "s1.safetensors").string());
+    const auto st = s1::load_s1((gsv_dir() / "models" / "s1.safetensors").string(), test_device());
     auto a = model().model->named_parameters(true);
     auto b = st.model->named_parameters(true);
     BOOST_REQUIRE(a.size() == b.size());
@@ -86,15 +98,17 @@ BOOST_AUTO_TEST_CASE(cases) {
         const std::string name = c.at("name");
         BOOST_TEST_CONTEXT("case " << name) {
             const auto t = troupe::st::File::open((gsv_dir() / "s1" / (name + ".safetensors")).string());
-            const at::Tensor phones = t.tensor("phone_ids").clone();
+            const auto dev = test_device();
+            BOOST_TEST_MESSAGE("device " << dev);
+            const at::Tensor phones = t.tensor("phone_ids").to(dev);
             BOOST_TEST(to_vec(phones) == c.at("phone_ids").get<std::vector<int64_t>>());
             at::Tensor prompt;
-            if (t.contains("prompt_codes")) prompt = t.tensor("prompt_codes").clone();
+            if (t.contains("prompt_codes")) prompt = t.tensor("prompt_codes").to(dev);
             if (!c.at("prompt_codes").is_null())
                 BOOST_TEST(to_vec(prompt) == c.at("prompt_codes").get<std::vector<int64_t>>());
-            const at::Tensor bert = t.contains("bert") ? t.tensor("bert").clone() : at::Tensor();
-            const at::Tensor cont = t.contains("continuation") ? t.tensor("continuation").clone()
-                                                               : ids(c.at("continuation").get<std::vector<int64_t>>());
+            const at::Tensor bert = t.contains("bert") ? t.tensor("bert").to(dev) : at::Tensor();
+            const at::Tensor cont = (t.contains("continuation") ? t.tensor("continuation").clone()
+                                                                : ids(c.at("continuation").get<std::vector<int64_t>>())).to(dev);
             const at::Tensor audio = prompt.defined() ? at::cat({prompt, cont}, 1) : cont;
 
             // Embedded input: text part + audio part (prompt + continuation), positions included.
@@ -121,7 +135,7 @@ BOOST_AUTO_TEST_CASE(cases) {
             opt.sampling.repetition_penalty = dp.at("repetition_penalty").get<double>();
             opt.early_stop_num = dp.value("early_stop_num", int64_t(-1));
             opt.record_logits = true;
-            opt.generator = at::make_generator<at::CPUGeneratorImpl>(1234);
+            if (!dev.is_cuda()) opt.generator = at::make_generator<at::CPUGeneratorImpl>(1234);
             const auto r = s1::infer_panel(m, phones, bert, prompt, opt);
 
             if (t.contains("prefill_logits")) {
