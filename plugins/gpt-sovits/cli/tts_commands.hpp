@@ -12,4 +12,8 @@ namespace troupe::cli::tts {
 /// `troupe tts g2p --text "…" [--split METHOD] [--json]`: the Korean front-end's phones and ids.
 int g2p(const std::vector<std::string>& args, const GlobalOptions& global);
 
+/// `troupe tts prepare (--aihub DIR | --list FILE) -o OUT [--hubert DIR] [--s2 FILE]`: training data in
+/// upstream's formats (list, 2-name2text, 5-wav32k, 4-cnhubert, 6-name2semantic); skipped files reported.
+int prepare(const std::vector<std::string>& args, const GlobalOptions& global);
+
 }  // namespace troupe::cli::tts
