@@ -63,18 +63,24 @@ DecodeResult infer_panel(Text2SemanticDecoderImpl& model, const at::Tensor& phon
         if (opt.record_logits) recorded.push_back(full.clone());
         at::Tensor logits = idx < opt.min_steps ? full.slice(1, 0, cfg.vocab_size - 1) : full;
         const at::Tensor probs = logits_to_probs(logits, y, opt.sampling);  // penalises `logits` in place
-        if (idx < opt.min_steps && at::argmax(full, -1).item<int64_t>() == cfg.eos) r.eos_blocked_steps.push_back(idx);
         const at::Tensor token = opt.noise ? sample_with_noise(probs, opt.noise(idx, probs)) : sample(probs, opt.generator);
-        const int64_t tok = token.item<int64_t>();
-        r.step_tokens.push_back(tok);
         y = at::cat({y, token.to(at::kLong)}, 1);
+        // One device→host transfer per step: the sample, the penalised argmax and, while EOS is
+        // blocked, the argmax over all columns (for eos_blocked_steps).
+        const at::Tensor host = at::stack({token.reshape({}).to(at::kLong), at::argmax(logits, -1).reshape({}),
+                                           at::argmax(full, -1).reshape({})})
+                                    .to(at::kCPU);
+        const int64_t* h3 = host.data_ptr<int64_t>();
+        const int64_t tok = h3[0], penalised_argmax = h3[1], full_argmax = h3[2];
+        if (idx < opt.min_steps && full_argmax == cfg.eos) r.eos_blocked_steps.push_back(idx);
+        r.step_tokens.push_back(tok);
 
         bool stop = false;
         if (opt.early_stop_num != -1 && y.size(1) - prefix_len > opt.early_stop_num) {
             stop = true;
             r.stop = StopReason::early_stop_num;
         }
-        if (at::argmax(logits, -1).item<int64_t>() == cfg.eos || tok == cfg.eos) {
+        if (penalised_argmax == cfg.eos || tok == cfg.eos) {
             stop = true;
             r.stop = StopReason::eos;
             y = y.slice(1, 0, y.size(1) - 1);
