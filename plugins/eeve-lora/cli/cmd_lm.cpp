@@ -1,0 +1,251 @@
+// troupe lm tokenize|forward|generate|bench: the Llama backend (troupe_llama) from the command line.
+#include "lm_commands.hpp"
+
+#include "adapter.hpp"
+#include "generator.hpp"
+#include "model.hpp"
+#include "vocab.hpp"
+
+#include <troupe/torch/safetensors.hpp>
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace troupe::cli {
+namespace po = boost::program_options;
+
+namespace lm {
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(Errc::not_found, fmt::format("{}: cannot open file", path));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+struct ModelOptions {
+    std::string model, adapter, device = "cpu", dtype, quantize = "none";
+    bool merge = false;
+    void add(po::options_description& o, bool with_adapter = true) {
+        o.add_options()("model", po::value(&model)->required(), "HF model folder (config.json, safetensors, tokenizer.json)")(
+            "device", po::value(&device)->default_value("cpu"), "cpu | cuda | cuda:N")(
+            "dtype", po::value(&dtype), "float32 | bfloat16 | float16 (default: config.json)")(
+            "quantize", po::value(&quantize)->default_value("none"), "none | nf4");
+        if (with_adapter)
+            o.add_options()("adapter", po::value(&adapter), "PEFT LoRA adapter folder")(
+                "merge", po::bool_switch(&merge), "fold the adapter into the weights instead of applying it unmerged");
+    }
+    llama::Model load(std::unique_ptr<llama::Adapter>& ad) const {
+        llama::LoadOptions lo;
+        lo.device = device;
+        lo.dtype = dtype;
+        lo.quantize = quantize;
+        llama::Model m = llama::Model::load(model, lo);
+        if (!adapter.empty()) {
+            ad = std::make_unique<llama::Adapter>(llama::Adapter::load(adapter, m));
+            if (merge) {
+                m = m.merged(*ad);
+                ad.reset();
+            }
+        } else if (merge) {
+            throw Error(Errc::invalid_argument, "--merge needs --adapter");
+        }
+        return m;
+    }
+};
+
+std::vector<int64_t> parse_ids(const std::string& text) {
+    std::vector<int64_t> ids;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        size_t used = 0;
+        long long v = 0;
+        try {
+            v = std::stoll(item, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != item.size())
+            throw Error(Errc::invalid_argument, fmt::format("--ids: \"{}\" is not an integer", item));
+        ids.push_back(v);
+    }
+    if (ids.empty()) throw Error(Errc::invalid_argument, "--ids is empty");
+    return ids;
+}
+
+class VocabDecoder final : public llama::TokenDecoder {
+public:
+    explicit VocabDecoder(const llama::Vocab& v) : dec_(v) {}
+    std::string push(int64_t id) override { return dec_.push(id); }
+    std::string flush() override { return dec_.flush(); }
+
+private:
+    llama::IncrementalDecoder dec_;
+};
+
+}  // namespace
+
+std::string default_bench_model() {
+    const char* env = std::getenv("TROUPE_CONFORMANCE_DIR");
+    const std::string root = env && *env ? env : std::string(TROUPE_SOURCE_DIR) + "/../shared/conformance";
+    return root + "/llama-lora/base";
+}
+
+int tokenize(const std::vector<std::string>& args, const GlobalOptions& global) {
+    po::options_description options("troupe lm tokenize options");
+    std::string model, text_file, text;
+    bool no_bos = false;
+    options.add_options()("model", po::value(&model)->required(), "model folder holding tokenizer.json")(
+        "text-file", po::value(&text_file), "UTF-8 text to encode (bytes as they are)")(
+        "text", po::value(&text), "text given inline instead of --text-file")(
+        "no-bos", po::bool_switch(&no_bos), "do not add the BOS token");
+    po::variables_map vm;
+    if (!parse_options("troupe lm tokenize --model DIR --text-file F [--json]", options, args, vm)) return 0;
+    if (text_file.empty() == !vm.count("text"))
+        throw Error(Errc::invalid_argument, "give exactly one of --text-file or --text");
+    if (!text_file.empty()) text = read_file(text_file);
+    const llama::Vocab vocab = llama::Vocab::load(std::filesystem::path(model));
+    const std::vector<int64_t> ids = vocab.encode(text, !no_bos);
+    if (global.json) {
+        print_json(nlohmann::json{{"ids", ids}}.dump());
+    } else {
+        for (size_t i = 0; i < ids.size(); ++i) fmt::print("{}{}", i ? " " : "", ids[i]);
+        fmt::print("\n");
+    }
+    return 0;
+}
+
+int forward(const std::vector<std::string>& args, const GlobalOptions& global) {
+    po::options_description options("troupe lm forward options");
+    ModelOptions mo;
+    mo.add(options);
+    std::string ids_text, out;
+    options.add_options()("ids", po::value(&ids_text)->required(), "comma-separated token ids, e.g. 1,5,9")(
+        "out", po::value(&out)->required(), "output safetensors file (float32 \"logits\" [n, vocab])");
+    po::variables_map vm;
+    if (!parse_options("troupe lm forward --model DIR [--adapter DIR] [--merge] --ids 1,5,9 --out F", options, args, vm))
+        return 0;
+    const std::vector<int64_t> ids = parse_ids(ids_text);
+    std::unique_ptr<llama::Adapter> adapter;
+    const llama::Model model = mo.load(adapter);
+    c10::InferenceMode guard;
+    llama::ForwardOptions fo;
+    fo.adapter = adapter.get();
+    at::Tensor logits = model.forward(at::tensor(ids, at::kLong), fo).squeeze(0).to(at::kCPU, at::kFloat).contiguous();
+    st::save(out, {{"logits", logits}});
+    if (global.json)
+        print_json(nlohmann::json{{"out", out}, {"shape", logits.sizes().vec()}, {"model", model.describe()}}.dump());
+    else if (!global.quiet)
+        fmt::print(stderr, "wrote {} (logits [{}, {}])\n", out, logits.size(0), logits.size(1));
+    return 0;
+}
+
+int generate(const std::vector<std::string>& args, const GlobalOptions& global) {
+    po::options_description options("troupe lm generate options");
+    ModelOptions mo;
+    mo.add(options);
+    std::string prompt_file, prompt;
+    std::vector<std::string> stops;
+    SamplingParams sp;
+    sp.repetition_penalty = 1.0f;
+    int64_t seed = 0;
+    bool no_bos = false;
+    options.add_options()("prompt-file", po::value(&prompt_file), "prompt text (bytes as they are, template applied)")(
+        "prompt", po::value(&prompt), "prompt given inline instead of --prompt-file")(
+        "max-new-tokens", po::value(&sp.max_new_tokens)->default_value(128), "token limit")(
+        "greedy", po::bool_switch(&sp.greedy), "greedy decoding (argmax)")(
+        "temperature", po::value(&sp.temperature)->default_value(0.8f), "sampling temperature")(
+        "top-k", po::value(&sp.top_k)->default_value(50), "top-k (0 = off)")(
+        "top-p", po::value(&sp.top_p)->default_value(0.95f), "top-p")(
+        "repetition-penalty", po::value(&sp.repetition_penalty)->default_value(1.0f), "repetition penalty (1 = off)")(
+        "seed", po::value(&seed)->default_value(0), "sampling seed")(
+        "stop", po::value(&stops)->composing(), "stop string (repeatable), e.g. ###")(
+        "no-bos", po::bool_switch(&no_bos), "do not add the BOS token");
+    po::variables_map vm;
+    if (!parse_options("troupe lm generate --model DIR [--adapter DIR] --prompt-file F --max-new-tokens N [--greedy] [--json]",
+                       options, args, vm))
+        return 0;
+    if (prompt_file.empty() == !vm.count("prompt"))
+        throw Error(Errc::invalid_argument, "give exactly one of --prompt-file or --prompt");
+    if (!prompt_file.empty()) prompt = read_file(prompt_file);
+    if (prompt.empty()) throw Error(Errc::invalid_argument, "the prompt is empty");
+    sp.seed = static_cast<uint64_t>(seed);
+    std::unique_ptr<llama::Adapter> adapter;
+    const llama::Model model = mo.load(adapter);
+    const llama::Vocab vocab = llama::Vocab::load(std::filesystem::path(mo.model));
+    const std::vector<int64_t> ids = vocab.encode(prompt, !no_bos);
+    llama::GenerateOptions go;
+    go.sampling = sp;
+    go.stop_strings = stops;
+    VocabDecoder decoder(vocab);
+    llama::StreamFn stream;
+    if (!global.json)
+        stream = [](const std::string& piece) {
+            fmt::print("{}", piece);
+            std::fflush(stdout);
+            return true;
+        };
+    const llama::Generation g = llama::generate(model, ids, adapter.get(), go, &decoder, stream);
+    if (global.json) {
+        print_json(nlohmann::json{{"ids", g.ids},
+                                  {"text", g.text},
+                                  {"stop", to_string(g.stop)},
+                                  {"prompt_tokens", g.prompt_tokens},
+                                  {"prefill_seconds", g.prefill_seconds},
+                                  {"decode_seconds", g.decode_seconds}}
+                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    } else {
+        fmt::print("\n");
+        if (!global.quiet)
+            fmt::print(stderr, "({} prompt tokens, {} new, stop: {}, {:.1f} tok/s)\n", g.prompt_tokens, g.ids.size(),
+                       to_string(g.stop), g.decode_seconds > 0 ? g.ids.size() / g.decode_seconds : 0.0);
+    }
+    return 0;
+}
+
+}  // namespace lm
+
+int cmd_lm(const std::vector<std::string>& args, const GlobalOptions& global) {
+    struct Sub {
+        const char* name;
+        const char* summary;
+        int (*run)(const std::vector<std::string>&, const GlobalOptions&);
+    };
+    static const Sub subs[] = {
+        {"tokenize", "text → token ids (tokenizer.json)", lm::tokenize},
+        {"forward", "token ids → float32 logits [n, vocab] in a safetensors file", lm::forward},
+        {"generate", "prompt → continuation (greedy or sampled), streamed or as JSON", lm::generate},
+        {"bench", "prefill/decode tokens per second and peak memory", lm::bench},
+    };
+    if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+        fmt::print("usage: troupe lm <command> [options]\n\nCommands:\n");
+        for (const Sub& s : subs) fmt::print("  {:<10} {}\n", s.name, s.summary);
+        if (args.empty()) throw Error(Errc::invalid_argument, "troupe lm needs a command");
+        return 0;
+    }
+    for (const Sub& s : subs)
+        if (args[0] == s.name) return s.run(std::vector<std::string>(args.begin() + 1, args.end()), global);
+    throw Error(Errc::invalid_argument, fmt::format("unknown lm command \"{}\" (tokenize, forward, generate, bench)", args[0]));
+}
+
+int cmd_bench(const std::vector<std::string>& args, const GlobalOptions& global) {
+    if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+        fmt::print("usage: troupe bench <what> [options]\n\nBenchmarks:\n  lm         text backend: prefill/decode tok/s, peak RSS\n");
+        if (args.empty()) throw Error(Errc::invalid_argument, "troupe bench needs a benchmark name");
+        return 0;
+    }
+    if (args[0] == "lm") return lm::bench(std::vector<std::string>(args.begin() + 1, args.end()), global);
+    throw Error(Errc::invalid_argument, fmt::format("unknown benchmark \"{}\" (lm)", args[0]));
+}
+
+}  // namespace troupe::cli

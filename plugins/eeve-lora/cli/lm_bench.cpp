@@ -1,0 +1,122 @@
+// troupe lm bench / troupe bench lm: prefill and decode throughput and peak memory of the Llama
+// backend (default: the tiny conformance model on the CPU).
+#include "lm_commands.hpp"
+
+#include "adapter.hpp"
+#include "generator.hpp"
+#include "model.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <sys/resource.h>
+
+namespace troupe::cli::lm {
+namespace po = boost::program_options;
+
+namespace {
+double now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+double peak_rss_mib() {
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;  // KiB on Linux
+}
+}  // namespace
+
+int bench(const std::vector<std::string>& args, const GlobalOptions& global) {
+    po::options_description options("troupe bench lm options");
+    std::string model_dir = default_bench_model(), adapter_dir, device = "cpu", dtype, quantize = "none";
+    int prompt_tokens = 64, new_tokens = 64, repeats = 3, threads = 0;
+    options.add_options()("model", po::value(&model_dir), "HF model folder (default: the conformance tiny model)")(
+        "adapter", po::value(&adapter_dir), "PEFT adapter applied unmerged")(
+        "device", po::value(&device)->default_value("cpu"), "cpu | cuda")(
+        "dtype", po::value(&dtype), "float32 | bfloat16 | float16")(
+        "quantize", po::value(&quantize)->default_value("none"), "none | nf4")(
+        "prompt-tokens", po::value(&prompt_tokens)->default_value(64), "prompt length")(
+        "new-tokens", po::value(&new_tokens)->default_value(64), "decoded tokens per run")(
+        "repeats", po::value(&repeats)->default_value(3), "runs (the best is reported)")(
+        "threads", po::value(&threads)->default_value(0), "CPU threads (0 = LibTorch default)");
+    po::variables_map vm;
+    if (!parse_options("troupe bench lm [--model DIR] [--prompt-tokens N] [--new-tokens N] [--json]", options, args, vm))
+        return 0;
+    if (prompt_tokens < 1 || new_tokens < 1 || repeats < 1)
+        throw Error(Errc::invalid_argument, "--prompt-tokens, --new-tokens and --repeats must be >= 1");
+    if (threads > 0) at::set_num_threads(threads);
+    const double rss0 = peak_rss_mib();
+    llama::LoadOptions lo;
+    lo.device = device;
+    lo.dtype = dtype;
+    lo.quantize = quantize;
+    double t = now();
+    const llama::Model model = llama::Model::load(model_dir, lo);
+    const double load_s = now() - t;
+    std::unique_ptr<llama::Adapter> adapter;
+    if (!adapter_dir.empty()) adapter = std::make_unique<llama::Adapter>(llama::Adapter::load(adapter_dir, model));
+    const int64_t vocab = model.config().vocab_size;
+    const int64_t ctx = model.config().max_position_embeddings;
+    if (prompt_tokens + new_tokens >= ctx)
+        throw Error(Errc::invalid_argument, fmt::format("prompt + new tokens must stay below the context ({})", ctx));
+    std::vector<int64_t> prompt(prompt_tokens);
+    for (int i = 0; i < prompt_tokens; ++i) prompt[i] = 3 + (i * 7919) % std::max<int64_t>(vocab - 3, 1);
+
+    c10::InferenceMode guard;
+    auto sync = [&] {
+        if (model.device().is_cuda()) at::empty({1}, at::TensorOptions().device(model.device())).cpu();
+    };
+    double best_prefill = 1e30, best_decode = 1e30;
+    for (int r = 0; r < repeats + 1; ++r) {  // the first run warms up
+        llama::KVCache cache = model.new_cache(1, prompt_tokens + 1);
+        llama::ForwardOptions fo;
+        fo.adapter = adapter.get();
+        fo.cache = &cache;
+        fo.last_only = true;
+        sync();
+        t = now();
+        model.forward(at::tensor(prompt, at::kLong), fo);
+        sync();
+        const double p = now() - t;
+        llama::GenerateOptions go;
+        go.sampling.greedy = true;
+        go.sampling.repetition_penalty = 1.0f;
+        go.sampling.max_new_tokens = new_tokens;
+        go.eos_ids = {-1};
+        const llama::Generation g = llama::generate(model, prompt, adapter.get(), go);
+        if (r == 0) continue;
+        best_prefill = std::min(best_prefill, p);
+        // tokens after the first come from decode steps
+        best_decode = std::min(best_decode, g.decode_seconds / std::max<size_t>(g.ids.size() - 1, 1));
+    }
+    const double prefill_tps = prompt_tokens / best_prefill;
+    const double decode_tps = 1.0 / best_decode;
+    const nlohmann::json out = {{"model", model.describe()},
+                                {"adapter", adapter_dir},
+                                {"device", model.device().str()},
+                                {"threads", at::get_num_threads()},
+                                {"prompt_tokens", prompt_tokens},
+                                {"new_tokens", new_tokens},
+                                {"load_seconds", load_s},
+                                {"prefill_tokens_per_second", prefill_tps},
+                                {"decode_tokens_per_second", decode_tps},
+                                {"weight_mib", model.weight_bytes() / 1048576.0},
+                                {"peak_rss_mib", peak_rss_mib()},
+                                {"rss_before_load_mib", rss0}};
+    if (global.json) {
+        print_json(out.dump(2));
+    } else {
+        fmt::print("model     {}\n", model.describe());
+        fmt::print("prefill   {:.1f} tok/s ({} tokens)\n", prefill_tps, prompt_tokens);
+        fmt::print("decode    {:.1f} tok/s ({} tokens, batch 1, KV cache)\n", decode_tps, new_tokens);
+        fmt::print("weights   {:.2f} MiB, peak RSS {:.1f} MiB, {} threads\n", model.weight_bytes() / 1048576.0,
+                   peak_rss_mib(), at::get_num_threads());
+    }
+    return 0;
+}
+
+}  // namespace troupe::cli::lm

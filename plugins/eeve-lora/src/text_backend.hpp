@@ -1,0 +1,44 @@
+// text_backend.hpp — troupe::TextBackend over troupe_llama: one base model, any number of named
+// PEFT adapters chosen per request (or merged copies when adapter.merge = true).
+//
+// Params (plugin.toml [defaults], troupe.toml, character): model.dir (required), device
+// (cpu|cuda|cuda:N), dtype (float32|bfloat16|float16; default from config.json), quantize
+// (none|nf4), nf4.double_quant (true), threads (CPU intra-op threads, 0 = LibTorch default),
+// adapter.merge (false), add_bos (true).
+#pragma once
+
+#include "adapter.hpp"
+#include "model.hpp"
+#include "vocab.hpp"
+
+#include <troupe/plugin.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace troupe::llama {
+
+class LlamaTextBackend final : public TextBackend {
+public:
+    explicit LlamaTextBackend(const Params& params);
+    std::string describe() const noexcept override;
+    Status load_adapter(const std::string& name, const std::string& dir) noexcept override;
+    Status generate(const TextRequest& request, TextResult& result, TokenSink sink, void* sink_user) noexcept override;
+
+private:
+    struct Loaded {
+        std::string dir;
+        std::shared_ptr<Adapter> adapter;
+        std::shared_ptr<Model> merged;  // when adapter.merge is on
+    };
+    Model model_;
+    std::unique_ptr<Vocab> vocab_;
+    bool add_bos_ = true;
+    bool merge_ = false;
+    std::map<std::string, Loaded> adapters_;
+    std::mutex mutex_;  // one generation at a time; adapters map
+};
+
+}  // namespace troupe::llama
