@@ -54,6 +54,11 @@ int cmd_say(const std::vector<std::string>& args, const GlobalOptions& global) {
         if (!s) throw Error(s.code(), s.message());
         request.adapter = c.id;
     }
+    auto hooks = host.hooks(c);
+    if (hooks) {
+        Status h = hooks->before_generate(request);
+        if (!h) throw Error(h.code(), c.id + " hooks: " + h.message());
+    }
     if (vm.count("show-prompt") && !global.json) fmt::print(stderr, "{}", request.prompt);
 
     TextResult result;
@@ -62,6 +67,11 @@ int cmd_say(const std::vector<std::string>& args, const GlobalOptions& global) {
     Status s = backend->generate(request, result, stream ? &print_piece : nullptr, nullptr);
     if (stream) fmt::print("\n");
     if (!s) throw Error(s.code(), s.message());
+    if (hooks) {
+        Status h = hooks->after_generate(result.text);
+        if (!h) throw Error(h.code(), c.id + " hooks: " + h.message());
+        if (stream) fmt::print("{}: {}\n", c.name, trim(result.text));
+    }
     if (global.json) {
         print_json(nlohmann::json{{"character", c.id},
                                   {"name", c.name},

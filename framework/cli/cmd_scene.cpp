@@ -155,9 +155,12 @@ int cmd_scene(const std::vector<std::string>& args, const GlobalOptions& global)
             if (max_new_tokens > 0) request.sampling.max_new_tokens = max_new_tokens;
             request.stop_strings = {"###"};
             if (!c.adapter.empty()) request.adapter = c.id;
+            auto hooks = host.hooks(c);
+            if (hooks) hooks->before_generate(request);
             line.prompt = request.prompt;
             TextResult result;
             Status s = backend->generate(request, result, nullptr, nullptr);
+            if (s && hooks) s = hooks->after_generate(result.text);
             line.text_seconds = result.seconds;
             if (!s) {
                 line.error = "text: " + s.message();

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 namespace fs = boost::filesystem;
@@ -65,6 +66,7 @@ struct Host::Impl {
     std::vector<PluginRecord> plugins;
     std::vector<Character> characters;
     std::vector<CharacterIssue> character_issues;
+    mutable std::map<std::string, std::shared_ptr<CharacterHooks>> hooks;  // by character id
 
     void discover_plugins(bool load) {
         std::set<std::string> seen_names, seen_manifests;
@@ -199,6 +201,28 @@ const Character& Host::character(const std::string& id_or_name) const {
     std::string known;
     for (const auto& c : impl_->characters) known += (known.empty() ? "" : ", ") + c.id + " (" + c.name + ")";
     throw Error(Errc::not_found, fmt::format("no character '{}'; known: {}", id_or_name, known));
+}
+
+std::shared_ptr<CharacterHooks> Host::hooks(const Character& character) const {
+    if (character.hooks_library.empty()) return nullptr;
+    auto& cached = impl_->hooks[character.id];
+    if (cached) return cached;
+    PluginRecord record;
+    record.manifest = detail::read_plugin_manifest(character.hooks_library + "/plugin.toml");
+    if (record.manifest.kind != PluginKind::character)
+        throw Error(Errc::invalid_file, record.manifest.manifest_path + ": hooks must be a plugin of kind \"character\"");
+    detail::load_plugin(record, impl_->services);
+    if (!record.ok)
+        throw Error(Errc::init_failed, fmt::format("{}: hooks failed at the {} stage: {}", character.manifest_path,
+                                                   to_string(record.stage), record.message));
+    Params params = record.manifest.defaults;
+    params["character.id"] = character.id;
+    params["character.folder"] = character.folder;
+    std::shared_ptr<Object> object;
+    Status status = record.module->create(params, object);
+    if (!status || !object) throw Error(status.ok() ? Errc::runtime : status.code(), character.hooks_library + ": " + status.message());
+    cached = std::static_pointer_cast<CharacterHooks>(object);
+    return cached;
 }
 
 const std::vector<std::string>& Host::plugin_search_paths() const { return impl_->plugin_paths; }

@@ -3,7 +3,10 @@
 
 #include <troupe/host.hpp>
 
+#include <boost/filesystem.hpp>
+
 #include <cmath>
+#include <fstream>
 
 using namespace troupe;
 
@@ -117,4 +120,25 @@ BOOST_AUTO_TEST_CASE(search_path_order_puts_explicit_paths_first) {
     BOOST_REQUIRE(!paths.empty());
     BOOST_TEST(contains(paths.front(), "plugin-fixtures"));
     BOOST_TEST(paths.back() == default_plugin_dir());
+}
+
+BOOST_AUTO_TEST_CASE(character_hooks_load_from_the_character_folder_and_run) {
+    namespace fs = boost::filesystem;
+    fs::path folder = fs::temp_directory_path() / ("troupe-hooks-" + std::to_string(::getpid())) / "signer";
+    fs::create_directories(folder / "hooks");
+    for (const char* f : {"plugin.toml", "libfixture-hooks.so"})
+        fs::copy_file(fs::path(TROUPE_FIXTURE_DIR) / "hooks" / f, folder / "hooks" / f, fs::copy_options::overwrite_existing);
+    std::ofstream(folder / "character.toml") << "id = \"signer\"\nname = \"서명\"\nhooks = \"hooks\"\n"
+                                                "[persona]\ndefinition = \"x\"\nspeech_level = \"haeyo\"\n"
+                                                "[text]\nbackend = \"eeve-lora\"\n[speech]\nbackend = \"espeak-ng\"\n";
+    Character c = load_character(folder.string());
+    auto hooks = fixture_host().hooks(c);
+    BOOST_REQUIRE(hooks);
+    TextRequest request;
+    BOOST_TEST(hooks->before_generate(request).ok());
+    BOOST_TEST(request.stop_strings.back() == "<끝>");
+    std::string line = "좋아요";
+    BOOST_TEST(hooks->after_generate(line).ok());
+    BOOST_TEST(line == "좋아요 (검수 완료)");
+    BOOST_TEST(fixture_host().hooks(c).get() == hooks.get());  // loaded once
 }

@@ -73,6 +73,10 @@ public:
     /// The character with this id or display name; throws Error(not_found) listing the known ids.
     const Character& character(const std::string& id_or_name) const;
 
+    /// The character's hooks (its `hooks` folder holds a plugin.toml of kind "character"), loaded
+    /// once through the same stages as any plugin; null when it has none. Throws Error on failure.
+    std::shared_ptr<CharacterHooks> hooks(const Character& character) const;
+
     /// Directories searched, in order, for plugins and characters (for `troupe plugins --paths`).
     const std::vector<std::string>& plugin_search_paths() const;
     const std::vector<std::string>& character_search_paths() const;
