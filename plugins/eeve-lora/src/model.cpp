@@ -279,7 +279,8 @@ at::Tensor Model::decoder_layer(int64_t index, const at::Tensor& h, const at::Te
     at::Tensor attn;
 #if TORCH_VERSION_MAJOR >= 2
     if (h.is_cuda()) {
-        at::Tensor bool_mask;
+        // An undefined tensor is not "no mask" to SDPA: pass an empty optional instead.
+        c10::optional<at::Tensor> bool_mask;
         if (mask.defined()) bool_mask = mask.eq(0);
         attn = at::scaled_dot_product_attention(q, k, v, bool_mask, 0.0, false);
     }
@@ -307,13 +308,14 @@ at::Tensor Model::forward(const at::Tensor& ids_in, const ForwardOptions& option
     at::Tensor ids = ids_in.dim() == 1 ? ids_in.unsqueeze(0) : ids_in;
     if (ids.dim() != 2 || ids.size(1) == 0)
         throw Error(Errc::invalid_argument, "forward: ids must be a non-empty [T] or [B, T] tensor");
-    ids = ids.to(device_, at::kLong);
-    {
+    if (!ids.is_cuda()) {  // checked where it costs no device sync
+        ids = ids.to(at::kLong);
         const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
         if (lo < 0 || hi >= config_.vocab_size)
             throw Error(Errc::invalid_argument,
                         fmt::format("forward: token id {} outside the vocabulary [0, {})", lo < 0 ? lo : hi, config_.vocab_size));
     }
+    ids = ids.to(device_, at::kLong);
     const int64_t T = ids.size(1);
     KVCache* cache = options.cache;
     const int64_t past = cache ? cache->length : 0;

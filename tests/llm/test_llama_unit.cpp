@@ -1,0 +1,322 @@
+// troupe_llama unit tests: bad files give clear errors naming the file, NF4 math, configs,
+// adapters (refusals, save/load, autograd), sampler.
+#define BOOST_TEST_MODULE llama_unit
+#include <boost/test/unit_test.hpp>
+
+#include "fixture.hpp"
+
+#include "adapter.hpp"
+#include "config.hpp"
+#include "generator.hpp"
+#include "model.hpp"
+#include "nf4.hpp"
+#include "sampler.hpp"
+
+#include <troupe/status.hpp>
+#include <troupe/torch/safetensors.hpp>
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
+
+using namespace llm_test;
+namespace ll = troupe::llama;
+
+namespace {
+
+// Runs `fn`, expects troupe::Error whose message contains every string of `needles`.
+template <class F>
+void expect_error(F&& fn, std::initializer_list<std::string> needles, troupe::Errc code) {
+    try {
+        fn();
+        BOOST_ERROR("no error thrown");
+    } catch (const troupe::Error& e) {
+        const std::string msg = e.what();
+        BOOST_TEST_MESSAGE("error: " << msg);
+        for (const std::string& n : needles) BOOST_CHECK_MESSAGE(msg.find(n) != std::string::npos, "'" << msg << "' lacks '" << n << "'");
+        BOOST_CHECK(e.code() == code);
+    }
+}
+
+fs::path copy_fixture(const std::string& name) {
+    fs::path dir = scratch(name);
+    fs::copy(fixture_dir() / "base", dir / "base", fs::copy_options::recursive);
+    fs::copy(fixture_dir() / "adapter", dir / "adapter", fs::copy_options::recursive);
+    for (auto& e : fs::recursive_directory_iterator(dir))
+        fs::permissions(e.path(), fs::perms::owner_write | fs::perms::owner_read | fs::perms::owner_exec,
+                        fs::perm_options::add);
+    return dir;
+}
+
+void write(const fs::path& p, const std::string& text) {
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out << text;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(truncated_safetensors_names_the_file) {
+    fs::path dir = copy_fixture("truncated");
+    const nlohmann::json index = load_json(dir / "base" / "model.safetensors.index.json");
+    const std::string shard = index.at("weight_map").at("lm_head.weight").get<std::string>();
+    const fs::path p = dir / "base" / shard;
+    fs::resize_file(p, fs::file_size(p) - 100);
+    expect_error([&] { ll::Model::load((dir / "base").string()); }, {shard}, troupe::Errc::invalid_file);
+    // a header cut in half
+    fs::resize_file(p, 20);
+    expect_error([&] { ll::Model::load((dir / "base").string()); }, {shard}, troupe::Errc::invalid_file);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_adapter_config_names_the_file) {
+    fs::path dir = copy_fixture("bad_adapter");
+    const ll::Model model = ll::Model::load((dir / "base").string());
+    const fs::path cfg = dir / "adapter" / "adapter_config.json";
+    const std::string good = slurp(cfg);
+    write(cfg, good.substr(0, good.size() / 2));
+    expect_error([&] { ll::Adapter::load((dir / "adapter").string(), model); }, {"adapter_config.json", "malformed JSON"},
+                 troupe::Errc::invalid_file);
+    auto with = [&](const std::string& key, const nlohmann::json& value) {
+        nlohmann::json j = nlohmann::json::parse(good);
+        j[key] = value;
+        write(cfg, j.dump());
+    };
+    with("use_dora", true);
+    expect_error([&] { ll::Adapter::load((dir / "adapter").string(), model); }, {"adapter_config.json", "DoRA"},
+                 troupe::Errc::unsupported);
+    with("modules_to_save", nlohmann::json::array({"lm_head"}));
+    expect_error([&] { ll::Adapter::load((dir / "adapter").string(), model); }, {"modules_to_save"},
+                 troupe::Errc::unsupported);
+    with("rank_pattern", nlohmann::json{{"q_proj", 4}});
+    expect_error([&] { ll::Adapter::load((dir / "adapter").string(), model); }, {"rank_pattern"},
+                 troupe::Errc::unsupported);
+    with("r", "eight");
+    expect_error([&] { ll::Adapter::load((dir / "adapter").string(), model); }, {"adapter_config.json", "\"r\""},
+                 troupe::Errc::invalid_file);
+    with("r", 4);  // tensors are rank 8
+    expect_error([&] { ll::Adapter::load((dir / "adapter").string(), model); }, {"adapter_model.safetensors", "r=4"},
+                 troupe::Errc::invalid_file);
+    write(cfg, good);
+    fs::rename(dir / "adapter" / "adapter_model.safetensors", dir / "adapter" / "adapter_model.bin");
+    expect_error([&] { ll::Adapter::load((dir / "adapter").string(), model); }, {"adapter_model.bin"},
+                 troupe::Errc::unsupported);
+}
+
+BOOST_AUTO_TEST_CASE(config_variants) {
+    const std::string base = R"({"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":16,
+        "num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":1,"rms_norm_eps":1e-5,
+        "rope_theta":500000.0,"eos_token_id":[5,6]})";
+    ll::LlamaConfig c = ll::parse_config(base, R"({"eos_token_id": 2, "bos_token_id": 1})", "/x/config.json");
+    BOOST_CHECK_EQUAL(c.rope_theta, 500000.0);
+    BOOST_CHECK_EQUAL(c.head_dim, 4);
+    BOOST_CHECK((c.eos_token_ids == std::vector<int64_t>{5, 6, 2}));
+    BOOST_CHECK(c.is_eos(2) && c.is_eos(6) && !c.is_eos(1));
+    nlohmann::json j = nlohmann::json::parse(base);
+    j.erase("rope_theta");
+    j["rope_parameters"] = {{"rope_theta", 1234.0}, {"rope_type", "default"}};
+    j["head_dim"] = 6;
+    j["eos_token_id"] = 32000;
+    c = ll::parse_config(j.dump(), "", "/x/config.json");
+    BOOST_CHECK_EQUAL(c.rope_theta, 1234.0);
+    BOOST_CHECK_EQUAL(c.head_dim, 6);
+    BOOST_CHECK((c.eos_token_ids == std::vector<int64_t>{32000}));
+    j["rope_parameters"]["rope_type"] = "llama3";
+    expect_error([&] { ll::parse_config(j.dump(), "", "/x/config.json"); }, {"/x/config.json", "llama3"},
+                 troupe::Errc::unsupported);
+    expect_error([&] { ll::parse_config("{\"vocab_size\": 3", "", "/x/config.json"); }, {"/x/config.json"},
+                 troupe::Errc::invalid_file);
+    j = nlohmann::json::parse(base);
+    j.erase("hidden_size");
+    expect_error([&] { ll::parse_config(j.dump(), "", "/x/config.json"); }, {"hidden_size"}, troupe::Errc::invalid_file);
+}
+
+BOOST_AUTO_TEST_CASE(nf4_round_trip_matches_codebook_math) {
+    at::manual_seed(0);
+    const int64_t out = 24, in = 40;  // 960 elements: 15 blocks of 64
+    at::Tensor w = at::randn({out, in});
+    ll::Nf4Weight q = ll::quantize_nf4(w, 64, /*double_quant=*/false);
+    BOOST_CHECK_EQUAL(q.packed.numel(), out * in / 2);
+    BOOST_CHECK_EQUAL(q.absmax.numel(), out * in / 64);
+    // reference: per block absmax, nearest code (first one on ties), high nibble first
+    const float* wp = w.contiguous().data_ptr<float>();
+    const uint8_t* pk = q.packed.data_ptr<uint8_t>();
+    at::Tensor deq = q.dequantize(at::kFloat).contiguous();
+    const float* dp = deq.data_ptr<float>();
+    for (int64_t b = 0; b < out * in / 64; ++b) {
+        float amax = 0;
+        for (int64_t i = 0; i < 64; ++i) amax = std::max(amax, std::fabs(wp[b * 64 + i]));
+        BOOST_REQUIRE_CLOSE(q.absmax[b].item<float>(), amax, 1e-5);
+        for (int64_t i = 0; i < 64; ++i) {
+            const int64_t k = b * 64 + i;
+            const float x = wp[k] / amax;
+            int best = 0;
+            for (int c = 1; c < 16; ++c)
+                if (std::fabs(ll::kNf4Codebook[c] - x) < std::fabs(ll::kNf4Codebook[best] - x)) best = c;
+            const int code = (k % 2 == 0) ? (pk[k / 2] >> 4) : (pk[k / 2] & 0x0F);
+            BOOST_REQUIRE_EQUAL(code, best);
+            BOOST_REQUIRE_CLOSE(dp[k] + 1.0f, ll::kNf4Codebook[best] * amax + 1.0f, 1e-4);
+        }
+    }
+    // double quantization: the scales come back within the 8-bit dynamic map's error
+    ll::Nf4Weight dq = ll::quantize_nf4(w, 64, true);
+    BOOST_CHECK(dq.nested && dq.absmax.scalar_type() == at::kByte);
+    const double scale_err = (dq.scales() - q.absmax).abs().max().item<double>();
+    BOOST_CHECK_LT(scale_err, 0.02 * q.absmax.max().item<double>());
+    BOOST_CHECK(at::equal(dq.packed, q.packed));
+    at::Tensor m = ll::dynamic_map_signed();
+    BOOST_CHECK_EQUAL(m.numel(), 256);
+    BOOST_CHECK_EQUAL(m.max().item<float>(), 1.0f);
+    BOOST_CHECK_CLOSE(m.min().item<float>(), -0.99296875f, 1e-4);  // -(0.9859375+1)/2
+    // odd element count and a partial last block
+    at::Tensor odd = at::randn({7, 11});
+    ll::Nf4Weight qo = ll::quantize_nf4(odd, 64, true);
+    BOOST_CHECK_EQUAL(qo.packed.numel(), 39);
+    BOOST_CHECK_LT((qo.dequantize(at::kFloat) - odd).abs().max().item<double>(), 0.25 * odd.abs().max().item<double>());
+}
+
+BOOST_AUTO_TEST_CASE(bnb_checkpoint_round_trip) {
+    // Quantize the fixture's linears, save them in transformers' bitsandbytes layout, load back.
+    fs::path dir = scratch("bnb");
+    const ll::Model dense = ll::Model::load((fixture_dir() / "base").string());
+    ll::LoadOptions o;
+    o.quantize = "nf4";
+    const ll::Model q = ll::Model::load((fixture_dir() / "base").string(), o);
+    BOOST_CHECK(q.quantized());
+    BOOST_CHECK_LT(q.weight_bytes(), dense.weight_bytes());
+    const troupe::st::Checkpoint ck = troupe::st::Checkpoint::open_dir((fixture_dir() / "base").string());
+    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    for (const std::string& name : ck.names()) {
+        const std::string suffix = ".weight";
+        const std::string module = name.substr(0, name.size() - suffix.size());
+        const int64_t idx = q.linear_index(module);
+        if (idx >= 0) {
+            for (auto& t : ll::bnb_nf4_tensors(*q.linear(idx).nf4, module)) tensors.push_back(t);
+        } else {
+            tensors.emplace_back(name, ck.tensor(name));
+        }
+    }
+    troupe::st::save((dir / "model.safetensors").string(), tensors);
+    nlohmann::json cfg = load_json(fixture_dir() / "base" / "config.json");
+    cfg["quantization_config"] = {{"quant_method", "bitsandbytes"},   {"load_in_4bit", true},
+                                  {"bnb_4bit_quant_type", "nf4"},     {"bnb_4bit_use_double_quant", true},
+                                  {"bnb_4bit_compute_dtype", "float32"}};
+    write(dir / "config.json", cfg.dump());
+    const ll::Model loaded = ll::Model::load(dir.string());
+    BOOST_CHECK(loaded.quantized());
+    c10::InferenceMode guard;
+    at::Tensor ids = at::arange(1, 30, at::kLong);
+    const double d = (loaded.forward(ids) - q.forward(ids)).abs().max().item<double>();
+    BOOST_CHECK_EQUAL(d, 0.0);
+    // NF4 logits stay near the dense ones (quantization error only)
+    const double dd = (q.forward(ids) - dense.forward(ids)).abs().max().item<double>();
+    BOOST_TEST_MESSAGE("nf4 vs dense max |diff| " << dd);
+    BOOST_CHECK_GT(dd, 0.0);
+    BOOST_CHECK_LT(dd, 10.0);
+}
+
+BOOST_AUTO_TEST_CASE(adapter_save_load_and_autograd) {
+    const ll::Model model = ll::Model::load((fixture_dir() / "base").string());
+    ll::AdapterConfig cfg;
+    cfg.r = 4;
+    cfg.lora_alpha = 8;
+    cfg.use_rslora = true;
+    cfg.target_modules = {"q_proj", "down_proj"};
+    ll::Adapter ad = ll::Adapter::create(model, cfg, 7);
+    BOOST_CHECK_EQUAL(ad.adapted_count(), 2 * model.config().num_layers);
+    BOOST_CHECK_CLOSE(ad.config().scaling(), 4.0, 1e-9);
+    // B = 0 → the adapter is the identity at init
+    at::Tensor ids = at::arange(1, 20, at::kLong);
+    {
+        c10::InferenceMode guard;
+        BOOST_CHECK_EQUAL((model.forward(ids) - model.logits(ids, &ad)).abs().max().item<double>(), 0.0);
+    }
+    ad.set_requires_grad(true);
+    at::Tensor logits = model.logits(ids, &ad);
+    at::Tensor loss = at::cross_entropy_loss(logits.squeeze(0).slice(0, 0, -1), ids.slice(0, 1));
+    loss.backward();
+    int with_grad = 0;
+    for (const at::Tensor& p : ad.parameters())
+        if (p.grad().defined() && p.grad().abs().sum().item<double>() > 0) ++with_grad;
+    BOOST_CHECK_GE(with_grad, ad.adapted_count());  // every B gets a gradient (A's are 0 while B = 0)
+    // a nonzero B, saved in PEFT layout, loads back to the same logits
+    ad.set_requires_grad(false);
+    for (const at::Tensor& p : ad.parameters())
+        if (p.size(1) == 4) const_cast<at::Tensor&>(p).copy_(at::randn_like(p) * 0.1);
+    fs::path dir = scratch("adapter_save");
+    ad.save(dir.string());
+    const ll::Adapter back = ll::Adapter::load(dir.string(), model);
+    c10::InferenceMode guard;
+    BOOST_CHECK_EQUAL((model.forward(ids, {&ad}) - model.forward(ids, {&back})).abs().max().item<double>(), 0.0);
+    const ll::Model merged = model.merged(back);
+    BOOST_CHECK_LT((merged.forward(ids) - model.forward(ids, {&back})).abs().max().item<double>(), 1e-4);
+}
+
+BOOST_AUTO_TEST_CASE(sampler_rules) {
+    std::vector<float> logits = {1.0f, 3.0f, 2.0f, -1.0f, 0.5f};
+    troupe::SamplingParams p;
+    p.temperature = 1.0f;
+    p.top_k = 2;
+    p.top_p = 1.0f;
+    p.repetition_penalty = 1.0f;
+    auto d = ll::sampling_distribution(logits, {}, p);
+    BOOST_CHECK_EQUAL(d[0], 0.0);
+    BOOST_CHECK_GT(d[1], d[2]);
+    BOOST_CHECK_CLOSE(d[1] + d[2], 1.0, 1e-9);
+    p.top_k = 0;
+    p.top_p = 0.5f;  // token 1 alone has p ≈ 0.63 > 0.5
+    d = ll::sampling_distribution(logits, {}, p);
+    BOOST_CHECK_CLOSE(d[1], 1.0, 1e-9);
+    p.top_p = 1.0f;
+    p.repetition_penalty = 2.0f;  // 3 → 1.5 (below 2), -1 → -2
+    d = ll::sampling_distribution(logits, {1, 3}, p);
+    BOOST_CHECK_GT(d[2], d[1]);
+    // same seed → same draws; greedy = argmax
+    p.seed = 42;
+    p.repetition_penalty = 1.0f;
+    at::Tensor t = at::tensor(logits);
+    ll::Sampler a(p), b(p);
+    for (int i = 0; i < 20; ++i) BOOST_CHECK_EQUAL(a.next(t, {}), b.next(t, {}));
+    p.greedy = true;
+    BOOST_CHECK_EQUAL(ll::Sampler(p).next(t, {}), 1);
+}
+
+BOOST_AUTO_TEST_CASE(generation_stops) {
+    const ll::Model model = ll::Model::load((fixture_dir() / "base").string());
+    struct CharDecoder : ll::TokenDecoder {  // one letter per id: 'a' + id % 3 → "abcabc…" patterns
+        std::string push(int64_t id) override { return std::string(1, char('a' + id % 3)); }
+        std::string flush() override { return {}; }
+    };
+    ll::GenerateOptions o;
+    o.sampling.greedy = true;
+    o.sampling.repetition_penalty = 1.0f;
+    o.sampling.max_new_tokens = 12;
+    const std::vector<int64_t> prompt = {1, 10, 20, 30};
+    CharDecoder dec;
+    ll::Generation all = ll::generate(model, prompt, nullptr, o, &dec);
+    BOOST_CHECK(all.stop == troupe::StopReason::length);
+    BOOST_CHECK_EQUAL(all.ids.size(), 12u);
+    BOOST_REQUIRE_EQUAL(all.text.size(), 12u);
+    // stop string = the text of tokens 3..4: generation ends there and the text is cut before it
+    o.stop_strings = {all.text.substr(3, 2)};
+    const size_t first = all.text.find(o.stop_strings[0]);
+    std::string streamed;
+    ll::Generation s = ll::generate(model, prompt, nullptr, o, &dec, [&](const std::string& piece) {
+        streamed += piece;
+        return true;
+    });
+    BOOST_CHECK(s.stop == troupe::StopReason::stop_string);
+    BOOST_CHECK_EQUAL(s.text, all.text.substr(0, first));
+    BOOST_CHECK_EQUAL(streamed, s.text);
+    // EOS: make the 5th generated id an EOS id
+    o.stop_strings.clear();
+    o.eos_ids = {all.ids[4]};
+    ll::Generation e = ll::generate(model, prompt, nullptr, o, &dec);
+    BOOST_CHECK(e.stop == troupe::StopReason::eos);
+    BOOST_CHECK_EQUAL(e.ids.back(), all.ids[4]);
+    // cancel from the stream callback
+    o.eos_ids.clear();
+    int calls = 0;
+    ll::Generation c = ll::generate(model, prompt, nullptr, o, &dec, [&](const std::string&) { return ++calls < 3; });
+    BOOST_CHECK(c.stop == troupe::StopReason::cancelled);
+    BOOST_CHECK_EQUAL(calls, 3);
+}
