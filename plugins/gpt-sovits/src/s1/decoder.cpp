@@ -104,4 +104,104 @@ DecodeResult infer_panel(Text2SemanticDecoderImpl& model, const at::Tensor& phon
     return r;
 }
 
+std::vector<BatchRowResult> infer_panel_batch(Text2SemanticDecoderImpl& model, const std::vector<at::Tensor>& phone_ids,
+                                              const std::vector<at::Tensor>& bert, const at::Tensor& prompt,
+                                              const DecodeOptions& opt) {
+    torch::NoGradGuard no_grad;
+    const S1Config& cfg = model.config();
+    const int64_t B = int64_t(phone_ids.size());
+    if (B == 0) return {};
+    if (!bert.empty() && int64_t(bert.size()) != B)
+        throw Error(Errc::invalid_argument, "S1 batch: one BERT tensor (or none) per row");
+    if (!prompt.defined() || prompt.numel() == 0)
+        throw Error(Errc::invalid_argument, "S1 batch: reference-free mode needs infer_panel (upstream falls back too)");
+    if (opt.max_steps <= 0) throw Error(Errc::invalid_argument, "S1: max_steps must be positive");
+    const auto device = model.parameters().front().device();
+    at::Tensor p = prompt.to(device, at::kLong).reshape({1, -1});
+    if (p.min().item<int64_t>() < 0 || p.max().item<int64_t>() >= cfg.eos)
+        throw Error(Errc::invalid_argument, fmt::format("S1: prompt code outside [0, {})", cfg.eos));
+
+    // Text rows: own positions from 0, then left-padded with zero vectors.
+    std::vector<at::Tensor> xs;
+    int64_t max_len = 0;
+    for (int64_t i = 0; i < B; ++i) {
+        const at::Tensor& ids = phone_ids[size_t(i)];
+        if (!ids.defined() || ids.dim() != 2 || ids.size(0) != 1 || ids.size(1) == 0)
+            throw Error(Errc::invalid_argument, "S1 batch: phone ids must be (1, N) with N > 0");
+        const at::Tensor d = ids.to(device, at::kLong);
+        if (d.min().item<int64_t>() < 0 || d.max().item<int64_t>() >= cfg.phoneme_vocab_size)
+            throw Error(Errc::invalid_argument, fmt::format("S1: phone id outside [0, {})", cfg.phoneme_vocab_size));
+        const at::Tensor b = bert.empty() || !bert[size_t(i)].defined() ? at::Tensor() : bert[size_t(i)].to(device);
+        xs.push_back(model.embed_text(d, b));
+        max_len = std::max(max_len, ids.size(1));
+    }
+    const auto bool_opts = at::TensorOptions().dtype(at::kBool).device(device);
+    at::Tensor pad_mask = at::zeros({B, max_len}, bool_opts);
+    for (int64_t i = 0; i < B; ++i) {
+        const int64_t pad = max_len - xs[size_t(i)].size(1);
+        if (pad > 0) {
+            xs[size_t(i)] = at::cat({at::zeros({1, pad, xs[size_t(i)].size(2)}, xs[size_t(i)].options()), xs[size_t(i)]}, 1);
+            pad_mask[i].slice(0, 0, pad).fill_(true);
+        }
+    }
+    at::Tensor y = p.expand({B, p.size(1)}).contiguous();
+    const int64_t prefix_len = y.size(1);
+    at::Tensor xy_pos = at::cat({at::cat(xs, 0), model.embed_audio(y, 0)}, 1);
+    const int64_t src = max_len + prefix_len;
+    const at::Tensor padding = at::cat({pad_mask, at::zeros({B, prefix_len}, bool_opts)}, 1);
+    at::Tensor mask = Text2SemanticDecoderImpl::prefill_mask(max_len, prefix_len, device).unsqueeze(0).expand({B, src, src});
+    mask = mask.logical_or(padding.unsqueeze(1));
+
+    std::vector<BatchRowResult> out(static_cast<size_t>(B));
+    std::vector<bool> done(size_t(B), false);
+    std::vector<int64_t> row_of;  // batch position → original row
+    for (int64_t i = 0; i < B; ++i) row_of.push_back(i);
+    KVCache cache;
+    cache.reserve = std::min<int64_t>(opt.max_steps, 512);
+    auto finish = [&](int64_t pos, int64_t idx, StopReason why) {
+        const int64_t row = row_of[size_t(pos)];
+        BatchRowResult& r = out[size_t(row)];
+        r.y = y[pos].slice(0, 0, y.size(1) - 1).unsqueeze(0);
+        r.idx = idx;
+        r.kept = idx == 0 ? r.y : r.y.slice(1, r.y.size(1) - idx);
+        r.stop = why;
+        done[size_t(row)] = true;
+    };
+    for (int64_t idx = 0; idx < opt.max_steps; ++idx) {
+        const at::Tensor h = model.transform(xy_pos, mask, &cache);
+        at::Tensor full = model.predict(h.select(1, h.size(1) - 1)).to(at::kFloat);  // (b, V)
+        mask = idx == 0 ? at::constant_pad_nd(mask.slice(1, src - 1, src), {0, 1}, 0)
+                        : at::constant_pad_nd(mask, {0, 1}, 0);
+        at::Tensor logits = idx < opt.min_steps ? full.slice(1, 0, cfg.vocab_size - 1) : full;
+        const at::Tensor probs = logits_to_probs(logits, y, opt.sampling);
+        const at::Tensor samples = opt.noise ? sample_with_noise(probs, opt.noise(idx, probs)) : sample(probs, opt.generator);
+        y = at::cat({y, samples.to(at::kLong)}, 1);
+        const at::Tensor finished =
+            at::logical_or(samples.select(1, 0) == cfg.eos, at::argmax(logits, -1) == cfg.eos).to(at::kCPU);
+        std::vector<int64_t> keep;
+        for (int64_t pos = 0; pos < finished.size(0); ++pos) {
+            if (finished[pos].item<bool>()) finish(pos, idx, StopReason::eos);
+            else keep.push_back(pos);
+        }
+        if (int64_t(keep.size()) != finished.size(0)) {
+            const at::Tensor rows = at::tensor(keep, at::TensorOptions().dtype(at::kLong)).to(device);
+            y = y.index_select(0, rows);
+            mask = mask.index_select(0, rows);
+            cache.select_rows(rows);
+            std::vector<int64_t> next;
+            for (int64_t pos : keep) next.push_back(row_of[size_t(pos)]);
+            row_of = next;
+        }
+        const bool early = opt.early_stop_num != -1 && y.size(1) - prefix_len > opt.early_stop_num;
+        if (early || idx == opt.max_steps - 1) {
+            for (int64_t pos = 0; pos < y.size(0); ++pos)
+                finish(pos, idx, early ? StopReason::early_stop_num : StopReason::max_steps);
+            break;
+        }
+        if (y.size(0) == 0) break;
+        xy_pos = model.embed_audio(y.slice(1, y.size(1) - 1), prefix_len + idx);
+    }
+    return out;
+}
+
 }  // namespace troupe::sovits::s1

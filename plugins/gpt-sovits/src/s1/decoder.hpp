@@ -57,4 +57,21 @@ struct DecodeResult {
 DecodeResult infer_panel(Text2SemanticDecoderImpl& model, const at::Tensor& phone_ids, const at::Tensor& bert,
                          const at::Tensor& prompt, const DecodeOptions& options);
 
+/// One row of a batched decode: what upstream's infer_panel_batch_infer returns for it.
+struct BatchRowResult {
+    at::Tensor y;           // (1, T_prompt + G): prompt codes then this row's tokens
+    int64_t idx = 0;        // the step at which the row finished
+    at::Tensor kept;        // y[:, -idx:] (what TTS.py passes to S2)
+    StopReason stop = StopReason::eos;
+};
+
+/// Upstream's batched decode ("parallel_infer", Text2SemanticDecoder.infer_panel_batch_infer):
+/// every row's text is embedded with its own positions from 0, then left-padded with zero vectors
+/// to the longest row; pad columns are masked for every query; all rows share `prompt` (1, T > 0).
+/// Rows leave the batch (and the KV cache) when they produce EOS. Unlike infer_panel, an early stop
+/// (or the step cap) drops the last token of the rows still running, as upstream does.
+std::vector<BatchRowResult> infer_panel_batch(Text2SemanticDecoderImpl& model, const std::vector<at::Tensor>& phone_ids,
+                                              const std::vector<at::Tensor>& bert, const at::Tensor& prompt,
+                                              const DecodeOptions& options);
+
 }  // namespace troupe::sovits::s1

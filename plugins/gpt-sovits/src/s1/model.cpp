@@ -100,6 +100,13 @@ at::Tensor write_cache(at::Tensor& buf, const at::Tensor& src, int64_t past, int
 }
 }  // namespace
 
+void KVCache::select_rows(const at::Tensor& rows) {
+    for (auto& t : k)
+        if (t.defined()) t = t.index_select(0, rows);
+    for (auto& t : v)
+        if (t.defined()) t = t.index_select(0, rows);
+}
+
 at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& blocked, at::Tensor* k_cache,
                                       at::Tensor* v_cache, int64_t past, int64_t reserve) {
     const int64_t B = x.size(0), L = x.size(1), hd = dim_ / heads_;
@@ -114,7 +121,9 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& blo
     const at::Tensor kh = k.reshape({B, S, heads_, hd}).transpose(1, 2);
     const at::Tensor vh = v.reshape({B, S, heads_, hd}).transpose(1, 2);
     at::Tensor scores = at::matmul(q, kh.transpose(-2, -1)) * (1.0 / std::sqrt(double(hd)));
-    if (blocked.defined()) scores = scores.masked_fill(blocked, -std::numeric_limits<double>::infinity());
+    if (blocked.defined())  // (L, S) for every row, or (B, L, S) per row
+        scores = scores.masked_fill(blocked.dim() == 3 ? blocked.unsqueeze(1) : blocked,
+                                    -std::numeric_limits<double>::infinity());
     at::Tensor attn = at::dropout(at::softmax(scores, -1), dropout_, is_training());
     at::Tensor out = at::matmul(attn, vh).transpose(1, 2).reshape({B, L, dim_});
     return out_proj_->forward(out);

@@ -86,13 +86,16 @@ struct KVCache {
     int64_t reserve = 256;  // extra positions allocated beyond the prefill
     int64_t length() const { return len; }
     int64_t capacity() const { return k.empty() || !k.front().defined() ? 0 : k.front().size(1); }
+    /// Keeps only the batch rows `rows` (int64 indices) of every layer.
+    void select_rows(const at::Tensor& rows);
 };
 
 /// nn.MultiheadAttention's parameter layout (in_proj_weight packed Q|K|V, out_proj), batch-first.
 class SelfAttentionImpl : public torch::nn::Module {
 public:
     SelfAttentionImpl(int64_t dim, int64_t heads, double dropout);
-    /// x (B, L, d). `blocked` (L, S) bool, true = may not attend (or undefined = attend to all).
+    /// x (B, L, d). `blocked` (L, S) or per row (B, L, S) bool, true = may not attend (undefined =
+    /// attend to all).
     /// With a cache (buffers *k, *v of (B, capacity, d), `past` positions filled), this call's K/V
     /// are written at [past, past + L) (growing the buffers if needed) and attention covers
     /// [0, past + L).
@@ -134,7 +137,7 @@ public:
     /// rows see all text and the audio up to themselves.
     static at::Tensor prefill_mask(int64_t n_text, int64_t n_audio, const c10::Device& device);
 
-    /// All layers over xy (B, L, d) with `blocked` (L, S). With a cache: prefill (empty cache) or
+    /// All layers over xy (B, L, d) with `blocked` (L, S) or (B, L, S). With a cache: prefill (empty cache) or
     /// continue (appends this call's positions). Returns the hidden states (B, L, d).
     at::Tensor transform(const at::Tensor& xy, const at::Tensor& blocked, KVCache* cache = nullptr);
     /// ar_predict_layer: (…, d) → (…, vocab_size).
