@@ -106,6 +106,13 @@ BOOST_AUTO_TEST_CASE(speech_levels_from_endings) {
     BOOST_TEST(int(sentence_level("그거 내가 할게")) == int(Level::banmal));
     BOOST_TEST(int(sentence_level("OK")) == int(Level::ambiguous));
     BOOST_TEST(int(sentence_level("네.")) == int(Level::ambiguous));
+    // an afterthought after a comma: the clause before it decides
+    BOOST_TEST(int(sentence_level("다시 보낼까 봐요, 좀 민망하지만.")) == int(Level::haeyo));
+    BOOST_TEST(int(sentence_level("진심으로 축하드립니다, 대리님.")) == int(Level::hasipsio));
+    BOOST_TEST(int(sentence_level("그런데 이십 년째야, 허허.")) == int(Level::banmal));
+    BOOST_TEST(int(sentence_level("오늘은 다들 눈치만 보는구먼.")) == int(Level::banmal));
+    BOOST_TEST(int(sentence_level("빨리 결재 올려.")) == int(Level::banmal));
+    BOOST_TEST(int(sentence_level("웃어 드릴게요, 오늘은 생일이니까.")) == int(Level::haeyo));
     auto sentences = split_sentences("알겠습니다! (고개를 끄덕인다) 바로 할게요... 괜찮아?");
     BOOST_TEST(sentences.size() == 3u);
     auto counts = count_levels({"알겠습니다! 바로 하겠습니다.", "좋아요. 네."});

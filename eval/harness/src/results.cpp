@@ -97,6 +97,16 @@ std::vector<std::string> load_training_lines(const std::string& path, const std:
     return lines;
 }
 
+std::string level_ko(SpeechLevel level) {
+    switch (level) {
+        case SpeechLevel::hasipsio: return "하십시오체";
+        case SpeechLevel::haeyo: return "해요체";
+        case SpeechLevel::banmal: return "반말";
+        case SpeechLevel::mixed: return "섞임";
+    }
+    return to_string(level);
+}
+
 json latency_json(const LatencyStats& s) {
     return {{"n", s.n}, {"mean", s.mean}, {"p50", s.p50}, {"p90", s.p90}, {"p95", s.p95}, {"max", s.max},
             {"share_within", s.share_within}, {"limit", s.limit}};
@@ -297,7 +307,7 @@ json build_results(const Suite& suite, const Host& host, const std::string& out_
                             len.n ? (len.mean >= c.min_line_chars && len.mean <= c.max_line_chars ? kPass : kFail) : kNA,
                             "NFC 후 코드포인트 (NFD 아님); ### 머리말과 화자 태그 제거 후"});
             if (n_ok > 0)
-            rows.push_back({scope, "말투", "문장 종결 화계 분포", std::string("선언: ") + to_string(c.speech_level),
+            rows.push_back({scope, "말투", "문장 종결 화계 분포", "선언: " + level_ko(c.speech_level),
                             fmt::format("하십시오체 {} / 해요체 {} / 반말 {} (불명 {} 문장)", pct(shares[0], 0), pct(shares[1], 0),
                                         pct(shares[2], 0), levels.sentences[3]),
                             kNaN, kInfo, "종결 어미 규칙 (모델 없음); 불명 문장은 분포에서 제외"});

@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -52,6 +54,11 @@ std::string config_hash(const Suite& suite, const Host& host) {
                        {"scenarios", c.scenarios.size()}};
     }
     j["characters"] = chars;
+    // the data files the cases come from (a changed dataset must not be resumed into an old journal)
+    for (const std::string& file : {suite.persona_dataset}) {
+        std::ifstream in(file, std::ios::binary);
+        if (in) j["data"][file] = sha256_hex(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
+    }
     return sha256_hex(j.dump());
 }
 
@@ -194,6 +201,10 @@ public:
             if (options_.limit && summary.ran >= options_.limit) break;
             if (options_.progress) options_.progress(done, cases.size(), spec.id);
             json row = run_case(spec);
+            if (Host::interrupted()) {  // a case cut short by Ctrl-C is not a result: rerun it on resume
+                summary.interrupted = true;
+                break;
+            }
             journal_->append(row);
             ++summary.ran;
             ++done;

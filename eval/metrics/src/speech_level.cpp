@@ -74,8 +74,32 @@ std::vector<std::string> split_sentences(const std::string& line) {
     return out;
 }
 
+namespace {
+Level clause_level(std::u32string s);
+}  // namespace
+
+// The final clause decides; when it carries no ending (an afterthought after a comma: "…할게요, 좀
+//민망하지만." / "…이야, 허허."), the clauses before it are tried from the right.
 Level sentence_level(const std::string& sentence) {
     std::u32string s = nfc(utf8_decode(sentence));
+    std::vector<std::u32string> clauses(1);
+    for (char32_t c : s) {
+        if (c == U',' || c == 0xFF0C || c == 0x3001) clauses.emplace_back();
+        else clauses.back().push_back(c);
+    }
+    Level found = Level::ambiguous;
+    for (auto it = clauses.rbegin(); it != clauses.rend(); ++it) {
+        Level level = clause_level(*it);
+        if (found == Level::ambiguous) found = level;
+        // a polite clause makes the sentence polite even if an afterthought ends plainly
+        // ("웃어 드릴게요, 오늘은 생일이니까.")
+        if (found == Level::banmal && (level == Level::haeyo || level == Level::hasipsio)) return level;
+    }
+    return found;
+}
+
+namespace {
+Level clause_level(std::u32string s) {
     // strip trailing punctuation, symbols, spaces, laughter (ㅋ ㅎ ㅠ ㅜ compatibility jamo) and '~'
     while (!s.empty()) {
         char32_t c = s.back();
@@ -104,11 +128,13 @@ Level sentence_level(const std::string& sentence) {
     if (last == U'요' || last == U'죠') return Level::haeyo;
 
     // 반말 (해체 + 해라체)
-    static const std::u32string banmal_last = U"야지네게래냐니다자라군나걸데까어아해돼봐와줘워대든고가써서켜놔";
+    static const std::u32string banmal_last = U"야지네게래냐니다자라군나걸데까어아해돼봐와줘워대든고가써서켜놔내려마꺼져여셔때뭐";
     if (banmal_last.find(last) != std::u32string::npos) return Level::banmal;
+    if (ends_with(w, U"구먼") || ends_with(w, U"구만")) return Level::banmal;
     // -잖아/-거야 already covered; -ㄹ걸, -ㄹ래 covered; -냐고 etc. covered by 고
     return Level::ambiguous;
 }
+}  // namespace
 
 size_t LevelCounts::total() const {
     size_t t = 0;
