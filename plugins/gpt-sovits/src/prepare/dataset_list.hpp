@@ -9,7 +9,8 @@
 
 namespace troupe::sovits::prepare {
 
-/// One list line. `wav` is a path (absolute, or relative to the list's folder / --wav-dir).
+/// One list line. `wav` is a path as written (relative paths resolve against the working directory,
+/// as upstream; with --wav-dir only its base name is used).
 struct ListEntry {
     std::string wav;
     std::string speaker;
