@@ -77,6 +77,15 @@ BOOST_AUTO_TEST_CASE(label_fields) {
                           troupe::Error,
                           [](const troupe::Error& e) { return std::string(e.what()).find("2 utterances") != std::string::npos; });
     BOOST_CHECK_THROW(prep::read_label_fields(json::parse("[1, 2]"), "e.json"), troupe::Error);
+    // A transcript that is not a string, and one nested deeper than the search goes, are not found.
+    BOOST_CHECK_THROW(prep::read_label_fields(json::parse(R"({"text": 5})"), "f.json"), troupe::Error);
+    std::string deep = R"({"text": "x"})";
+    for (int i = 0; i < 200; ++i) deep = "{\"a\": [" + deep + "]}";
+    BOOST_CHECK_THROW(prep::read_label_fields(json::parse(deep), "g.json"), troupe::Error);
+    // Keys match case-insensitively; a single-element utterance array is looked into.
+    f = prep::read_label_fields(json::parse(R"({"UTTERANCES": [{"STT": "하나", "FILENM": "u.wav"}]})"), "h.json");
+    BOOST_TEST(f.text == "하나");
+    BOOST_TEST(f.audio == "u.wav");
 }
 
 BOOST_AUTO_TEST_CASE(list_file_round_trip_and_bad_lines) {
