@@ -12,6 +12,7 @@ namespace {
 // The sub-subcommand table: one line per tool.
 const Command kTtsCommands[] = {
     {"g2p", "Korean text → phones and phone ids (GPT-SoVITS v2 front-end)", tts::g2p},
+    {"synth", "reference voice + text → 32 kHz speech (GPT-SoVITS v2: S1 + S2)", tts::synth},
     {"prepare", "AI Hub labels + audio → upstream training files (phones, 32 kHz, HuBERT, codes)", tts::prepare},
 };
 

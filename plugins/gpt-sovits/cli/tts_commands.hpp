@@ -16,4 +16,8 @@ int g2p(const std::vector<std::string>& args, const GlobalOptions& global);
 /// upstream's formats (list, 2-name2text, 5-wav32k, 4-cnhubert, 6-name2semantic); skipped files reported.
 int prepare(const std::vector<std::string>& args, const GlobalOptions& global);
 
+/// `troupe tts synth --s1 F --s2 F (--hubert DIR | --prompt-codes F) --ref WAV (--ref-text "…" --text "…" |
+/// --phone-ids F) -o out.wav [--seed N] [--top-k K] [--noise-scale X] [--speed X] [--dump F] [--json]`.
+int synth(const std::vector<std::string>& args, const GlobalOptions& global);
+
 }  // namespace troupe::cli::tts

@@ -1,0 +1,297 @@
+#include "engine.hpp"
+
+#include <troupe/audio.hpp>
+#include <troupe/ssl/encoder.hpp>
+#include <troupe/ssl/hubert.hpp>
+#include <troupe/ssl/resample.hpp>
+#include <troupe/status.hpp>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+namespace troupe::sovits {
+namespace {
+
+at::Tensor to_tensor(const std::vector<int64_t>& ids, const c10::Device& device) {
+    return at::tensor(at::ArrayRef<int64_t>(ids), at::kLong).unsqueeze(0).to(device);
+}
+
+at::Tensor to_tensor(const std::vector<float>& x) {
+    return at::from_blob(const_cast<float*>(x.data()), {int64_t(x.size())}, at::kFloat).clone();
+}
+
+// Upstream loads the HuBERT reference at 16 kHz and refuses it outside 3–10 s.
+constexpr int64_t kHubertRate = 16000;
+constexpr int64_t kMinRefSamples16k = 48000, kMaxRefSamples16k = 160000;
+
+}  // namespace
+
+std::string VoiceSpec::key() const {
+    nlohmann::json j;
+    j["ref"] = reference_audio;
+    j["text"] = reference_text;
+    j["extra"] = extra_references;
+    if (prompt_codes) j["codes"] = *prompt_codes;
+    if (prompt_phones) j["phones"] = *prompt_phones;
+    return j.dump();
+}
+
+Engine::Engine() = default;
+Engine::~Engine() = default;
+
+std::shared_ptr<Engine> Engine::load(const EngineOptions& options) {
+    std::shared_ptr<Engine> e(new Engine());
+    try {
+        e->device_ = c10::Device(options.device);
+    } catch (const std::exception&) {
+        throw Error(Errc::invalid_argument, fmt::format("unknown device '{}'", options.device));
+    }
+    if (e->device_.is_cuda()) {
+        // The conformance tolerances hold only with TF32 off (matmuls and cuDNN convolutions).
+        at::globalContext().setAllowTF32CuBLAS(false);
+        at::globalContext().setAllowTF32CuDNN(false);
+    }
+    e->s1_ = s1::load_s1(options.s1_path, e->device_);
+    e->s2_ = std::make_unique<s2::S2Model>(s2::S2Model::load(options.s2_path, e->device_));
+    e->hubert_dir_ = options.hubert_dir;
+    return e;
+}
+
+std::string Engine::describe() const {
+    return fmt::format("GPT-SoVITS v2: S1 {} + {}", s1_.source, s2_->describe());
+}
+
+int Engine::sample_rate() const { return int(s2_->config().sampling_rate); }
+
+std::shared_ptr<const PreparedVoice> Engine::prepare_voice(const VoiceSpec& spec) {
+    const std::string key = spec.key();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (auto it = voices_.find(key); it != voices_.end()) return it->second;
+
+    if (spec.reference_audio.empty()) throw Error(Errc::invalid_argument, "GPT-SoVITS voice: no reference audio");
+    auto voice = std::make_shared<PreparedVoice>();
+    voice->key = key;
+    const int rate = sample_rate();
+
+    auto reference_spec = [&](const Audio& audio) {
+        std::vector<float> x = audio.sample_rate == rate ? audio.samples : ssl::resample(audio.samples, audio.sample_rate, rate);
+        return s2_->spectrogram(s2::prepare_reference_audio(to_tensor(x)));
+    };
+    const Audio main = read_wav(spec.reference_audio);
+    voice->specs.push_back(reference_spec(main));
+    for (const auto& path : spec.extra_references) voice->specs.push_back(reference_spec(read_wav(path)));
+    voice->ge = s2_->mean_style(voice->specs);
+
+    if (spec.prompt_phones) {
+        voice->prompt_phones = *spec.prompt_phones;
+    } else if (!spec.reference_text.empty()) {
+        const text::KoreanStages stages = frontend_.prepare_prompt(spec.reference_text);
+        voice->prompt_phones.assign(stages.ids.begin(), stages.ids.end());
+    }
+    if (!voice->prompt_phones.empty()) {
+        const int64_t vocab = s1_.config.phoneme_vocab_size;
+        for (int64_t id : voice->prompt_phones)
+            if (id < 0 || id >= vocab)
+                throw Error(Errc::invalid_argument, fmt::format("prompt phone id {} outside [0, {})", id, vocab));
+        if (spec.prompt_codes) {
+            if (spec.prompt_codes->empty()) throw Error(Errc::invalid_argument, "prompt semantic codes are empty");
+            for (int64_t c : *spec.prompt_codes)
+                if (c < 0 || c >= s2_->config().codebook_size)
+                    throw Error(Errc::invalid_argument,
+                                fmt::format("prompt semantic code {} outside [0, {})", c, s2_->config().codebook_size));
+            voice->prompt_codes = to_tensor(*spec.prompt_codes, device_);
+        } else {
+            if (hubert_dir_.empty())
+                throw Error(Errc::invalid_argument,
+                            "GPT-SoVITS voice: a reference transcript needs HuBERT (model.hubert / --hubert) or prompt codes");
+            if (!hubert_) {
+                ssl::LoadOptions lo;
+                lo.device = device_;
+                auto enc = std::make_unique<ssl::Encoder>(ssl::Encoder::load_dir(hubert_dir_, lo));
+                if (enc->config().hidden_size != s2_->config().ssl_dim)
+                    throw Error(Errc::invalid_argument,
+                                fmt::format("{}: HuBERT width {} does not match the S2 model's SSL width {}", hubert_dir_,
+                                            enc->config().hidden_size, s2_->config().ssl_dim));
+                hubert_ = std::move(enc);
+            }
+            std::vector<float> wav16 = main.sample_rate == kHubertRate
+                                           ? main.samples
+                                           : ssl::resample(main.samples, main.sample_rate, int(kHubertRate));
+            const int64_t n = int64_t(wav16.size());
+            if (n < kMinRefSamples16k || n > kMaxRefSamples16k)
+                throw Error(Errc::invalid_argument,
+                            fmt::format("{}: reference audio is {:.2f} s; GPT-SoVITS needs 3–10 s", spec.reference_audio,
+                                        double(n) / double(kHubertRate)));
+            at::NoGradGuard no_grad;
+            at::Tensor ssl = ssl::hubert_features(*hubert_, wav16).transpose(1, 2).to(at::kFloat);
+            at::Tensor codes = s2_->extract_latent(ssl);  // (1, n_q, T)
+            voice->prompt_codes = codes.select(1, 0).contiguous();  // (1, T)
+        }
+    }
+    voices_[key] = voice;
+    return voice;
+}
+
+SynthSegment Engine::run_segment(const PreparedVoice& voice, const std::vector<int64_t>& phones,
+                                 const SynthOptions& options, uint64_t seed) {
+    if (phones.empty()) throw Error(Errc::invalid_argument, "GPT-SoVITS: empty target phone sequence");
+    const int64_t vocab = s1_.config.phoneme_vocab_size;
+    for (int64_t id : phones)
+        if (id < 0 || id >= vocab) throw Error(Errc::invalid_argument, fmt::format("target phone id {} outside [0, {})", id, vocab));
+    SynthSegment seg;
+    seg.phones = phones;
+
+    std::vector<int64_t> all = voice.prompt_phones;
+    all.insert(all.end(), phones.begin(), phones.end());
+    s1::DecodeOptions o;
+    o.sampling.top_k = options.top_k;
+    o.sampling.top_p = options.top_p;
+    o.sampling.temperature = options.temperature;
+    o.sampling.repetition_penalty = options.repetition_penalty;
+    o.early_stop_num = s1_.config.early_stop_num();
+    // Exp(1) noise drawn on the CPU from the seed, so a seed gives the same tokens on every device.
+    auto gen = std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed));
+    o.noise = [gen](int64_t, const at::Tensor& probs) {
+        return at::empty(probs.sizes(), at::kFloat).exponential_(1.0, *gen).to(probs.device(), probs.scalar_type());
+    };
+    at::Tensor prompt = voice.prompt_phones.empty() ? at::Tensor() : voice.prompt_codes;
+    const s1::DecodeResult r = s1::infer_panel(*s1_.model, to_tensor(all, device_), at::Tensor(), prompt, o);
+    seg.stop = r.stop;
+    seg.tokens = r.kept;
+    if (!seg.tokens.defined() || seg.tokens.numel() == 0)
+        throw Error(Errc::runtime, "GPT-SoVITS: S1 generated no semantic tokens for a segment");
+
+    s2::DecodeOptions d;
+    d.noise_scale = options.noise_scale;
+    d.speed = options.speed;
+    d.seed = seed;
+    const s2::DecodeResult out = s2_->decode(seg.tokens.unsqueeze(0), to_tensor(phones, device_), voice.ge, d);
+    at::Tensor audio = out.audio.select(0, 0).select(0, 0).to(at::kCPU, at::kFloat).contiguous();
+    const double peak = audio.abs().max().item<double>();
+    if (peak > 1.0) audio = audio / peak;
+    seg.audio = audio;
+    return seg;
+}
+
+SynthResult Engine::synthesize_phones(const PreparedVoice& voice, const std::vector<std::vector<int64_t>>& segments,
+                                      const SynthOptions& options) {
+    if (segments.empty()) throw Error(Errc::invalid_argument, "GPT-SoVITS: nothing to synthesise");
+    if (!(options.speed > 0) || options.noise_scale < 0 || options.pause_seconds < 0)
+        throw Error(Errc::invalid_argument, "GPT-SoVITS: speed must be > 0, noise scale and pause ≥ 0");
+    std::lock_guard<std::mutex> lock(mutex_);
+    SynthResult result;
+    result.sample_rate = sample_rate();
+    const size_t pause = size_t(double(result.sample_rate) * options.pause_seconds);
+    for (size_t i = 0; i < segments.size(); ++i) {
+        SynthSegment seg = run_segment(voice, segments[i], options, options.seed + i);
+        const float* p = seg.audio.data_ptr<float>();
+        result.samples.insert(result.samples.end(), p, p + seg.audio.numel());
+        result.samples.insert(result.samples.end(), pause, 0.0f);
+        result.segments.push_back(std::move(seg));
+    }
+    return result;
+}
+
+SynthResult Engine::synthesize(const PreparedVoice& voice, const std::string& text, const SynthOptions& options) {
+    std::vector<std::vector<int64_t>> segments;
+    for (const auto& stages : frontend_.prepare_target(text, options.cut))
+        if (!stages.ids.empty()) segments.emplace_back(stages.ids.begin(), stages.ids.end());
+    if (segments.empty()) throw Error(Errc::invalid_argument, "GPT-SoVITS: the text has nothing to speak");
+    return synthesize_phones(voice, segments, options);
+}
+
+// ---- id files ----------------------------------------------------------------------------------
+
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(Errc::not_found, fmt::format("{}: cannot open", path));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::vector<int64_t> parse_ids(const std::string& text, const std::string& path) {
+    std::vector<int64_t> out;
+    std::string tok;
+    auto flush = [&] {
+        if (tok.empty()) return;
+        try {
+            size_t pos = 0;
+            const long long v = std::stoll(tok, &pos);
+            if (pos != tok.size()) throw std::invalid_argument(tok);
+            out.push_back(v);
+        } catch (const std::exception&) {
+            throw Error(Errc::invalid_file, fmt::format("{}: '{}' is not an integer id", path, tok));
+        }
+        tok.clear();
+    };
+    for (char c : text) {
+        if (std::isspace(static_cast<unsigned char>(c)) || c == ',' || c == '[' || c == ']') flush();
+        else tok += c;
+    }
+    flush();
+    return out;
+}
+
+std::vector<int64_t> json_ids(const nlohmann::json& j, const std::string& path, const char* what) {
+    if (!j.is_array()) throw Error(Errc::invalid_file, fmt::format("{}: '{}' is not a list of ids", path, what));
+    std::vector<int64_t> out;
+    for (const auto& v : j) {
+        if (!v.is_number_integer()) throw Error(Errc::invalid_file, fmt::format("{}: '{}' holds a non-integer", path, what));
+        out.push_back(v.get<int64_t>());
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<int64_t> read_id_list(const std::string& path) {
+    const std::string text = read_file(path);
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && text[first] == '[') {
+        try {
+            return json_ids(nlohmann::json::parse(text), path, "ids");
+        } catch (const nlohmann::json::exception& e) {
+            throw Error(Errc::invalid_file, fmt::format("{}: invalid JSON ({})", path, e.what()));
+        }
+    }
+    return parse_ids(text, path);
+}
+
+PhoneIdFile read_phone_id_file(const std::string& path) {
+    const std::string text = read_file(path);
+    PhoneIdFile out;
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && text[first] == '{') {
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(text);
+        } catch (const nlohmann::json::exception& e) {
+            throw Error(Errc::invalid_file, fmt::format("{}: invalid JSON ({})", path, e.what()));
+        }
+        if (!j.contains("target")) throw Error(Errc::invalid_file, fmt::format("{}: no \"target\" phone ids", path));
+        out.target = json_ids(j["target"], path, "target");
+        if (j.contains("prompt") && !j["prompt"].is_null()) out.prompt = json_ids(j["prompt"], path, "prompt");
+    } else {
+        std::istringstream lines(text);
+        std::string prompt_line, target_line;
+        std::getline(lines, prompt_line);
+        if (!std::getline(lines, target_line))
+            throw Error(Errc::invalid_file, fmt::format("{}: expected two lines (prompt phone ids, target phone ids)", path));
+        out.prompt = parse_ids(prompt_line, path);
+        out.target = parse_ids(target_line, path);
+    }
+    if (out.target.empty()) throw Error(Errc::invalid_file, fmt::format("{}: no target phone ids", path));
+    return out;
+}
+
+}  // namespace troupe::sovits

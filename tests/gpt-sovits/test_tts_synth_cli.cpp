@@ -1,0 +1,142 @@
+// `troupe tts synth` end to end on the GPT-SoVITS conformance checkpoints (models/s1.ckpt +
+// models/s2.pth, the user formats): for every S1 case whose kept tokens and target phones are those
+// of an S2 decode case, the CLI with the fixture's prompt codes and phone ids, greedy S1 and the
+// case's noise scale and speed must reproduce the S1 tokens exactly and the S2 waveform within
+// rel L2 1e-4 / max abs 1e-4.
+#define BOOST_TEST_MODULE tts_synth_cli
+#include <boost/test/unit_test.hpp>
+
+#include "s2_fixture.hpp"
+
+#include <troupe/torch/safetensors.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using s2test::compare;
+
+namespace {
+
+std::string run(const std::string& command, int& status) {
+    std::string out;
+    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+    if (!pipe) throw std::runtime_error("popen failed");
+    char buf[4096];
+    while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+    status = pclose(pipe);
+    return out;
+}
+
+std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+std::vector<int64_t> ints(const nlohmann::json& j) {
+    if (j.is_string()) return nlohmann::json::parse(j.get<std::string>()).get<std::vector<int64_t>>();
+    return j.get<std::vector<int64_t>>();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(synth_reproduces_fixture_end_to_end) {
+    const std::string dir = s2test::gsv_dir();
+    const nlohmann::json s1cases = s2test::read_json(dir + "/s1/cases.json");
+    const nlohmann::json s2cases = s2test::read_json(dir + "/s2/cases.json");
+    const fs::path tmp = fs::temp_directory_path() / ("troupe-tts-synth-" + std::to_string(::getpid()));
+    fs::create_directories(tmp);
+
+    int matched = 0;
+    for (const auto& c1 : s1cases["cases"]) {
+        if (!c1.contains("prompt_codes") || c1["prompt_codes"].is_null() || c1.value("stop_reason", "") != "eos") continue;
+        const std::vector<int64_t> phones = ints(c1["phone_ids"]);
+        const size_t n_prompt = c1["n_prompt_phones"].get<size_t>();
+        const std::vector<int64_t> prompt(phones.begin(), phones.begin() + long(n_prompt));
+        const std::vector<int64_t> target(phones.begin() + long(n_prompt), phones.end());
+        const std::vector<int64_t> kept = ints(c1["webui_kept_tokens"]);
+        for (const auto& c2 : s2cases["cases"]) {
+            if (ints(c2["codes"]) != kept || ints(c2["text_ids"]) != target) continue;
+            const std::string name = c1["name"].get<std::string>() + "->" + c2["name"].get<std::string>();
+            BOOST_TEST_CONTEXT(name) {
+                ++matched;
+                const fs::path codes_file = tmp / "codes.txt", ids_file = tmp / "ids.json";
+                {
+                    std::ofstream(codes_file) << nlohmann::json(ints(c1["prompt_codes"])).dump();
+                    std::ofstream(ids_file) << nlohmann::json{{"prompt", prompt}, {"target", target}}.dump();
+                }
+                // refer names "spec_<r>" → ref_<r>.wav; the first is the main reference.
+                std::vector<std::string> refs;
+                for (const auto& r : c2["refer"]) refs.push_back(r.get<std::string>().substr(5));
+                const nlohmann::json& p = c1["decode_params"];
+                std::string cmd = std::string(TROUPE_CLI) + " --json tts synth --s1 " + quote(dir + "/models/s1.ckpt") +
+                                  " --s2 " + quote(dir + "/models/s2.pth") + " --ref " + quote(dir + "/s2/ref_" + refs[0] + ".wav");
+                for (size_t i = 1; i < refs.size(); ++i) cmd += " --extra-ref " + quote(dir + "/s2/ref_" + refs[i] + ".wav");
+                cmd += " --prompt-codes " + quote(codes_file.string()) + " --phone-ids " + quote(ids_file.string());
+                cmd += " --top-k " + std::to_string(p["top_k"].get<int64_t>());
+                cmd += " --top-p " + std::to_string(p["top_p"].get<double>());
+                cmd += " --temperature " + std::to_string(p["temperature"].get<double>());
+                cmd += " --repetition-penalty " + std::to_string(p["repetition_penalty"].get<double>());
+                cmd += " --noise-scale " + std::to_string(c2["noise_scale"].get<double>());
+                cmd += " --speed " + std::to_string(c2["speed"].get<double>());
+                const fs::path wav = tmp / "out.wav", dump = tmp / "out.safetensors";
+                cmd += " -o " + quote(wav.string()) + " --dump " + quote(dump.string());
+                int status = 0;
+                const std::string out = run(cmd, status);
+                std::cout << out;
+                BOOST_REQUIRE_MESSAGE(status == 0, "troupe tts synth failed: " + out);
+
+                const auto d = troupe::st::File::open(dump.string());
+                const at::Tensor tokens = d.tensor("tokens_0").flatten();
+                BOOST_TEST(at::equal(tokens, s2test::ids_tensor(nlohmann::json(kept))));
+                const auto fx = troupe::st::File::open(dir + "/s2/decode_" + c2["name"].get<std::string>() + ".safetensors");
+                const at::Tensor want = fx.tensor("audio").flatten();
+                const at::Tensor got = d.tensor("audio_0").flatten();
+                BOOST_REQUIRE_EQUAL(got.numel(), want.numel());
+                auto diff = compare(got, want);
+                std::cout << name << " audio: max abs " << diff.max_abs << ", rel L2 " << diff.rel_l2 << "\n";
+                BOOST_TEST(diff.rel_l2 <= 1e-4);
+                BOOST_TEST(diff.max_abs <= 1e-4);
+
+                // The WAV: the segment, then 0.3 s of silence, as 16-bit PCM.
+                int rate = 0;
+                const at::Tensor pcm = s2test::read_wav_samples(wav.string(), &rate);
+                BOOST_TEST(rate == 32000);
+                BOOST_REQUIRE(pcm.numel() >= want.numel());
+                auto dw = compare(pcm.slice(0, 0, want.numel()), want);
+                BOOST_TEST(dw.max_abs <= 2.0 / 32767);
+                BOOST_TEST(pcm.slice(0, want.numel()).abs().max().item<double>() == 0.0);
+            }
+        }
+    }
+    BOOST_TEST(matched > 0, "no S1 case feeds an S2 decode case");
+    fs::remove_all(tmp);
+}
+
+BOOST_AUTO_TEST_CASE(synth_reports_bad_input) {
+    const std::string dir = s2test::gsv_dir();
+    const fs::path tmp = fs::temp_directory_path() / ("troupe-tts-synth-bad-" + std::to_string(::getpid()));
+    fs::create_directories(tmp);
+    const std::string base = std::string(TROUPE_CLI) + " tts synth --s1 " + quote(dir + "/models/s1.ckpt") + " --s2 " +
+                             quote(dir + "/models/s2.pth") + " --ref " + quote(dir + "/s2/ref_a.wav") + " -o " +
+                             quote((tmp / "x.wav").string());
+    const fs::path bad_ids = tmp / "ids.txt", codes = tmp / "codes.txt";
+    std::ofstream(bad_ids) << "1 2 three\n4 5\n";
+    std::ofstream(codes) << "[1, 2, 3]";
+    int status = 0;
+    std::string out = run(base + " --prompt-codes " + quote(codes.string()) + " --phone-ids " + quote(bad_ids.string()), status);
+    BOOST_TEST(WEXITSTATUS(status) == 3, out);  // invalid input file
+    BOOST_TEST(out.find(bad_ids.string()) != std::string::npos, out);
+
+    out = run(base + " --prompt-codes " + quote((tmp / "missing.txt").string()) + " --text 안녕하세요 --ref-text 네", status);
+    BOOST_TEST(WEXITSTATUS(status) == 4, out);  // not found
+
+    // A HuBERT whose width is not the S2 model's SSL width is refused by name (the HuBERT fixture is tiny).
+    out = run(base + " --hubert " + quote(s2test::conformance_root() + "/hubert/model") +
+                  " --ref-text 안녕하세요 --text 반갑습니다",
+              status);
+    BOOST_TEST(status != 0, out);
+    BOOST_TEST(out.find("HuBERT width") != std::string::npos, out);
+    fs::remove_all(tmp);
+}
