@@ -1,0 +1,67 @@
+// The gpt-sovits speech-backend plugin through the Host, on the conformance checkpoints: a voice
+// from reference audio + transcript + prompt codes, Korean text in, 32 kHz audio out, deterministic.
+#define BOOST_TEST_MODULE gpt_sovits_plugin
+#include <boost/test/unit_test.hpp>
+
+#include "s2_fixture.hpp"
+
+#include <troupe/host.hpp>
+#include <troupe/plugin.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+using namespace troupe;
+
+BOOST_AUTO_TEST_CASE(synthesizes_korean_with_a_cached_voice) {
+    const std::string dir = s2test::gsv_dir();
+    const nlohmann::json s1cases = s2test::read_json(dir + "/s1/cases.json");
+    const nlohmann::json* prompted = nullptr;
+    for (const auto& c : s1cases["cases"])
+        if (c.contains("prompt_codes") && !c["prompt_codes"].is_null() && c.contains("prompt_text")) prompted = &c;
+    BOOST_REQUIRE(prompted);
+    const std::string codes = (std::filesystem::temp_directory_path() / ("troupe-gsv-codes-" + std::to_string(::getpid()))).string();
+    std::ofstream(codes) << (*prompted)["prompt_codes"].dump();
+
+    HostOptions o;
+    o.plugin_paths = {std::string(TROUPE_BINARY_DIR) + "/plugins"};
+    o.log_level = LogLevel::warn;
+    Host host(o);
+    BOOST_REQUIRE(host.find_plugin("gpt-sovits"));
+    BOOST_CHECK_THROW(host.create("gpt-sovits", {}), Error);  // no checkpoints given
+    auto tts = host.create_as<SpeechBackend>("gpt-sovits", PluginKind::speech_backend,
+                                            {{"model.s1", dir + "/models/s1.ckpt"}, {"model.s2", dir + "/models/s2.pth"}});
+    SpeechRequest req;
+    req.text = (*prompted)["target_text"].get<std::string>();
+    req.voice.reference_audio = dir + "/s2/ref_a.wav";
+    req.voice.reference_text = (*prompted)["prompt_text"].get<std::string>();
+    req.voice.params = {{"voice.prompt_codes", codes}, {"top_k", "1"}, {"noise_scale", "0"}};
+    req.seed = 3;
+    Audio a, b;
+    Status s = tts->synthesize(req, a);
+    BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
+    BOOST_TEST(a.sample_rate == 32000);
+    const size_t pause = 9600;
+    BOOST_REQUIRE(a.samples.size() > pause + 640);
+    double peak = 0;
+    for (float x : a.samples) {
+        BOOST_REQUIRE(std::isfinite(x));
+        peak = std::max(peak, double(std::fabs(x)));
+    }
+    BOOST_TEST(peak > 0.01);
+    BOOST_TEST(peak <= 1.0);
+    for (size_t i = a.samples.size() - pause; i < a.samples.size(); ++i) BOOST_REQUIRE(a.samples[i] == 0.0f);
+    BOOST_TEST((a.samples.size() - pause) % 640 == 0u);
+
+    s = tts->synthesize(req, b);  // cached voice, same seed → same audio
+    BOOST_REQUIRE(s.ok());
+    BOOST_TEST(a.samples == b.samples);
+
+    req.language = "en";
+    s = tts->synthesize(req, b);
+    BOOST_TEST(!s.ok());
+    BOOST_TEST(int(s.code()) == int(Errc::unsupported));
+    std::filesystem::remove(codes);
+}
