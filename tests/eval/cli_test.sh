@@ -1,8 +1,8 @@
 #!/bin/sh
-# The troupe-eval program end to end: run the fixture suite, kill nothing, rerun (all cases resumed),
+# `troupe eval` end to end: run the fixture suite, kill nothing, rerun (all cases resumed),
 # rebuild the reports, compare two runs; every file must exist and the compare must show no changes.
 set -eu
-BIN="$1"; PLUGINS="$2"; TESTPLUGINS="$3"; FIXTURES="$4"; OUT="$5"
+BIN="$1 eval"; PLUGINS="$2"; TESTPLUGINS="$3"; FIXTURES="$4"; OUT="$5"
 rm -rf "$OUT"
 G="--plugin-path $TESTPLUGINS --plugin-path $PLUGINS --characters $FIXTURES/characters -q"
 $BIN $G --suite "$FIXTURES/suite.toml" --out "$OUT/a"
