@@ -101,3 +101,52 @@ BOOST_AUTO_TEST_CASE(malformed_character_manifest_fails_validation_with_position
     r = run("characters validate " + std::string(TROUPE_SOURCE_DIR) + "/characters/bujang");
     BOOST_TEST(r.code == 0, r.out);
 }
+
+namespace {
+/// Seconds of an SRT time "hh:mm:ss,mmm".
+double srt_seconds(const std::string& t) {
+    return std::stoi(t.substr(0, 2)) * 3600 + std::stoi(t.substr(3, 2)) * 60 + std::stoi(t.substr(6, 2)) +
+           std::stoi(t.substr(9, 3)) / 1000.0;
+}
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p.string(), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(scene_with_fixed_lines_writes_timed_subtitles_and_is_deterministic) {
+    fs::path dir = temp_dir();
+    fs::path script = dir / "fixed.toml";
+    std::ofstream(script.string()) << "title = \"고정 대사\"\ncast = [\"bujang\", \"sinip\"]\nseed = 3\n"
+                                      "[[beats]]\nspeaker = \"bujang\"\nline = \"자자, 다들 커피 한 잔씩 하고 시작하자고.\"\n"
+                                      "[[beats]]\nspeaker = \"sinip\"\nline = \"네, 회의 자료는 제가 먼저 공유하겠습니다.\"\n";
+    for (const char* out : {"a", "b"}) {
+        Run r = run("scene " + script.string() + " --out " + (dir / out).string());
+        BOOST_REQUIRE_MESSAGE(r.code == 0, r.out);
+    }
+    for (const char* f : {"manifest.json", "subtitles.srt", "script.txt", "mix.wav", "lines/01_bujang.wav", "lines/02_sinip.wav"})
+        BOOST_TEST(slurp(dir / "a" / f) == slurp(dir / "b" / f), f << " differs between two runs with the same seed");
+
+    // Subtitle timings come from the audio: the last cue ends where the mixed track ends, and each cue
+    // lasts as long as its line's WAV.
+    troupe::Audio mix = troupe::read_wav((dir / "a" / "mix.wav").string());
+    std::string srt = slurp(dir / "a" / "subtitles.srt");
+    std::vector<std::pair<double, double>> cues;
+    for (size_t pos = 0; (pos = srt.find(" --> ", pos)) != std::string::npos; pos += 5)
+        cues.emplace_back(srt_seconds(srt.substr(pos - 12, 12)), srt_seconds(srt.substr(pos + 5, 12)));
+    BOOST_REQUIRE_EQUAL(cues.size(), 2u);
+    BOOST_TEST(std::abs(cues.back().second - mix.seconds()) < 0.002);
+    troupe::Audio first = troupe::read_wav((dir / "a" / "lines/01_bujang.wav").string());
+    BOOST_TEST(std::abs((cues[0].second - cues[0].first) - first.seconds()) < 0.002);
+    BOOST_TEST(cues[1].first > cues[0].second);  // the pause between lines
+    BOOST_TEST(contains(slurp(dir / "a" / "script.txt"), "신입: 네, 회의 자료는"));
+}
+
+BOOST_AUTO_TEST_CASE(malformed_scene_script_fails_with_position) {
+    fs::path script = temp_dir() / "bad-scene.toml";
+    std::ofstream(script.string()) << "title = \"x\"\ncast = [\"bujang\"]\n[[beats]]\nspeaker = \"nobody\"\nline = \"가\"\n";
+    Run r = run("scene " + script.string() + " --out " + (temp_dir() / "bad-out").string());
+    BOOST_TEST(r.code == 3, r.out);
+    BOOST_TEST(contains(r.out, script.string() + ":4:"), r.out);
+    BOOST_TEST(contains(r.out, "not in the cast"), r.out);
+}
