@@ -43,7 +43,8 @@ if out:
     b4 = io.BytesIO(); P(b4, protocol=4).dump(obj)
     open(os.path.join(out, 'protocol4.ckpt'), 'wb').write(archive(b4.getvalue()))
 import zipfile as Z
-z = Z.ZipFile('/work/shared/conformance/gpt-sovits/models/s1.ckpt')
+conformance = os.environ.get('TROUPE_CONFORMANCE_DIR', os.path.join(os.path.dirname(__file__), '../../../../shared/conformance'))
+z = Z.ZipFile(os.path.join(conformance, 'gpt-sovits/models/s1.ckpt'))
 n = [i for i in z.namelist() if i.endswith('data.pkl')][0]
 open('corpus/pkl_s1', 'wb').write(b'\x00' + z.read(n))
 buf = io.BytesIO(); P(buf, protocol=4).dump(obj); open('corpus/pkl_p4', 'wb').write(b'\x00' + buf.getvalue())
