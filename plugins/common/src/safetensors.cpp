@@ -1,3 +1,4 @@
+#include <troupe/json_file.hpp>
 #include <troupe/status.hpp>
 #include <troupe/torch/safetensors.hpp>
 
@@ -202,15 +203,9 @@ Checkpoint Checkpoint::open_dir(const std::string& dir, const std::string& stem)
     const std::string single = dir + "/" + stem + ".safetensors";
     const std::string index = dir + "/" + stem + ".safetensors.index.json";
     if (std::ifstream(single).good()) return open_file(single);
-    std::ifstream in(index);
-    if (!in) throw Error(Errc::not_found, fmt::format("{}: neither {}.safetensors nor {}.safetensors.index.json found",
-                                                      dir, stem, stem));
-    nlohmann::json j;
-    try {
-        in >> j;
-    } catch (const std::exception& e) {
-        fail(index, std::string("not valid JSON: ") + e.what());
-    }
+    if (!std::ifstream(index)) throw Error(Errc::not_found, fmt::format("{}: neither {}.safetensors nor {}.safetensors.index.json found",
+                                                                   dir, stem, stem));
+    const nlohmann::json j = read_json_file(index);
     if (!j.contains("weight_map") || !j["weight_map"].is_object()) fail(index, "missing the weight_map object");
     Checkpoint cp;
     cp.description_ = index;

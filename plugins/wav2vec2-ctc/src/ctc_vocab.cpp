@@ -1,5 +1,6 @@
 #include "ctc_vocab.hpp"
 
+#include <troupe/json_file.hpp>
 #include <troupe/status.hpp>
 
 #include <fmt/format.h>
@@ -9,16 +10,6 @@
 
 namespace troupe::w2v {
 namespace {
-
-nlohmann::json read_json(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(Errc::not_found, fmt::format("{}: cannot open", path));
-    try {
-        return nlohmann::json::parse(in);
-    } catch (const std::exception& e) {
-        throw Error(Errc::invalid_file, fmt::format("{}: not valid JSON: {}", path, e.what()));
-    }
-}
 
 // A special token in tokenizer_config.json is a string or an AddedToken object {"content": ...}.
 std::string token_text(const nlohmann::json& j, const char* key, const std::string& fallback, const std::string& path) {
@@ -34,12 +25,12 @@ std::string token_text(const nlohmann::json& j, const char* key, const std::stri
 CtcVocab CtcVocab::load_dir(const std::string& dir) {
     const std::string vocab_path = dir + "/vocab.json", config_path = dir + "/tokenizer_config.json";
     nlohmann::json config = nlohmann::json::object();
-    if (std::ifstream(config_path)) config = read_json(config_path);
+    if (std::ifstream(config_path)) config = read_json_file(config_path);
     if (!config.is_object()) throw Error(Errc::invalid_file, fmt::format("{}: not a JSON object", config_path));
     const std::string pad = token_text(config, "pad_token", "<pad>", config_path);
     const std::string delimiter = token_text(config, "word_delimiter_token", "|", config_path);
 
-    nlohmann::json vocab = read_json(vocab_path);
+    nlohmann::json vocab = read_json_file(vocab_path);
     if (!vocab.is_object() || vocab.empty())
         throw Error(Errc::invalid_file, fmt::format("{}: expected a non-empty object of symbol -> id", vocab_path));
     if (vocab.begin()->is_object()) {  // multilingual: {lang: {symbol: id}}

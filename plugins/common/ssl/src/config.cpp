@@ -1,4 +1,5 @@
 #include <troupe/ssl/config.hpp>
+#include <troupe/json_file.hpp>
 #include <troupe/status.hpp>
 
 #include <fmt/format.h>
@@ -8,16 +9,6 @@
 
 namespace troupe::ssl {
 namespace {
-
-nlohmann::json read_json(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(Errc::not_found, fmt::format("{}: cannot open", path));
-    try {
-        return nlohmann::json::parse(in);
-    } catch (const std::exception& e) {
-        throw Error(Errc::invalid_file, fmt::format("{}: not valid JSON: {}", path, e.what()));
-    }
-}
 
 template <class T>
 void get(const nlohmann::json& j, const char* key, T& out, const std::string& path) {
@@ -33,7 +24,7 @@ void get(const nlohmann::json& j, const char* key, T& out, const std::string& pa
 }  // namespace
 
 EncoderConfig EncoderConfig::read(const std::string& path) {
-    const nlohmann::json j = read_json(path);
+    const nlohmann::json j = read_json_file(path);
     if (!j.is_object()) throw Error(Errc::invalid_file, fmt::format("{}: not a JSON object", path));
     EncoderConfig c;
     c.conv_dim = {512, 512, 512, 512, 512, 512, 512};
@@ -108,7 +99,7 @@ int64_t EncoderConfig::min_samples() const {
 }
 
 FeatureExtractorConfig FeatureExtractorConfig::read(const std::string& path) {
-    const nlohmann::json j = read_json(path);
+    const nlohmann::json j = read_json_file(path);
     if (!j.is_object()) throw Error(Errc::invalid_file, fmt::format("{}: not a JSON object", path));
     // processor_config.json nests the feature extractor.
     const nlohmann::json& fe = j.contains("feature_extractor") && j["feature_extractor"].is_object() ? j["feature_extractor"] : j;

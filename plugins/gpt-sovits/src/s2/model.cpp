@@ -2,6 +2,7 @@
 
 #include "s2/synthesizer.hpp"
 
+#include <troupe/json_file.hpp>
 #include <troupe/status.hpp>
 #include <troupe/torch/safetensors.hpp>
 #include <troupe/torch/torch_checkpoint.hpp>
@@ -34,16 +35,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-nlohmann::json read_json_file(const fs::path& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(Errc::not_found, fmt::format("{}: cannot open", path.string()));
-    try {
-        return nlohmann::json::parse(in);
-    } catch (const std::exception& e) {
-        throw Error(Errc::invalid_file, fmt::format("{}: invalid JSON ({})", path.string(), e.what()));
-    }
-}
-
 S2Model load_safetensors(const std::string& path, c10::Device device) {
     const fs::path p(path);
     fs::path config_path = p.parent_path() / (p.stem().string() + "_config.json");
@@ -51,7 +42,7 @@ S2Model load_safetensors(const std::string& path, c10::Device device) {
     if (!fs::exists(config_path))
         throw Error(Errc::not_found, fmt::format("{}: no config beside it ({}_config.json or config.json)", path,
                                                  p.stem().string()));
-    const nlohmann::json hps = read_json_file(config_path);
+    const nlohmann::json hps = read_json_file(config_path.string());
     st::File file = st::File::open(path);
     StateDict state;
     for (const auto& name : file.names()) state[name] = file.tensor(name);
