@@ -4,7 +4,7 @@
 set -uo pipefail
 t0=$(date +%s)
 bash bench/gpu/build.sh troupe || exit 1
-export LD_LIBRARY_PATH="/tmp/debdeps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+source bench/gpu/env.sh
 echo "build: $(( $(date +%s) - t0 )) s"
 echo "== peft cross-check"
 bash bench/gpu/peft-crosscheck.sh /tmp/troupe-build/bin/troupe .gpu/conformance/llama-lora/base datasets/persona/train.jsonl 2>&1 | tail -3

@@ -5,7 +5,7 @@
 set -euo pipefail
 t0=$(date +%s)
 bash bench/gpu/build.sh troupe
-export LD_LIBRARY_PATH="/tmp/debdeps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+source bench/gpu/env.sh
 troupe=/tmp/troupe-build/bin/troupe
 echo "build: $(( $(date +%s) - t0 )) s"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader

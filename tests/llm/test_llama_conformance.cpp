@@ -1,22 +1,27 @@
 // Llama + PEFT LoRA conformance: every prompt of llama-lora/cases.json — base, adapted and merged
 // logits (and traces where recorded) within 1e-4 of transformers/peft, greedy continuations
-// (KV-cached with EOS stop, and uncached without) equal to the reference ids. Everything is
-// discovered from cases.json, the model folder and the tensor names.
+// (KV-cached with EOS stop, and uncached without) equal to the reference ids, and the static-cache
+// decode step (the CUDA-graph path) equal to the cached forward. Everything is discovered from
+// cases.json, the model folder and the tensor names. TROUPE_TEST_DEVICE=cuda runs it all on the GPU
+// (TF32 off; skipped where CUDA is missing).
 #define BOOST_TEST_MODULE llama_conformance
 #include <boost/test/unit_test.hpp>
 
 #include "fixture.hpp"
 
 #include "adapter.hpp"
+#include "decode_session.hpp"
 #include "generator.hpp"
 #include "model.hpp"
 #include "vocab.hpp"
 
+#include <troupe/status.hpp>
 #include <troupe/torch/safetensors.hpp>
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <cstdlib>
 #include <map>
 
 using namespace llm_test;
@@ -27,10 +32,21 @@ namespace {
 
 constexpr double kTol = 1e-4;
 
+ll::LoadOptions test_load_options() {
+    ll::LoadOptions o;
+    const char* device = std::getenv("TROUPE_TEST_DEVICE");
+    if (device && *device) o.device = device;
+    if (o.device != "cpu") {
+        at::globalContext().setAllowTF32CuBLAS(false);
+        at::globalContext().setAllowTF32CuDNN(false);
+    }
+    return o;
+}
+
 struct Fixture {
     json cases;
     troupe::st::File tensors = troupe::st::File::open((fixture_dir() / "cases.safetensors").string());
-    ll::Model model = ll::Model::load((fixture_dir() / "base").string());
+    ll::Model model = ll::Model::load((fixture_dir() / "base").string(), test_load_options());
     ll::Adapter adapter = ll::Adapter::load((fixture_dir() / "adapter").string(), model);
     // prefix in cases.safetensors ("prompt0") → the prompts[] entry with the same input ids
     std::vector<std::pair<std::string, json>> prompts;
@@ -58,7 +74,7 @@ struct Fixture {
 
 double max_diff(const at::Tensor& a, const at::Tensor& b) {
     BOOST_REQUIRE_EQUAL(a.numel(), b.numel());
-    return (a.flatten() - b.flatten()).abs().max().item<double>();
+    return (a.flatten().cpu() - b.flatten().cpu()).abs().max().item<double>();
 }
 
 }  // namespace
@@ -139,6 +155,33 @@ BOOST_AUTO_TEST_CASE(kv_cache_matches_full_forward) {
     BOOST_CHECK_EQUAL(cache.length, n);
 }
 
+BOOST_AUTO_TEST_CASE(static_decode_session_matches_cached_forward) {
+    Fixture& f = Fixture::get();
+    c10::InferenceMode guard;
+    for (const auto& [prefix, p] : f.prompts) {
+        const std::vector<int64_t> ids = p.at("input_ids").get<std::vector<int64_t>>();
+        const int64_t n = static_cast<int64_t>(ids.size()), split = std::max<int64_t>(n / 2, 1);
+        for (const ll::Adapter* adapter : {static_cast<const ll::Adapter*>(nullptr), static_cast<const ll::Adapter*>(&f.adapter)}) {
+            ll::ForwardOptions full;
+            full.adapter = adapter;
+            at::Tensor ref = f.model.forward(at::tensor(ids, at::kLong), full).view({n, -1});
+            ll::DecodeSession session(f.model, adapter, n + 3);
+            BOOST_CHECK_LE(max_diff(session.prefill({ids.begin(), ids.begin() + split}), ref[split - 1]), kTol);
+            for (int64_t i = split; i < n; ++i) {
+                const double d = max_diff(session.step(ids[i]), ref[i]);
+                BOOST_CHECK_MESSAGE(d <= kTol, prefix << " position " << i << ": max |diff| " << d);
+            }
+            BOOST_CHECK_EQUAL(session.length(), n);
+            // Restarting reuses the same cache (and graph): the first prompt's keys must not leak in.
+            at::Tensor again = session.prefill({ids.begin(), ids.begin() + split});
+            if (split < n) BOOST_CHECK_LE(max_diff(session.step(ids[split]), ref[split]), kTol);
+            BOOST_CHECK_LE(max_diff(again, ref[split - 1]), kTol);
+        }
+    }
+    ll::DecodeSession small(f.model, nullptr, 2);
+    BOOST_CHECK_THROW(small.prefill({1, 2, 3}), troupe::Error);
+}
+
 BOOST_AUTO_TEST_CASE(greedy_ids_match) {
     Fixture& f = Fixture::get();
     const json& gen = f.cases.at("generation");
@@ -166,6 +209,11 @@ BOOST_AUTO_TEST_CASE(greedy_ids_match) {
             ll::Generation g = ll::generate(f.model, prompt, adapter, o);
             BOOST_CHECK_MESSAGE(g.ids == ref.at("new_ids").get<std::vector<int64_t>>(),
                                 prefix << "." << which << ": new_ids differ");
+            ll::DecodeSession session(f.model, adapter, static_cast<int64_t>(prompt.size()) + max_new);
+            ll::GenerateOptions static_cache = o;
+            static_cache.session = &session;
+            BOOST_CHECK_MESSAGE(ll::generate(f.model, prompt, adapter, static_cache).ids == g.ids,
+                                prefix << "." << which << ": static-cache session ids differ");
             BOOST_CHECK_EQUAL(g.stop == troupe::StopReason::eos, ref.value("stopped_at_eos", false));
             ll::GenerateOptions nostop = o;
             nostop.use_cache = false;

@@ -10,6 +10,7 @@
 #include "generator.hpp"
 #include "model.hpp"
 #include "nf4.hpp"
+#include "nf4_gemv.hpp"
 #include "sampler.hpp"
 
 #include <troupe/status.hpp>
@@ -172,6 +173,33 @@ BOOST_AUTO_TEST_CASE(nf4_round_trip_matches_codebook_math) {
     ll::Nf4Weight qo = ll::quantize_nf4(odd, 64, true);
     BOOST_CHECK_EQUAL(qo.packed.numel(), 39);
     BOOST_CHECK_LT((qo.dequantize(at::kFloat) - odd).abs().max().item<double>(), 0.25 * odd.abs().max().item<double>());
+}
+
+// The fused CUDA kernel (GPU builds) must give what dequantize + linear gives, for every dtype and
+// for rows and blocks of several sizes; on CPU builds it must refuse.
+BOOST_AUTO_TEST_CASE(nf4_gemv_matches_dequantized_linear) {
+    at::manual_seed(1);
+    at::Tensor w = at::randn({72, 4096 + 64});
+    ll::Nf4Weight q = ll::quantize_nf4(w, 64, true);
+    if (!at::hasCUDA()) {
+        BOOST_CHECK(!ll::nf4_gemv_supported(q, at::randn({1, 4160})));
+        BOOST_TEST_MESSAGE("no CUDA: the fused kernel is not built or not usable here");
+        return;
+    }
+    for (int64_t blocksize : {64, 128}) {
+        const ll::Nf4Weight g = ll::quantize_nf4(w, blocksize, blocksize == 64).to(at::Device("cuda"));
+        const at::Tensor scales = g.scales().contiguous();
+        for (at::ScalarType t : {at::kFloat, at::kBFloat16, at::kHalf}) {
+            const at::Tensor x = at::randn({1, 1, 4160}).to(at::Device("cuda"), t);
+            BOOST_REQUIRE(ll::nf4_gemv_supported(g, x));
+            const at::Tensor ref = at::linear(x.to(at::kFloat), g.dequantize(at::kFloat));
+            const at::Tensor y = ll::nf4_gemv(g, scales, x);
+            BOOST_CHECK(y.sizes() == ref.sizes() && y.scalar_type() == t);
+            const double rel = ((y.to(at::kFloat) - ref).norm() / ref.norm()).item<double>();
+            BOOST_CHECK_MESSAGE(rel < (t == at::kFloat ? 1e-5 : 1e-2), "blocksize " << blocksize << " dtype " << t << ": rel " << rel);
+        }
+        BOOST_CHECK(!ll::nf4_gemv_supported(g, at::randn({2, 4160}).to(at::Device("cuda"))));  // two rows: GEMM path
+    }
 }
 
 BOOST_AUTO_TEST_CASE(bnb_checkpoint_round_trip) {

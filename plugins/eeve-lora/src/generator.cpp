@@ -1,6 +1,7 @@
 #include "generator.hpp"
 
 #include "adapter.hpp"
+#include "decode_session.hpp"
 #include "sampler.hpp"
 
 #include <troupe/status.hpp>
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 
 namespace troupe::llama {
 
@@ -66,8 +68,19 @@ Generation generate(const Model& model, const std::vector<int64_t>& prompt, cons
         }
     };
 
+    const int64_t needed = g.prompt_tokens + std::max<int64_t>(max_new, 1);
+    DecodeSession* session = options.use_cache ? options.session : nullptr;
+    std::unique_ptr<DecodeSession> own_session;
+    if (options.use_cache && !session && model.device().is_cuda()) {
+        own_session = std::make_unique<DecodeSession>(model, adapter, needed);
+        session = own_session.get();
+    }
+    if (session && (session->adapter() != adapter || session->capacity() < needed))
+        throw Error(Errc::invalid_argument,
+                    fmt::format("generate: the decode session is for another adapter or holds {} positions, not {}",
+                                session->capacity(), needed));
     KVCache cache;
-    if (options.use_cache) cache = model.new_cache(1, g.prompt_tokens + std::max<int64_t>(max_new, 1));
+    if (options.use_cache && !session) cache = model.new_cache(1, needed);
     auto t0 = std::chrono::steady_clock::now();
     auto run = [&](const std::vector<int64_t>& ids) {
         at::Tensor t = at::tensor(ids, at::kLong).unsqueeze(0);
@@ -81,7 +94,7 @@ Generation generate(const Model& model, const std::vector<int64_t>& prompt, cons
     g.stop = StopReason::length;
     at::Tensor logits;
     if (max_new > 0) {
-        logits = run(prompt);
+        logits = session ? session->prefill(prompt) : run(prompt);
         if (logits.is_cuda()) logits = logits.contiguous();
     }
     g.prefill_seconds = seconds_since(t0);
@@ -122,7 +135,7 @@ Generation generate(const Model& model, const std::vector<int64_t>& prompt, cons
             }
         }
         if (step + 1 == max_new) break;
-        logits = options.use_cache ? run({id}) : run(history);
+        logits = session ? session->step(id) : options.use_cache ? run({id}) : run(history);
     }
     if (decoder && g.stop != StopReason::stop_string) {
         text += decoder->flush();

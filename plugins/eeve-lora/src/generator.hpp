@@ -16,6 +16,7 @@
 namespace troupe::llama {
 
 class Adapter;
+class DecodeSession;
 
 /// Incremental detokenizer: push(id) returns the text that became complete (whole UTF-8
 /// characters); flush() returns what is left at the end.
@@ -31,6 +32,9 @@ struct GenerateOptions {
     std::vector<std::string> stop_strings;
     std::vector<int64_t> eos_ids;  // empty = the model's (config.json + generation_config.json)
     bool use_cache = true;         // false recomputes the whole sequence each step (reference check)
+    /// Static-cache decoding (CUDA graphs where available) for `adapter` with room for the prompt and
+    /// max_new_tokens; null = one is made per call on CUDA, the growing cache is used elsewhere.
+    DecodeSession* session = nullptr;
 };
 
 struct Generation {

@@ -2,6 +2,7 @@
 
 #include "adapter.hpp"
 #include "arch.hpp"
+#include "nf4_gemv.hpp"
 
 #include <troupe/status.hpp>
 #include <troupe/torch/safetensors.hpp>
@@ -59,7 +60,13 @@ at::Tensor Linear::dense(at::ScalarType dtype) const {
 }
 
 at::Tensor Linear::forward(const at::Tensor& x, const LoraWeights* lora) const {
-    at::Tensor y = nf4 ? at::linear(x, nf4->dequantize(x.scalar_type()), bias) : at::linear(x, weight, bias);
+    at::Tensor y;
+    if (nf4 && nf4_scales.defined() && nf4_gemv_supported(*nf4, x)) {
+        y = nf4_gemv(*nf4, nf4_scales, x);
+        if (bias.defined()) y = y + bias;
+    } else {
+        y = nf4 ? at::linear(x, nf4->dequantize(x.scalar_type()), bias) : at::linear(x, weight, bias);
+    }
     if (lora && lora->defined()) {
         at::Tensor xl = x.scalar_type() == lora->A.scalar_type() ? x : x.to(lora->A.scalar_type());
         at::Tensor delta = at::linear(at::linear(xl, lora->A), lora->B) * lora->scaling;
@@ -201,6 +208,10 @@ Model Model::load(const std::string& dir, const LoadOptions& options) {
             }
         }
     }
+    if (m.device_.is_cuda())
+        for (Layer& L : m.layers_)
+            for (Linear& lin : L.proj)
+                if (lin.nf4) lin.nf4_scales = lin.nf4->scales().contiguous();
     // inv_freq[j] = 1 / theta^(2j / head_dim), float32 as transformers computes it.
     at::Tensor exps = at::arange(0, c.head_dim, 2, at::kLong).to(at::kFloat) / static_cast<double>(c.head_dim);
     m.inv_freq_ = (1.0 / at::pow(c.rope_theta, exps)).to(m.device_);
@@ -236,18 +247,8 @@ KVCache Model::new_cache(int64_t batch, int64_t capacity) const {
 at::Tensor Model::decoder_layer(int64_t index, const at::Tensor& h, const at::Tensor& cos, const at::Tensor& sin,
                                 const at::Tensor& mask, const Adapter* adapter, KVCache* cache) const {
     const LlamaConfig& c = config_;
-    const Layer& L = layers_.at(index);
-    auto lora = [&](arch::Proj p) -> const LoraWeights* {
-        return adapter ? adapter->for_linear(index * arch::kProjCount + static_cast<int>(p)) : nullptr;
-    };
     const int64_t B = h.size(0), T = h.size(1);
-
-    at::Tensor x = rms_norm(h, L.input_norm);
-    at::Tensor q = L.proj[0].forward(x, lora(arch::Proj::q)).view({B, T, -1, c.head_dim}).transpose(1, 2);
-    at::Tensor k = L.proj[1].forward(x, lora(arch::Proj::k)).view({B, T, -1, c.head_dim}).transpose(1, 2);
-    at::Tensor v = L.proj[2].forward(x, lora(arch::Proj::v)).view({B, T, -1, c.head_dim}).transpose(1, 2);
-    q = q * cos + rotate_half(q) * sin;
-    k = k * cos + rotate_half(k) * sin;
+    auto [q, k, v] = attention_inputs(index, h, cos, sin, adapter);
 
     int64_t past = 0;
     if (cache) {
@@ -291,13 +292,61 @@ at::Tensor Model::decoder_layer(int64_t index, const at::Tensor& h, const at::Te
         at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
         attn = at::matmul(probs, v);
     }
-    attn = attn.transpose(1, 2).contiguous().reshape({B, T, -1});
-    at::Tensor out = h + L.proj[3].forward(attn, lora(arch::Proj::o));
+    return attention_output(index, h, attn.transpose(1, 2).contiguous().reshape({B, T, -1}), adapter);
+}
 
-    x = rms_norm(out, L.post_attention_norm);
+std::tuple<at::Tensor, at::Tensor, at::Tensor> Model::attention_inputs(int64_t index, const at::Tensor& h,
+                                                                       const at::Tensor& cos, const at::Tensor& sin,
+                                                                       const Adapter* adapter) const {
+    const Layer& L = layers_.at(index);
+    auto lora = [&](arch::Proj p) -> const LoraWeights* {
+        return adapter ? adapter->for_linear(index * arch::kProjCount + static_cast<int>(p)) : nullptr;
+    };
+    const int64_t B = h.size(0), T = h.size(1), D = config_.head_dim;
+    at::Tensor x = rms_norm(h, L.input_norm);
+    at::Tensor q = L.proj[0].forward(x, lora(arch::Proj::q)).view({B, T, -1, D}).transpose(1, 2);
+    at::Tensor k = L.proj[1].forward(x, lora(arch::Proj::k)).view({B, T, -1, D}).transpose(1, 2);
+    at::Tensor v = L.proj[2].forward(x, lora(arch::Proj::v)).view({B, T, -1, D}).transpose(1, 2);
+    q = q * cos + rotate_half(q) * sin;
+    k = k * cos + rotate_half(k) * sin;
+    return {q, k, v};
+}
+
+at::Tensor Model::attention_output(int64_t index, const at::Tensor& h, const at::Tensor& attn,
+                                   const Adapter* adapter) const {
+    const Layer& L = layers_.at(index);
+    auto lora = [&](arch::Proj p) -> const LoraWeights* {
+        return adapter ? adapter->for_linear(index * arch::kProjCount + static_cast<int>(p)) : nullptr;
+    };
+    at::Tensor out = h + L.proj[3].forward(attn, lora(arch::Proj::o));
+    at::Tensor x = rms_norm(out, L.post_attention_norm);
     at::Tensor gate = L.proj[4].forward(x, lora(arch::Proj::gate));
     at::Tensor up = L.proj[5].forward(x, lora(arch::Proj::up));
     return out + L.proj[6].forward(at::silu(gate) * up, lora(arch::Proj::down));
+}
+
+at::Tensor Model::decode_step(const at::Tensor& id, const at::Tensor& position, KVCache& cache,
+                              const Adapter* adapter) const {
+    const LlamaConfig& c = config_;
+    const int64_t capacity = cache.capacity, D = c.head_dim, groups = c.num_kv_heads;
+    const int64_t rep = c.num_heads / c.num_kv_heads;
+    at::Tensor h = embed(id);
+    auto [cos, sin] = rope(position);
+    // Additive mask over the whole cache: keys after `position` are not there yet.
+    at::Tensor keys = at::arange(capacity, position.options());
+    at::Tensor mask = at::zeros({capacity}, h.options()).masked_fill(keys > position, -std::numeric_limits<double>::infinity());
+    const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+    for (int64_t i = 0; i < c.num_layers; ++i) {
+        auto [q, k, v] = attention_inputs(i, h, cos, sin, adapter);
+        cache.k[i].index_copy_(2, position, k);
+        cache.v[i].index_copy_(2, position, v);
+        // GQA without repeating K/V: the `rep` query heads of a group attend to its keys together.
+        at::Tensor scores = at::matmul(q.reshape({1, groups, rep, D}), cache.k[i].transpose(2, 3)) * scale + mask;
+        at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+        at::Tensor attn = at::matmul(probs, cache.v[i]).reshape({1, 1, c.num_heads * D});
+        h = attention_output(i, h, attn, adapter);
+    }
+    return head(h).view({c.vocab_size});
 }
 
 at::Tensor Model::head(const at::Tensor& h) const {
@@ -365,6 +414,7 @@ Model Model::merged(const Adapter& adapter) const {
             at::Tensor w = lin.nf4->dequantize(at::kFloat) + delta;
             lin.nf4 = std::make_shared<Nf4Weight>(
                 quantize_nf4(w.to(lin.nf4->dtype), lin.nf4->blocksize, lin.nf4->nested));
+            if (lin.nf4_scales.defined()) lin.nf4_scales = lin.nf4->scales().contiguous();
         } else {
             lin.weight = (lin.weight.to(at::kFloat) + delta.to(lin.weight.device())).to(dtype_);
         }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,7 @@ struct Linear {
     at::Tensor weight;             // [out, in] in the compute dtype; undefined when nf4
     std::shared_ptr<const Nf4Weight> nf4;
     at::Tensor bias;               // optional [out]
+    at::Tensor nf4_scales;         // float32 block scales for the CUDA NF4 GEMV (set on CUDA only)
 
     /// The weight as a dense tensor (dequantized for NF4).
     at::Tensor dense(at::ScalarType dtype) const;
@@ -107,6 +109,13 @@ public:
     /// Final norm + lm_head, float32 logits.
     at::Tensor head(const at::Tensor& h) const;
 
+    /// One batch-1 decode step whose shapes never change (so it can be captured in a CUDA graph):
+    /// `id` int64 [1, 1] and `position` int64 [1] are device tensors; K/V are written at `position`
+    /// and attention spans the whole cache capacity, keys after `position` masked. `cache.length`
+    /// is not touched. Returns float32 logits [vocab].
+    at::Tensor decode_step(const at::Tensor& id, const at::Tensor& position, KVCache& cache,
+                           const Adapter* adapter) const;
+
     KVCache new_cache(int64_t batch, int64_t capacity) const;
 
     /// A copy with `adapter` folded into the targeted weights (W + scaling·B·A); NF4 weights are
@@ -133,6 +142,13 @@ public:
     void save(const std::string& dir, at::ScalarType storage = at::kFloat) const;
 
 private:
+    // The two halves of a decoder layer around attention: q, k, v [B, heads, T, head_dim] with
+    // RoPE applied; then o_proj, the residual and the MLP.
+    std::tuple<at::Tensor, at::Tensor, at::Tensor> attention_inputs(int64_t index, const at::Tensor& h,
+                                                                    const at::Tensor& cos, const at::Tensor& sin,
+                                                                    const Adapter* adapter) const;
+    at::Tensor attention_output(int64_t index, const at::Tensor& h, const at::Tensor& attn, const Adapter* adapter) const;
+
     LlamaConfig config_;
     at::Device device_{at::kCPU};
     at::ScalarType dtype_ = at::kFloat;

@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -112,6 +113,15 @@ Status LlamaTextBackend::generate(const TextRequest& request, TextResult& result
         GenerateOptions o;
         o.sampling = request.sampling;
         o.stop_strings = request.stop_strings;
+        if (model->device().is_cuda()) {  // one static-cache session (CUDA graph) per model and adapter
+            const int64_t context = model->config().max_position_embeddings;
+            const int64_t needed = std::min<int64_t>(
+                static_cast<int64_t>(prompt.size()) + std::max<int64_t>(request.sampling.max_new_tokens, 1), context);
+            std::unique_ptr<DecodeSession>& session = sessions_[{model, adapter}];
+            if (!session || session->capacity() < needed)
+                session = std::make_unique<DecodeSession>(*model, adapter, std::min<int64_t>((needed + 255) / 256 * 256, context));
+            o.session = session.get();
+        }
         VocabDecoder decoder(*vocab_);
         StreamFn stream;
         if (sink) stream = [&](const std::string& piece) { return sink(sink_user, piece); };

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "adapter.hpp"
+#include "decode_session.hpp"
 #include "model.hpp"
 #include "vocab.hpp"
 
@@ -17,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 namespace troupe::llama {
 
@@ -38,6 +40,7 @@ private:
     bool add_bos_ = true;
     bool merge_ = false;
     std::map<std::string, Loaded> adapters_;
+    std::map<std::pair<const Model*, const Adapter*>, std::unique_ptr<DecodeSession>> sessions_;  // CUDA only
     std::mutex mutex_;  // one generation at a time; adapters map
 };
 
