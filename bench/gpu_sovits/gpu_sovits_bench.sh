@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# GPT-SoVITS v2 synthesis benchmark: Troupe (bench/gpu_sovits/sovits_bench) vs upstream PyTorch
+# (upstream_bench.py, the code fetch-upstream.sh put in .gpu/upstream) on the same random full-v2
+# weights (make_random_v2.py), in one run. Prints a markdown table for docs/benchmarks.md.
+#
+# Run from the repository root. On the GPU machine (with .gpu/ carried):
+#   bash bench/gpu_sovits/gpu_sovits_bench.sh
+# builds against the pip PyTorch's LibTorch with the headers/libraries of .gpu/debs (as
+# bench/gpu/build.sh), then runs Troupe, upstream infer_panel (naive) fp32, upstream CUDAGraphRunner
+# fp32 and CUDAGraphRunner fp16 (the WebUI's default on CUDA: is_half + CUDA graph box ticked).
+# On a CPU machine: DEVICE=cpu TOKENS=16 SEGMENTS=1 RUNS=1 bash bench/gpu_sovits/gpu_sovits_bench.sh
+# (system LibTorch and python3 torch; only the fp32 naive upstream row).
+#
+# Environment: DEVICE (cuda), TOKENS per segment (128), SEGMENTS (4), RUNS (3, best of; after two
+# warm-up requests), WORK (/tmp/troupe-gpu-sovits), BUILD_DIR ($WORK/build), PYTHON (python3),
+# DEBS_DIR (.gpu/debs when DEVICE=cuda).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HERE="$ROOT/bench/gpu_sovits"
+DEVICE=${DEVICE:-cuda}
+TOKENS=${TOKENS:-128}
+SEGMENTS=${SEGMENTS:-4}
+RUNS=${RUNS:-3}
+WORK=${WORK:-/tmp/troupe-gpu-sovits}
+BUILD=${BUILD_DIR:-$WORK/build}
+PY=${PYTHON:-python3}
+mkdir -p "$WORK"
+[ -d "$ROOT/.gpu/upstream/GPT_SoVITS/AR" ] || { echo "no .gpu/upstream: run bench/gpu_sovits/fetch-upstream.sh on the dev machine first" >&2; exit 1; }
+
+# 1. build sovits_bench (the repository as a subproject; only this target and what it links)
+t0=$(date +%s)
+CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Release)
+command -v ninja >/dev/null && CMAKE_ARGS+=(-G Ninja)
+if [ "$DEVICE" != cpu ]; then
+  DEBS_DIR=${DEBS_DIR:-$ROOT/.gpu/debs}
+  PFX="$WORK/debdeps"
+  if [ -d "$DEBS_DIR" ]; then
+    mkdir -p "$PFX"
+    for f in "$DEBS_DIR"/*.deb; do dpkg -x "$f" "$PFX"; done
+    rm -rf "$PFX/usr/share/doc"
+    export LD_LIBRARY_PATH="$PFX/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+  fi
+  command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"
+  TORCH_CMAKE=$($PY -c 'import torch; print(torch.utils.cmake_prefix_path)')
+  CMAKE_ARGS+=("-DCMAKE_PREFIX_PATH=$TORCH_CMAKE;$PFX/usr")
+fi
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  cmake -S "$HERE" -B "$BUILD" "${CMAKE_ARGS[@]}" > "$WORK/cmake.log" 2>&1 || { tail -40 "$WORK/cmake.log"; exit 1; }
+fi
+cmake --build "$BUILD" -j "$(nproc)" --target sovits_bench > "$WORK/build.log" 2>&1 \
+  || { grep -E "error|FAILED" "$WORK/build.log" | head -40; exit 1; }
+echo "built $BUILD/sovits_bench in $(( $(date +%s) - t0 )) s" >&2
+
+# 2. random full-v2 weights and inputs (one set per segment count)
+MODEL="$WORK/model-s$SEGMENTS"
+if [ ! -f "$MODEL/inputs.json" ]; then
+  (cd "$WORK" && $PY "$HERE/make_random_v2.py" "$MODEL" --segments "$SEGMENTS") >&2
+fi
+
+# 3. runs, one process each (peak memory and caches do not mix)
+RES="$WORK/results.jsonl"
+: > "$RES"
+run() {  # name, command...
+  local name=$1; shift
+  echo "== $name" >&2
+  if "$@" > "$WORK/out.json" 2> "$WORK/$name.log"; then
+    grep '^{' "$WORK/out.json" | tail -1 | tee -a "$RES"
+  else
+    echo "$name failed (log: $WORK/$name.log):" >&2; tail -5 "$WORK/$name.log" | cut -c1-400 >&2
+  fi
+}
+run troupe "$BUILD/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS"
+run upstream-naive $PY "$HERE/upstream_bench.py" "$MODEL" --device "$DEVICE" --variant naive --tokens "$TOKENS" --runs "$RUNS"
+if [ "$DEVICE" != cpu ]; then
+  run upstream-cudagraph $PY "$HERE/upstream_bench.py" "$MODEL" --device "$DEVICE" --variant cudagraph --tokens "$TOKENS" --runs "$RUNS"
+  run upstream-cudagraph-fp16 $PY "$HERE/upstream_bench.py" "$MODEL" --device "$DEVICE" --variant cudagraph --half --tokens "$TOKENS" --runs "$RUNS"
+fi
+
+# 4. table
+$PY - "$RES" "$DEVICE" <<'PYEOF'
+import datetime, json, subprocess, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
+dev = sys.argv[2]
+hw = "CPU"
+if dev != "cpu":
+    try:
+        hw = subprocess.check_output(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"]).decode().split("\n")[0]
+    except Exception:
+        hw = "GPU"
+torch_v = next((r["torch"] for r in rows if "torch" in r), "?")
+t = next((r for r in rows if r["impl"] == "troupe"), None)
+if rows:
+    r0 = rows[0]
+    print(f"\n### GPT-SoVITS v2 synthesis, random full-v2 weights — {datetime.date.today()} — {hw} (PyTorch {torch_v})\n")
+    print(f"{r0['segments']} segments x {r0['tokens_per_segment']} tokens (EOS disabled), prompt 100 codes + 30 phones, "
+          "40 target phones per segment, top-k 15, repetition penalty 1.35, noise scale 0.5; best of the timed requests.\n")
+print("| implementation | S1 decode | dtype | S1 tok/s | S2 s | total s | audio s | RTF | first audio s | peak VRAM MiB | Troupe speed-up (S1 / total) |")
+print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+for r in rows:
+    ratio = ""
+    if t and r is not t:
+        ratio = f"{t['s1_tokens_per_s'] / r['s1_tokens_per_s']:.2f}x / {r['total_s'] / t['total_s']:.2f}x"
+    print(f"| {r['impl']} | {r['variant']} | {r['dtype']} | {r['s1_tokens_per_s']:.0f} | {r['s2_s']:.3f} | {r['total_s']:.3f} | "
+          f"{r['audio_s']:.2f} | {r['rtf']:.4f} | {r['first_audio_s']:.3f} | {r['peak_vram_mib']:.0f} | {ratio} |")
+PYEOF

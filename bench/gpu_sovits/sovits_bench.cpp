@@ -1,0 +1,226 @@
+// GPT-SoVITS v2 synthesis benchmark of Troupe's gpt-sovits code on one device (the counterpart of
+// upstream_bench.py; gpu_sovits_bench.sh runs both on the same files). Prints one JSON line.
+//
+// One request = every segment of inputs.json in turn, as Engine::run_segment does it: S1
+// s1::infer_panel over [prompt phones | target phones] with the prompt codes (top-k 15, top-p 1,
+// temperature 1, repetition penalty 1.35, Exp(1) noise drawn on the CPU from the segment's seed as
+// the engine does; --noise device uses the device generator), then S2 decode of the kept tokens with
+// the target phones and the voice's style vector (noise scale 0.5), peak-normalised and copied to the
+// host. The weights disable EOS (make_random_v2.py), so each segment generates tokens + 1 tokens
+// and S2 gets `tokens` of them (upstream's y[:, -idx:] after an early_stop_num stop).
+// Voice preparation (reference spectrogram, style vector) is done once, outside the timings.
+//
+// usage: sovits_bench DIR [--device cuda] [--tokens 128] [--runs 3] [--noise engine|device]
+#include "s1/decoder.hpp"
+#include "s1/model.hpp"
+#include "s2/model.hpp"
+#include "s2/spectrogram.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+#include <c10/core/InferenceMode.h>
+#include <nlohmann/json.hpp>
+
+#ifdef SOVITS_BENCH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gsv = troupe::sovits;
+
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// 16-bit PCM mono WAV (what make_random_v2.py writes) → float samples in [-1, 1).
+std::vector<float> read_pcm16(const std::string& path, int& rate) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error(path + ": cannot open");
+    std::vector<char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto u32 = [&](size_t o) { uint32_t v; std::memcpy(&v, &b[o], 4); return v; };
+    auto u16 = [&](size_t o) { uint16_t v; std::memcpy(&v, &b[o], 2); return v; };
+    if (b.size() < 12 || std::memcmp(b.data(), "RIFF", 4) != 0 || std::memcmp(b.data() + 8, "WAVE", 4) != 0)
+        throw std::runtime_error(path + ": not a WAV file");
+    std::vector<float> out;
+    for (size_t o = 12; o + 8 <= b.size();) {
+        const uint32_t len = u32(o + 4);
+        if (std::memcmp(&b[o], "fmt ", 4) == 0) {
+            if (u16(o + 8) != 1 || u16(o + 10) != 1 || u16(o + 22) != 16)
+                throw std::runtime_error(path + ": expected 16-bit PCM mono");
+            rate = int(u32(o + 12));
+        } else if (std::memcmp(&b[o], "data", 4) == 0) {
+            const size_t n = std::min<size_t>(len, b.size() - o - 8) / 2;
+            out.resize(n);
+            for (size_t i = 0; i < n; ++i) out[i] = float(int16_t(u16(o + 8 + 2 * i))) / 32768.0f;
+        }
+        o += 8 + len + (len & 1);
+    }
+    return out;
+}
+
+at::Tensor ids(const std::vector<int64_t>& v, const c10::Device& d) {
+    return at::tensor(at::ArrayRef<int64_t>(v), at::kLong).unsqueeze(0).to(d);
+}
+
+struct RunTimes {
+    double total = 0, s1 = 0, s2 = 0, first_audio = 0, audio_seconds = 0;
+    int64_t s1_tokens = 0, s2_tokens = 0;
+    std::vector<int64_t> first_tokens;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    std::string dir, device = "cuda", noise = "engine";
+    int64_t tokens = 128, runs = 3;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--device") device = next();
+        else if (a == "--tokens") tokens = std::stoll(next());
+        else if (a == "--runs") runs = std::stoll(next());
+        else if (a == "--noise") noise = next();
+        else if (dir.empty()) dir = a;
+        else throw std::runtime_error("unexpected argument " + a);
+    }
+    if (dir.empty() || tokens < 12 || runs < 1 || (noise != "engine" && noise != "device"))
+        throw std::runtime_error("usage: sovits_bench DIR [--device cuda] [--tokens N>=12] [--runs 3] [--noise engine|device]");
+    const c10::Device dev(device);
+    if (dev.is_cuda()) {  // as Engine::load: the conformance tolerances need TF32 off
+        at::globalContext().setAllowTF32CuBLAS(false);
+        at::globalContext().setAllowTF32CuDNN(false);
+    }
+    nlohmann::json in;
+    {
+        std::ifstream f(dir + "/inputs.json");
+        if (!f) throw std::runtime_error(dir + "/inputs.json: cannot open");
+        f >> in;
+    }
+    const auto prompt_codes = in["prompt_codes"].get<std::vector<int64_t>>();
+    const auto prompt_phones = in["prompt_phones"].get<std::vector<int64_t>>();
+    const auto segments = in["segments"].get<std::vector<std::vector<int64_t>>>();
+
+    double t = now();
+    const gsv::s1::LoadedS1 s1 = gsv::s1::load_s1(dir + "/s1.ckpt", dev);
+    const gsv::s2::S2Model s2 = gsv::s2::S2Model::load(dir + "/s2.pth", dev);
+    const double load_s = now() - t;
+
+    c10::InferenceMode guard;
+    // The voice (the engine caches it per voice): reference spectrogram → style vector.
+    int rate = 0;
+    const std::vector<float> ref = read_pcm16(dir + "/" + in["reference"].get<std::string>(), rate);
+    if (rate != s2.config().sampling_rate) throw std::runtime_error("reference WAV must be at the model's rate");
+    at::Tensor wav = at::from_blob(const_cast<float*>(ref.data()), {int64_t(ref.size())}, at::kFloat).clone();
+    const at::Tensor spec = s2.spectrogram(gsv::s2::prepare_reference_audio(wav));
+    const at::Tensor ge = s2.mean_style({spec});
+    const at::Tensor prompt = ids(prompt_codes, dev);
+
+    auto run = [&](int64_t n_tokens, uint64_t seed) {
+        RunTimes r;
+        const double t0 = now();
+        for (size_t i = 0; i < segments.size(); ++i) {
+            const uint64_t seg_seed = seed + i;
+            std::vector<int64_t> all = prompt_phones;
+            all.insert(all.end(), segments[i].begin(), segments[i].end());
+            gsv::s1::DecodeOptions o;
+            o.sampling.top_k = 15;
+            o.sampling.top_p = 1.0;
+            o.sampling.temperature = 1.0;
+            o.sampling.repetition_penalty = 1.35;
+            o.early_stop_num = n_tokens;
+            if (noise == "engine") {
+                auto gen = std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seg_seed));
+                o.noise = [gen](int64_t, const at::Tensor& probs) {
+                    return at::empty(probs.sizes(), at::kFloat).exponential_(1.0, *gen).to(probs.device(), probs.scalar_type());
+                };
+            } else {
+                at::manual_seed(seg_seed);
+            }
+            const double a = now();
+            const gsv::s1::DecodeResult d = gsv::s1::infer_panel(*s1.model, ids(all, dev), at::Tensor(), prompt, o);
+            const at::Tensor kept_host = d.kept.cpu();  // synchronises; S2 needs the tokens anyway
+            const double b = now();
+            gsv::s2::DecodeOptions so;
+            so.noise_scale = 0.5;
+            so.seed = seg_seed;
+            const gsv::s2::DecodeResult out = s2.decode(d.kept.unsqueeze(0), ids(segments[i], dev), ge, so);
+            at::Tensor audio = out.audio.select(0, 0).select(0, 0).to(at::kCPU, at::kFloat).contiguous();
+            const double peak = audio.abs().max().item<double>();
+            if (peak > 1.0) audio = audio / peak;
+            const double c = now();
+            if (i == 0) {
+                r.first_audio = c - t0;
+                const int64_t k = std::min<int64_t>(16, kept_host.numel());
+                const int64_t* p = kept_host.flatten().data_ptr<int64_t>();
+                r.first_tokens.assign(p, p + k);
+            }
+            r.s1 += b - a;
+            r.s2 += c - b;
+            r.s1_tokens += d.generated.numel();
+            r.s2_tokens += d.kept.numel();
+            r.audio_seconds += double(audio.numel()) / double(s2.config().sampling_rate);
+        }
+        r.total = now() - t0;
+        return r;
+    };
+
+    run(16, 1);  // warm-up: allocator, kernels, cuDNN algorithms, graph capture
+    run(tokens, 7);  // warm-up at the measured length (same cache capacity as the measured runs)
+#ifdef SOVITS_BENCH_CUDA
+    if (dev.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(dev.index() < 0 ? 0 : dev.index());
+#endif
+    RunTimes best;
+    best.total = 1e30;
+    for (int64_t k = 0; k < runs; ++k) {
+        RunTimes r = run(tokens, 1234);
+        if (r.total < best.total) best = r;
+    }
+    double peak_vram_mib = 0;
+#ifdef SOVITS_BENCH_CUDA
+    if (dev.is_cuda()) {
+        using c10::cuda::CUDACachingAllocator::getDeviceStats;
+        const auto stats = getDeviceStats(dev.index() < 0 ? 0 : dev.index());
+        peak_vram_mib = double(stats.allocated_bytes[0].peak) / (1 << 20);  // [0] = aggregate
+    }
+#endif
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    nlohmann::json j = {{"impl", "troupe"},
+                        {"variant", std::string("infer_panel (") + (noise == "engine" ? "engine noise" : "device noise") + ")"},
+                        {"device", device},
+                        {"dtype", "float32"},
+                        {"segments", segments.size()},
+                        {"tokens_per_segment", tokens},
+                        {"load_s", load_s},
+                        {"s1_tokens", best.s1_tokens},
+                        {"s2_tokens", best.s2_tokens},
+                        {"s1_s", best.s1},
+                        {"s1_tokens_per_s", best.s1_tokens / best.s1},
+                        {"s2_s", best.s2},
+                        {"total_s", best.total},
+                        {"audio_s", best.audio_seconds},
+                        {"rtf", best.total / best.audio_seconds},
+                        {"first_audio_s", best.first_audio},
+                        {"peak_vram_mib", peak_vram_mib},
+                        {"peak_rss_mib", double(ru.ru_maxrss) / 1024.0},
+                        {"first_tokens", best.first_tokens}};
+    std::cout << j.dump() << std::endl;
+    return 0;
+} catch (const std::exception& e) {
+    std::cerr << "sovits_bench: " << e.what() << "\n";
+    return 1;
+}
