@@ -7,7 +7,9 @@
 #   bash bench/gpu_sovits/gpu_sovits_bench.sh
 # builds against the pip PyTorch's LibTorch with the headers/libraries of .gpu/debs (as
 # bench/gpu/build.sh), then runs Troupe, upstream infer_panel (naive) fp32, upstream CUDAGraphRunner
-# fp32 and CUDAGraphRunner fp16 (the WebUI's default on CUDA: is_half + CUDA graph box ticked).
+# fp32 and CUDAGraphRunner fp16 (the WebUI's default on CUDA: is_half + CUDA graph box ticked), and
+# Troupe once more with the sampling noise drawn by the device generator (as upstream draws it, so
+# its tokens equal the fp32 naive row's; the first row draws it on the CPU, as the engine does).
 # On a CPU machine: DEVICE=cpu TOKENS=16 SEGMENTS=1 RUNS=1 bash bench/gpu_sovits/gpu_sovits_bench.sh
 # (system LibTorch and python3 torch; only the fp32 naive upstream row).
 #
@@ -70,6 +72,9 @@ run() {  # name, command...
   fi
 }
 run troupe "$BUILD/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS"
+if [ "$DEVICE" != cpu ]; then  # the device generator, as upstream samples: the same tokens as its naive row
+  run troupe-device-noise "$BUILD/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS" --noise device
+fi
 run upstream-naive $PY "$HERE/upstream_bench.py" "$MODEL" --device "$DEVICE" --variant naive --tokens "$TOKENS" --runs "$RUNS"
 if [ "$DEVICE" != cpu ]; then
   run upstream-cudagraph $PY "$HERE/upstream_bench.py" "$MODEL" --device "$DEVICE" --variant cudagraph --tokens "$TOKENS" --runs "$RUNS"
@@ -89,17 +94,20 @@ if dev != "cpu":
         hw = "GPU"
 torch_v = next((r["torch"] for r in rows if "torch" in r), "?")
 t = next((r for r in rows if r["impl"] == "troupe"), None)
+naive = next((r for r in rows if r["impl"] == "upstream" and r["variant"].startswith("infer_panel") and r["dtype"] == "float32"), None)
 if rows:
     r0 = rows[0]
     print(f"\n### GPT-SoVITS v2 synthesis, random full-v2 weights — {datetime.date.today()} — {hw} (PyTorch {torch_v})\n")
     print(f"{r0['segments']} segments x {r0['tokens_per_segment']} tokens (EOS disabled), prompt 100 codes + 30 phones, "
           "40 target phones per segment, top-k 15, repetition penalty 1.35, noise scale 0.5; best of the timed requests.\n")
-print("| implementation | S1 decode | dtype | S1 tok/s | S2 s | total s | audio s | RTF | first audio s | peak VRAM MiB | Troupe speed-up (S1 / total) |")
-print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+print("| implementation | S1 decode | dtype | S1 tok/s | S2 s | total s | audio s | RTF | first audio s | peak VRAM MiB | Troupe speed-up (S1 / total) | first 16 tokens = naive's | audio RMS |")
+print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |")
 for r in rows:
     ratio = ""
     if t and r is not t:
         ratio = f"{t['s1_tokens_per_s'] / r['s1_tokens_per_s']:.2f}x / {r['total_s'] / t['total_s']:.2f}x"
     print(f"| {r['impl']} | {r['variant']} | {r['dtype']} | {r['s1_tokens_per_s']:.0f} | {r['s2_s']:.3f} | {r['total_s']:.3f} | "
-          f"{r['audio_s']:.2f} | {r['rtf']:.4f} | {r['first_audio_s']:.3f} | {r['peak_vram_mib']:.0f} | {ratio} |")
+          f"{r['audio_s']:.2f} | {r['rtf']:.4f} | {r['first_audio_s']:.3f} | {r['peak_vram_mib']:.0f} | {ratio} | "
+          f"{'' if not naive or r['impl'] != 'troupe' else ('yes' if r['first_tokens'] == naive['first_tokens'] else 'no')} | "
+          f"{r.get('first_audio_rms') or float('nan'):.4f} |")
 PYEOF

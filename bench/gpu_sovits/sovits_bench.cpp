@@ -74,7 +74,7 @@ at::Tensor ids(const std::vector<int64_t>& v, const c10::Device& d) {
 }
 
 struct RunTimes {
-    double total = 0, s1 = 0, s2 = 0, first_audio = 0, audio_seconds = 0;
+    double total = 0, s1 = 0, s2 = 0, first_audio = 0, audio_seconds = 0, first_rms = 0;
     int64_t s1_tokens = 0, s2_tokens = 0;
     std::vector<int64_t> first_tokens;
 };
@@ -167,6 +167,7 @@ int main(int argc, char** argv) try {
                 const int64_t k = std::min<int64_t>(16, kept_host.numel());
                 const int64_t* p = kept_host.flatten().data_ptr<int64_t>();
                 r.first_tokens.assign(p, p + k);
+                r.first_rms = audio.pow(2).mean().sqrt().item<double>();  // NaN if the audio is not finite
             }
             r.s1 += b - a;
             r.s2 += c - b;
@@ -217,7 +218,8 @@ int main(int argc, char** argv) try {
                         {"first_audio_s", best.first_audio},
                         {"peak_vram_mib", peak_vram_mib},
                         {"peak_rss_mib", double(ru.ru_maxrss) / 1024.0},
-                        {"first_tokens", best.first_tokens}};
+                        {"first_tokens", best.first_tokens},
+                        {"first_audio_rms", best.first_rms}};
     std::cout << j.dump() << std::endl;
     return 0;
 } catch (const std::exception& e) {

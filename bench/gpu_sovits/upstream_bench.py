@@ -148,6 +148,7 @@ def main():
                 if i == 0:
                     r["first_audio"] = tc - t0
                     r["first_tokens"] = pred.flatten()[:16].tolist()
+                    r["first_rms"] = float(wav.pow(2).mean().sqrt())
                 r["s1"] += tb - ta
                 r["s2"] += tc - tb
                 r["s1_tokens"] += int(generated)
@@ -170,7 +171,8 @@ def main():
         "s1_tokens_per_s": best["s1_tokens"] / best["s1"], "s2_s": best["s2"], "total_s": best["total"],
         "audio_s": best["audio_s"], "rtf": best["total"] / best["audio_s"], "first_audio_s": best["first_audio"],
         "peak_vram_mib": peak_vram, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "first_tokens": best.get("first_tokens", []), "webui_early_stop_num": hz * max_sec,
+        "first_tokens": best.get("first_tokens", []), "first_audio_rms": best.get("first_rms", 0.0),
+        "webui_early_stop_num": hz * max_sec,
     }))
 
 
