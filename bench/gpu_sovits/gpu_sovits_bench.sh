@@ -15,7 +15,7 @@
 #
 # Environment: DEVICE (cuda), TOKENS per segment (128), SEGMENTS (4), RUNS (3, best of; after two
 # warm-up requests), WORK (/tmp/troupe-gpu-sovits), BUILD_DIR ($WORK/build), PYTHON (python3),
-# DEBS_DIR (.gpu/debs when DEVICE=cuda).
+# DEBS_DIR (.gpu/debs when DEVICE=cuda), BUILD_ONLY (set: stop after building; a later call reuses it).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$ROOT/bench/gpu_sovits"
@@ -52,6 +52,7 @@ fi
 cmake --build "$BUILD" -j "$(nproc)" --target sovits_bench > "$WORK/build.log" 2>&1 \
   || { grep -E "error|FAILED" "$WORK/build.log" | head -40; exit 1; }
 echo "built $BUILD/sovits_bench in $(( $(date +%s) - t0 )) s" >&2
+[ -n "${BUILD_ONLY:-}" ] && exit 0
 
 # 2. random full-v2 weights and inputs (one set per segment count)
 MODEL="$WORK/model-s$SEGMENTS"
@@ -66,7 +67,7 @@ run() {  # name, command...
   local name=$1; shift
   echo "== $name" >&2
   if "$@" > "$WORK/out.json" 2> "$WORK/$name.log"; then
-    grep '^{' "$WORK/out.json" | tail -1 | tee -a "$RES"
+    grep '^{' "$WORK/out.json" | tail -1 | tee -a "$RES" || echo "$name printed no JSON" >&2
   else
     echo "$name failed (log: $WORK/$name.log):" >&2; tail -5 "$WORK/$name.log" | cut -c1-400 >&2
   fi
