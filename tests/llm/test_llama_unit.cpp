@@ -10,7 +10,7 @@
 #include "generator.hpp"
 #include "model.hpp"
 #include "nf4.hpp"
-#include "nf4_gemv.hpp"
+#include "fused_ops.hpp"
 #include "sampler.hpp"
 
 #include <troupe/status.hpp>
@@ -199,6 +199,49 @@ BOOST_AUTO_TEST_CASE(nf4_gemv_matches_dequantized_linear) {
             BOOST_CHECK_MESSAGE(rel < (t == at::kFloat ? 1e-5 : 1e-2), "blocksize " << blocksize << " dtype " << t << ": rel " << rel);
         }
         BOOST_CHECK(!ll::nf4_gemv_supported(g, at::randn({2, 4160}).to(at::Device("cuda"))));  // two rows: GEMM path
+    }
+}
+
+// The fused RMSNorm and LoRA kernels (GPU builds) against the ATen formulas they replace.
+BOOST_AUTO_TEST_CASE(fused_rms_norm_and_lora_match_aten) {
+    at::manual_seed(2);
+    const at::Device dev = at::hasCUDA() ? at::Device("cuda") : at::Device(at::kCPU);
+    const at::Tensor x32 = at::randn({3, 4096}).to(dev), w32 = at::randn({4096}).to(dev);
+    ll::LoraWeights lw{at::randn({16, 4096}).to(dev) * 0.01, at::randn({1024, 16}).to(dev), 2.0};
+    const at::Tensor xr = at::randn({1, 1, 4096}).to(dev), yr = at::randn({1, 1, 1024}).to(dev);
+    if (!at::hasCUDA()) {
+        BOOST_CHECK(!ll::rms_norm_supported(x32, w32));
+        BOOST_CHECK(!ll::lora_add_supported(xr, lw, yr));
+        BOOST_CHECK(!ll::rope_supported(x32, x32, w32, w32));
+        return;
+    }
+    at::NoGradGuard no_grad;
+    for (at::ScalarType t : {at::kFloat, at::kBFloat16, at::kHalf}) {
+        const at::Tensor x = x32.to(t), w = w32.to(t);
+        BOOST_REQUIRE(ll::rms_norm_supported(x, w));
+        const at::Tensor h = x.to(at::kFloat);
+        const at::Tensor ref = w * (h * at::rsqrt(h.pow(2).mean(-1, true) + 1e-5)).to(t);
+        const double tol = t == at::kFloat ? 1e-6 : 1e-2;  // relative L2
+        auto rel = [](const at::Tensor& a, const at::Tensor& b) {
+            return ((a.to(at::kFloat) - b.to(at::kFloat)).norm() / b.to(at::kFloat).norm()).item<double>();
+        };
+        const double d = rel(ll::rms_norm(x, w, 1e-5), ref);
+        BOOST_CHECK_MESSAGE(d <= tol, "rms_norm " << t << ": " << d);
+
+        const at::Tensor xa = xr.to(t), ya = yr.to(t);
+        BOOST_REQUIRE(ll::lora_add_supported(xa, lw, ya));
+        const at::Tensor lref = (ya + at::linear(at::linear(xa.to(at::kFloat), lw.A), lw.B) * lw.scaling).to(t);
+        const double ld = rel(ll::lora_add(xa, lw, ya), lref);
+        BOOST_CHECK_MESSAGE(ld <= tol, "lora_add " << t << ": " << ld);
+
+        const at::Tensor q = at::randn({1, 32, 1, 128}).to(dev, t), k = at::randn({1, 8, 1, 128}).to(dev, t);
+        const at::Tensor ang = at::arange(128).to(dev, at::kFloat).view({1, 128}) * 0.37;
+        const at::Tensor cos = ang.cos().to(t), sin = ang.sin().to(t);
+        BOOST_REQUIRE(ll::rope_supported(q, k, cos, sin));
+        auto rot = [](const at::Tensor& v) { return at::cat({-v.narrow(-1, 64, 64), v.narrow(-1, 0, 64)}, -1); };
+        auto [qr, kr] = ll::rope(q, k, cos, sin);
+        BOOST_CHECK_MESSAGE(rel(qr, q * cos + rot(q) * sin) <= tol, "rope q " << t);
+        BOOST_CHECK_MESSAGE(rel(kr, k * cos + rot(k) * sin) <= tol, "rope k " << t);
     }
 }
 

@@ -2,7 +2,7 @@
 
 #include "adapter.hpp"
 #include "arch.hpp"
-#include "nf4_gemv.hpp"
+#include "fused_ops.hpp"
 
 #include <troupe/status.hpp>
 #include <troupe/torch/safetensors.hpp>
@@ -61,13 +61,15 @@ at::Tensor Linear::dense(at::ScalarType dtype) const {
 
 at::Tensor Linear::forward(const at::Tensor& x, const LoraWeights* lora) const {
     at::Tensor y;
-    if (nf4 && nf4_scales.defined() && nf4_gemv_supported(*nf4, x)) {
+    if (nf4 && nf4_scales.defined() && !at::GradMode::is_enabled() && nf4_gemv_supported(*nf4, x)) {
         y = nf4_gemv(*nf4, nf4_scales, x);
         if (bias.defined()) y = y + bias;
     } else {
         y = nf4 ? at::linear(x, nf4->dequantize(x.scalar_type()), bias) : at::linear(x, weight, bias);
     }
-    if (lora && lora->defined()) {
+    if (lora && lora->defined() && !at::GradMode::is_enabled() && lora_add_supported(x, *lora, y)) {
+        y = lora_add(x, *lora, y);
+    } else if (lora && lora->defined()) {
         at::Tensor xl = x.scalar_type() == lora->A.scalar_type() ? x : x.to(lora->A.scalar_type());
         at::Tensor delta = at::linear(at::linear(xl, lora->A), lora->B) * lora->scaling;
         y = (y + delta).to(x.scalar_type());
@@ -227,6 +229,8 @@ std::pair<at::Tensor, at::Tensor> Model::rope(const at::Tensor& positions) const
 }
 
 at::Tensor Model::rms_norm(const at::Tensor& x, const at::Tensor& weight) const {
+    if (!at::GradMode::is_enabled() && llama::rms_norm_supported(x, weight))
+        return llama::rms_norm(x, weight, config_.rms_norm_eps);
     at::Tensor h = x.to(at::kFloat);
     at::Tensor var = h.pow(2).mean(-1, /*keepdim=*/true);
     h = h * at::rsqrt(var + config_.rms_norm_eps);
@@ -307,6 +311,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Model::attention_inputs(int64_t i
     at::Tensor q = L.proj[0].forward(x, lora(arch::Proj::q)).view({B, T, -1, D}).transpose(1, 2);
     at::Tensor k = L.proj[1].forward(x, lora(arch::Proj::k)).view({B, T, -1, D}).transpose(1, 2);
     at::Tensor v = L.proj[2].forward(x, lora(arch::Proj::v)).view({B, T, -1, D}).transpose(1, 2);
+    if (!at::GradMode::is_enabled() && rope_supported(q, k, cos, sin)) {
+        auto [qr, kr] = llama::rope(q, k, cos, sin);
+        return {qr, kr, v};
+    }
     q = q * cos + rotate_half(q) * sin;
     k = k * cos + rotate_half(k) * sin;
     return {q, k, v};
