@@ -182,7 +182,7 @@ int main(int argc, char** argv) try {
     run(16, 1);  // warm-up: allocator, kernels, cuDNN algorithms, graph capture
     run(tokens, 7);  // warm-up at the measured length (same cache capacity as the measured runs)
 #ifdef SOVITS_BENCH_CUDA
-    if (dev.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(dev.index() < 0 ? 0 : dev.index());
+    if (dev.is_cuda()) c10::cuda::CUDACachingAllocator::get()->resetPeakStats(dev.index() < 0 ? 0 : dev.index());
 #endif
     RunTimes best;
     best.total = 1e30;
@@ -193,8 +193,7 @@ int main(int argc, char** argv) try {
     double peak_vram_mib = 0;
 #ifdef SOVITS_BENCH_CUDA
     if (dev.is_cuda()) {
-        using c10::cuda::CUDACachingAllocator::getDeviceStats;
-        const auto stats = getDeviceStats(dev.index() < 0 ? 0 : dev.index());
+        const auto stats = c10::cuda::CUDACachingAllocator::get()->getDeviceStats(dev.index() < 0 ? 0 : dev.index());
         peak_vram_mib = double(stats.allocated_bytes[0].peak) / (1 << 20);  // [0] = aggregate
     }
 #endif
