@@ -3,19 +3,24 @@
 // and every case of s1/sampling.json. The model is read from models/s1.ckpt with the project's
 // own checkpoint reader. Cases, sizes and tensor names come from the fixture files.
 // TROUPE_TEST_DEVICE=cuda runs the model on the GPU (TF32 off, as the fixture's tolerances need).
+// infer_panel runs its static-shape steps (s1/decode_graph.hpp: eager on the CPU, CUDA graphs on
+// a CUDA build); static_decode_matches_cached_path compares them with the growing-cache path.
 #define BOOST_TEST_MODULE s1_conformance
 #include <boost/test/unit_test.hpp>
 
+#include "s1/decode_graph.hpp"
 #include "s1/decoder.hpp"
 #include "s1/model.hpp"
 #include "s1/sampler.hpp"
 
+#include <troupe/torch/cuda_graph.hpp>
 #include <troupe/torch/safetensors.hpp>
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 #include <torch/autograd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -237,4 +242,59 @@ BOOST_AUTO_TEST_CASE(batched_decode_matches_single_rows) {
         }
     }
     BOOST_TEST(eos_rows >= 2);  // rows leave the batch at different steps
+}
+
+// The static-shape decode (eager on the CPU, a replayed CUDA graph where available) against the
+// growing-cache decode on every case: identical tokens, stop and step counts, logits within 1e-4;
+// greedy with the case's parameters and sampled (top_k 15, fixed Exp(1) noise).
+BOOST_AUTO_TEST_CASE(static_decode_matches_cached_path) {
+    torch::NoGradGuard no_grad;
+    const auto cases = read_json(gsv_dir() / "s1" / "cases.json").at("cases");
+    auto& m = *model().model;
+    const auto dev = test_device();
+    {
+        s1::DecodeGraph g(m, 256);
+        BOOST_TEST(g.graphed() == troupe::CudaGraph::available(dev));
+        BOOST_TEST_MESSAGE("device " << dev << ", CUDA graph " << g.graphed());
+    }
+    for (const auto& c : cases) {
+        const std::string name = c.at("name");
+        const auto t = troupe::st::File::open((gsv_dir() / "s1" / (name + ".safetensors")).string());
+        const at::Tensor phones = t.tensor("phone_ids").to(dev);
+        const at::Tensor prompt = t.contains("prompt_codes") ? t.tensor("prompt_codes").to(dev) : at::Tensor();
+        const at::Tensor bert = t.contains("bert") ? t.tensor("bert").to(dev) : at::Tensor();
+        for (const bool sampled : {false, true}) {
+            BOOST_TEST_CONTEXT("case " << name << (sampled ? " sampled" : " greedy")) {
+                const auto& dp = c.at("decode_params");
+                s1::DecodeOptions opt;
+                opt.sampling.top_k = sampled ? 15 : dp.at("top_k").is_null() ? std::optional<int64_t>() : dp.at("top_k").get<int64_t>();
+                opt.sampling.repetition_penalty = dp.at("repetition_penalty").get<double>();
+                opt.early_stop_num = sampled ? 120 : dp.value("early_stop_num", int64_t(-1));
+                opt.record_logits = true;
+                const at::Tensor noise = at::empty({400, m.config().vocab_size}).exponential_(
+                    1.0, at::make_generator<at::CPUGeneratorImpl>(99));
+                opt.noise = [&](int64_t step, const at::Tensor& probs) {
+                    return noise[step].slice(0, 0, probs.size(1)).unsqueeze(0).to(probs.device());
+                };
+                opt.static_decode = false;
+                const auto want = s1::infer_panel(m, phones, bert, prompt, opt);
+                opt.static_decode = true;
+                const auto t0 = std::chrono::steady_clock::now();
+                const auto got = s1::infer_panel(m, phones, bert, prompt, opt);
+                const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                BOOST_TEST_MESSAGE(name << (sampled ? " sampled: " : " greedy: ") << got.steps << " steps, "
+                                        << s1::to_string(got.stop) << ", " << double(got.steps) / sec << " tok/s");
+                BOOST_TEST(got.step_tokens == want.step_tokens);
+                BOOST_TEST(to_vec(got.y) == to_vec(want.y));
+                BOOST_TEST(to_vec(got.kept) == to_vec(want.kept));
+                BOOST_TEST(got.idx == want.idx);
+                BOOST_TEST(got.steps == want.steps);
+                BOOST_TEST(std::string(s1::to_string(got.stop)) == s1::to_string(want.stop));
+                BOOST_TEST(got.eos_blocked_steps == want.eos_blocked_steps);
+                const double d = max_abs(got.step_logits, want.step_logits);
+                BOOST_TEST_MESSAGE(name << " static vs cached logits max abs " << d);
+                BOOST_TEST(d <= kLogitTol);
+            }
+        }
+    }
 }

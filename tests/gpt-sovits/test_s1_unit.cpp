@@ -1,9 +1,11 @@
 // S1 unit tests on small random models: upstream parameter names, the prefill mask, KV-cached
 // decoding equal to the full forward, train mode (dropout, gradients), sampler rules, stop rules
-// and input validation.
+// and input validation; the static-shape decode step (s1/decode_graph.hpp, eager here) against the
+// full forward, its buffer reuse and the graph pool.
 #define BOOST_TEST_MODULE s1_unit
 #include <boost/test/unit_test.hpp>
 
+#include "s1/decode_graph.hpp"
 #include "s1/decoder.hpp"
 #include "s1/model.hpp"
 #include "s1/sampler.hpp"
@@ -11,6 +13,7 @@
 #include <troupe/status.hpp>
 
 #include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
 #include <torch/autograd.h>
 
@@ -98,6 +101,96 @@ BOOST_AUTO_TEST_CASE(kv_cached_decode_equals_full_forward) {
         BOOST_TEST(cache.length() == 7 + codes.size(1));
         BOOST_TEST(cache.capacity() >= cache.length());
     }
+}
+
+BOOST_AUTO_TEST_CASE(static_decode_step_equals_full_forward) {
+    torch::NoGradGuard g;
+    auto m = tiny_model();
+    const at::Tensor phones = ids({1, 5, 7, 2, 9, 22, 0});
+    const at::Tensor bert = at::randn({1, 8, 7});
+    const at::Tensor codes = ids({3, 17, 39, 3, 0, 12, 30, 8});
+    const at::Tensor full = m->forward(phones, bert, codes);  // (1, 1 + T, V)
+    // Capacity 16: every step attends over the whole capacity (as a captured graph does); 600: the
+    // eager steps attend over the first 256 positions only.
+    for (int64_t capacity : {16, 600}) {
+        s1::DecodeGraph graph(*m, capacity, /*use_graph=*/false);
+        BOOST_TEST(!graph.graphed());
+        BOOST_TEST(graph.capacity() == capacity);
+        // Longest prefix last but one: the next prefill must not see its leftovers.
+        for (int64_t prefix : {0, 6, 2}) {
+            const at::Tensor x = m->embed_text(phones, bert);
+            const at::Tensor xy = prefix ? at::cat({x, m->embed_audio(codes.slice(1, 0, prefix), 0)}, 1) : x;
+            const at::Tensor h = graph.prefill(xy, s1::Text2SemanticDecoderImpl::prefill_mask(7, prefix, at::kCPU));
+            double worst = (m->predict(h.select(1, h.size(1) - 1)) - full.select(1, prefix)).abs().max().item<double>();
+            for (int64_t j = prefix; j < codes.size(1); ++j) {
+                const at::Tensor& logits = graph.step(codes.slice(1, j, j + 1), j, 7 + j);
+                BOOST_TEST(logits.size(0) == 1);
+                BOOST_TEST(logits.size(1) == 41);
+                worst = std::max(worst, (logits - full.select(1, j + 1)).abs().max().item<double>());
+            }
+            BOOST_TEST(worst < 1e-5, "capacity " << capacity << ", prefix " << prefix << ": static step vs full " << worst);
+        }
+    }
+    s1::DecodeGraph graph(*m, 16, /*use_graph=*/false);
+    BOOST_CHECK_THROW(graph.step(codes.slice(1, 0, 1), 9, 16), troupe::Error);  // past the capacity
+    BOOST_CHECK_THROW(graph.prefill(at::zeros({1, 17, 16}), at::Tensor()), troupe::Error);
+    // The positional rows computed on the device from a position tensor equal the table's.
+    const at::Tensor pos = at::arange(0, 600, 37, at::TensorOptions().dtype(at::kLong));
+    const at::Tensor e = m->embed_audio_at(at::full({1, pos.size(0)}, 5, at::kLong), pos);
+    for (int64_t i = 0; i < pos.size(0); ++i) {
+        const int64_t p = pos[i].item<int64_t>();
+        BOOST_TEST((e.select(1, i) - m->embed_audio(ids({5}), p).select(1, 0)).abs().max().item<double>() < 1e-5, p);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(static_decode_graphs_are_pooled) {
+    auto m = tiny_model();
+    BOOST_TEST(s1::DecodeGraph::round_capacity(1) == 256);
+    BOOST_TEST(s1::DecodeGraph::round_capacity(256) == 256);
+    BOOST_TEST(s1::DecodeGraph::round_capacity(257) == 512);
+    auto a = s1::DecodeGraph::acquire(*m, 256);
+    const s1::DecodeGraph* first = a.get();
+    a.reset();
+    auto b = s1::DecodeGraph::acquire(*m, 256);
+    BOOST_TEST(b.get() == first);  // reused
+    auto c = s1::DecodeGraph::acquire(*m, 256);
+    BOOST_TEST(c.get() != first);  // held: a second one
+    auto d = s1::DecodeGraph::acquire(*m, 512);
+    BOOST_TEST(d->capacity() == 512);
+    b.reset();
+    c.reset();
+    d.reset();
+    auto other = tiny_model(3);
+    auto e = s1::DecodeGraph::acquire(*other, 256);
+    BOOST_TEST(e.get() != first);  // another model
+    // Decodes through the pool (static steps) equal the growing-cache decode, twice in a row.
+    const at::Tensor phones = ids({1, 5, 7, 2, 9});
+    const at::Tensor prompt = ids({3, 17, 21});
+    s1::DecodeOptions o;
+    o.sampling.top_k = 5;
+    o.early_stop_num = 30;
+    o.record_logits = true;
+    const at::Tensor noise = at::empty({64, 41}).exponential_(1.0, at::make_generator<at::CPUGeneratorImpl>(5));
+    o.noise = [&](int64_t step, const at::Tensor& probs) { return noise[step].slice(0, 0, probs.size(1)).unsqueeze(0); };
+    o.static_decode = false;
+    const auto want = s1::infer_panel(*m, phones, at::Tensor(), prompt, o);
+    o.static_decode = true;
+    for (int run = 0; run < 2; ++run) {
+        const auto got = s1::infer_panel(*m, phones, at::Tensor(), prompt, o);
+        BOOST_TEST(got.step_tokens == want.step_tokens);
+        BOOST_TEST(got.y.equal(want.y));
+        BOOST_TEST((got.step_logits - want.step_logits).abs().max().item<double>() < 1e-5);
+    }
+    BOOST_TEST(want.steps > 5);
+    // A graph built under InferenceMode serves a later caller outside it (and the other way round).
+    s1::DecodeGraph::release_pooled(m.get());
+    for (const bool inference : {true, false, true}) {
+        c10::InferenceMode mode(inference);
+        const auto got = s1::infer_panel(*m, phones, at::Tensor(), prompt, o);
+        BOOST_TEST(got.step_tokens == want.step_tokens);
+    }
+    s1::DecodeGraph::release_pooled();
+    BOOST_TEST(s1::DecodeGraph::acquire(*m, 256).get() != nullptr);
 }
 
 BOOST_AUTO_TEST_CASE(train_mode_has_dropout_and_gradients) {

@@ -1,5 +1,7 @@
 #include "s1/decoder.hpp"
 
+#include "s1/decode_graph.hpp"
+
 #include <troupe/status.hpp>
 
 #include <ATen/ATen.h>
@@ -54,12 +56,25 @@ DecodeResult infer_panel(Text2SemanticDecoderImpl& model, const at::Tensor& phon
     DecodeResult r;
     KVCache cache;
     cache.reserve = std::min<int64_t>(opt.max_steps, 512);  // decode steps before the first regrowth
+    // Static steps: capacity for the prefill and every step after it (the loop ends after
+    // min(max_steps, early_stop_num + 1) steps).
+    std::shared_ptr<DecodeGraph> graph;
+    if (opt.static_decode) {
+        int64_t steps = opt.max_steps;
+        if (opt.early_stop_num >= 0) steps = std::min(steps, opt.early_stop_num + 1);
+        graph = DecodeGraph::acquire(model, DecodeGraph::round_capacity(x_len + prefix_len + steps - 1));
+    }
     std::vector<at::Tensor> recorded;
     int64_t idx = 0;
     for (;; ++idx) {
-        const at::Tensor h = model.transform(xy_pos, mask, &cache);
+        at::Tensor full;  // (1, V) float32
+        if (graph && idx > 0) {
+            full = graph->step(y.slice(1, y.size(1) - 1), prefix_len + idx - 1, x_len + prefix_len + idx - 1);
+        } else {
+            const at::Tensor h = graph ? graph->prefill(xy_pos, mask) : model.transform(xy_pos, mask, &cache);
+            full = model.predict(h.select(1, h.size(1) - 1)).to(at::kFloat);
+        }
         mask = at::Tensor();
-        at::Tensor full = model.predict(h.select(1, h.size(1) - 1)).to(at::kFloat);  // (1, V)
         if (opt.record_logits) recorded.push_back(full.clone());
         at::Tensor logits = idx < opt.min_steps ? full.slice(1, 0, cfg.vocab_size - 1) : full;
         const at::Tensor probs = logits_to_probs(logits, y, opt.sampling);  // penalises `logits` in place
@@ -93,7 +108,7 @@ DecodeResult infer_panel(Text2SemanticDecoderImpl& model, const at::Tensor& phon
             if (y.size(1) == 0) y = at::cat({y, at::zeros_like(token)}, 1);  // upstream's "bad zero prediction"
             break;
         }
-        xy_pos = model.embed_audio(y.slice(1, y.size(1) - 1), prefix_len + idx);
+        if (!graph) xy_pos = model.embed_audio(y.slice(1, y.size(1) - 1), prefix_len + idx);
     }
     r.steps = idx + 1;
     r.y = y;

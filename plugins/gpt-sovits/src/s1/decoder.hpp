@@ -7,6 +7,8 @@
 //   sampling (s1/sampler.hpp) with the repetition penalty over prompt + generated tokens;
 //   stop when argmax(penalised logits) == EOS or the sample == EOS (the EOS is dropped), when more
 //   than early_stop_num tokens were generated (the last token is kept), or at step max_steps - 1.
+// The steps after the prefill run as static-shape steps (s1/decode_graph.hpp, CUDA graphs) unless
+// DecodeOptions::static_decode is off; sampling and the stop rules are the same either way.
 #pragma once
 
 #include "s1/model.hpp"
@@ -31,6 +33,10 @@ struct DecodeOptions {
     /// generator (tests, reproducible runs across implementations).
     std::function<at::Tensor(int64_t step, const at::Tensor& probs)> noise;
     bool record_logits = false;   // keep every step's raw logits (before slicing and penalty)
+    /// infer_panel's steps after the prefill use s1/decode_graph.hpp (K/V preallocated for the
+    /// whole decode, static shapes, one CUDA-graph replay per token where available, eager
+    /// elsewhere); false: the growing KV cache with one position more per step.
+    bool static_decode = true;
 };
 
 /// Upstream's WebUI/API defaults: top_k 15, top_p 1, temperature 1, repetition_penalty 1.35,

@@ -73,6 +73,17 @@ at::Tensor SinePositionalEmbeddingImpl::forward(const at::Tensor& x, int64_t sta
     return at::dropout(x + alpha_ * pe.unsqueeze(0), dropout_, is_training());
 }
 
+at::Tensor SinePositionalEmbeddingImpl::forward_at(const at::Tensor& x, const at::Tensor& positions) {
+    if (!div_term_.defined() || div_term_.device() != x.device()) {
+        // As table(): computed on the CPU in float32, so position * div_term is bit-identical.
+        const auto f32 = at::TensorOptions().dtype(at::kFloat);
+        div_term_ = at::exp(at::arange(0, dim_, 2, f32) * -(std::log(10000.0) / double(dim_))).to(x.device());
+    }
+    const at::Tensor angle = positions.to(at::kFloat).unsqueeze(1) * div_term_;  // (L, d/2)
+    const at::Tensor pe = at::stack({at::sin(angle), at::cos(angle)}, 2).reshape({positions.size(0), dim_});
+    return at::dropout(x + alpha_ * pe.to(x.scalar_type()).unsqueeze(0), dropout_, is_training());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Attention and layers
 
@@ -100,6 +111,16 @@ at::Tensor write_cache(at::Tensor& buf, const at::Tensor& src, int64_t past, int
 }
 }  // namespace
 
+KVCache KVCache::allocate(size_t layers, int64_t batch, int64_t capacity, int64_t dim, const at::TensorOptions& options) {
+    KVCache c;
+    c.reserve = 0;
+    for (size_t i = 0; i < layers; ++i) {
+        c.k.push_back(at::zeros({batch, capacity, dim}, options));
+        c.v.push_back(at::zeros({batch, capacity, dim}, options));
+    }
+    return c;
+}
+
 void KVCache::select_rows(const at::Tensor& rows) {
     for (auto& t : k)
         if (t.defined()) t = t.index_select(0, rows);
@@ -109,15 +130,29 @@ void KVCache::select_rows(const at::Tensor& rows) {
 
 at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& blocked, at::Tensor* k_cache,
                                       at::Tensor* v_cache, int64_t past, int64_t reserve) {
-    const int64_t B = x.size(0), L = x.size(1), hd = dim_ / heads_;
     const auto qkv = at::linear(x, in_proj_weight_, in_proj_bias_).chunk(3, -1);
     at::Tensor k = qkv[1], v = qkv[2];
     if (k_cache && v_cache) {
         k = write_cache(*k_cache, k, past, reserve);
         v = write_cache(*v_cache, v, past, reserve);
     }
+    return attend(qkv[0], k, v, blocked);
+}
+
+at::Tensor SelfAttentionImpl::forward_at(const at::Tensor& x, const at::Tensor& blocked, at::Tensor& k_buf,
+                                         at::Tensor& v_buf, const at::Tensor& positions) {
+    const auto qkv = at::linear(x, in_proj_weight_, in_proj_bias_).chunk(3, -1);
+    k_buf.index_copy_(1, positions, qkv[1]);
+    v_buf.index_copy_(1, positions, qkv[2]);
+    return attend(qkv[0], k_buf, v_buf, blocked);
+}
+
+// q (B, L, d), k/v (B, S, d) → out_proj(softmax(q k^T / sqrt(hd), blocked = -inf) v), per head.
+at::Tensor SelfAttentionImpl::attend(const at::Tensor& q_in, const at::Tensor& k, const at::Tensor& v,
+                                     const at::Tensor& blocked) {
+    const int64_t B = q_in.size(0), L = q_in.size(1), hd = dim_ / heads_;
     const int64_t S = k.size(1);
-    const at::Tensor q = qkv[0].reshape({B, L, heads_, hd}).transpose(1, 2);
+    const at::Tensor q = q_in.reshape({B, L, heads_, hd}).transpose(1, 2);
     const at::Tensor kh = k.reshape({B, S, heads_, hd}).transpose(1, 2);
     const at::Tensor vh = v.reshape({B, S, heads_, hd}).transpose(1, 2);
     at::Tensor scores = at::matmul(q, kh.transpose(-2, -1)) * (1.0 / std::sqrt(double(hd)));
@@ -140,8 +175,17 @@ DecoderLayerImpl::DecoderLayerImpl(int64_t dim, int64_t heads, int64_t ffn, doub
 
 at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& blocked, at::Tensor* k_cache,
                                      at::Tensor* v_cache, int64_t past, int64_t reserve) {
+    return feed_forward(x, self_attn_->forward(x, blocked, k_cache, v_cache, past, reserve));
+}
+
+at::Tensor DecoderLayerImpl::forward_at(const at::Tensor& x, const at::Tensor& blocked, at::Tensor& k_buf,
+                                        at::Tensor& v_buf, const at::Tensor& positions) {
+    return feed_forward(x, self_attn_->forward_at(x, blocked, k_buf, v_buf, positions));
+}
+
+// Post-LN: x = LN1(x + attn); x = LN2(x + W2 relu(W1 x)).
+at::Tensor DecoderLayerImpl::feed_forward(const at::Tensor& x, const at::Tensor& a) {
     const bool train = is_training();
-    const at::Tensor a = self_attn_->forward(x, blocked, k_cache, v_cache, past, reserve);
     at::Tensor h = norm1_->forward(x + at::dropout(a, dropout_, train));
     at::Tensor ff = linear2_->forward(at::dropout(at::relu(linear1_->forward(h)), dropout_, train));
     return norm2_->forward(h + at::dropout(ff, dropout_, train));
@@ -189,6 +233,10 @@ at::Tensor Text2SemanticDecoderImpl::embed_audio(const at::Tensor& codes, int64_
     return ar_audio_position_->forward(ar_audio_embedding_->forward(codes), start);
 }
 
+at::Tensor Text2SemanticDecoderImpl::embed_audio_at(const at::Tensor& codes, const at::Tensor& positions) {
+    return ar_audio_position_->forward_at(ar_audio_embedding_->forward(codes), positions);
+}
+
 at::Tensor Text2SemanticDecoderImpl::prefill_mask(int64_t n_text, int64_t n_audio, const c10::Device& device) {
     const auto b = at::TensorOptions().dtype(at::kBool).device(device);
     const int64_t L = n_text + n_audio;
@@ -208,6 +256,15 @@ at::Tensor Text2SemanticDecoderImpl::transform(const at::Tensor& xy, const at::T
         x = cache ? layers_[i]->forward(x, blocked, &cache->k[i], &cache->v[i], cache->len, cache->reserve)
                   : layers_[i]->forward(x, blocked);
     if (cache) cache->len += xy.size(1);
+    return x;
+}
+
+at::Tensor Text2SemanticDecoderImpl::transform_at(const at::Tensor& xy, const at::Tensor& blocked, KVCache& cache,
+                                                  const at::Tensor& positions) {
+    if (cache.k.size() != layers_.size() || cache.v.size() != layers_.size())
+        throw Error(Errc::invalid_argument, "S1: transform_at needs a cache allocated for every layer");
+    at::Tensor x = xy;
+    for (size_t i = 0; i < layers_.size(); ++i) x = layers_[i]->forward_at(x, blocked, cache.k[i], cache.v[i], positions);
     return x;
 }
 

@@ -69,13 +69,17 @@ public:
     at::Tensor forward(const at::Tensor& x, int64_t start = 0);
     /// pe rows [start, start + len) as (len, d) float32 on `device`.
     at::Tensor table(int64_t start, int64_t len, const c10::Device& device);
+    /// x (B, L, d) → x + alpha * pe[positions], positions (L) int64 on x's device; the rows are
+    /// computed there from the positions (no host round trip: static-shape decode steps).
+    at::Tensor forward_at(const at::Tensor& x, const at::Tensor& positions);
     const at::Tensor& alpha() const { return alpha_; }
 
 private:
     int64_t dim_;
     double dropout_;
     at::Tensor alpha_;
-    at::Tensor pe_;  // cached float32 table, grown on demand (not a parameter or buffer, as upstream)
+    at::Tensor pe_;        // cached float32 table, grown on demand (not a parameter or buffer, as upstream)
+    at::Tensor div_term_;  // exp(-2i ln(10000)/d), float32, cached on the last device used
 };
 
 /// Keys and values of every layer for the positions seen so far, in preallocated buffers
@@ -88,6 +92,9 @@ struct KVCache {
     int64_t capacity() const { return k.empty() || !k.front().defined() ? 0 : k.front().size(1); }
     /// Keeps only the batch rows `rows` (int64 indices) of every layer.
     void select_rows(const at::Tensor& rows);
+    /// Zero-filled buffers (batch, capacity, dim) for `layers` layers, len 0: a static-capacity
+    /// cache (transform never regrows it while capacity suffices; transform_at never does).
+    static KVCache allocate(size_t layers, int64_t batch, int64_t capacity, int64_t dim, const at::TensorOptions& options);
 };
 
 /// nn.MultiheadAttention's parameter layout (in_proj_weight packed Q|K|V, out_proj), batch-first.
@@ -101,8 +108,15 @@ public:
     /// [0, past + L).
     at::Tensor forward(const at::Tensor& x, const at::Tensor& blocked, at::Tensor* k_cache = nullptr,
                        at::Tensor* v_cache = nullptr, int64_t past = 0, int64_t reserve = 0);
+    /// Static shapes: this call's K/V are written into k_buf/v_buf (B, capacity, d) at `positions`
+    /// (L) int64 on the device, and attention covers all `capacity` positions; `blocked` (L, capacity)
+    /// or (B, L, capacity) must mask the positions not yet valid.
+    at::Tensor forward_at(const at::Tensor& x, const at::Tensor& blocked, at::Tensor& k_buf, at::Tensor& v_buf,
+                          const at::Tensor& positions);
 
 private:
+    at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& blocked);
+
     int64_t dim_, heads_;
     double dropout_;
     at::Tensor in_proj_weight_, in_proj_bias_;
@@ -115,8 +129,13 @@ public:
     DecoderLayerImpl(int64_t dim, int64_t heads, int64_t ffn, double dropout, double eps);
     at::Tensor forward(const at::Tensor& x, const at::Tensor& blocked, at::Tensor* k_cache = nullptr,
                        at::Tensor* v_cache = nullptr, int64_t past = 0, int64_t reserve = 0);
+    /// Static shapes (see SelfAttentionImpl::forward_at).
+    at::Tensor forward_at(const at::Tensor& x, const at::Tensor& blocked, at::Tensor& k_buf, at::Tensor& v_buf,
+                          const at::Tensor& positions);
 
 private:
+    at::Tensor feed_forward(const at::Tensor& x, const at::Tensor& attn);
+
     double dropout_;
     std::shared_ptr<SelfAttentionImpl> self_attn_;
     std::shared_ptr<LinearImpl> linear1_, linear2_;
@@ -133,6 +152,8 @@ public:
     at::Tensor embed_text(const at::Tensor& phone_ids, const at::Tensor& bert);
     /// Audio side: word embedding + alpha_audio * pe[start : start + T]. codes (B, T) int64.
     at::Tensor embed_audio(const at::Tensor& codes, int64_t start = 0);
+    /// The same at positions (T) int64 on the model's device (static-shape decode steps).
+    at::Tensor embed_audio_at(const at::Tensor& codes, const at::Tensor& positions);
     /// The prefill mask (N + T, N + T), true = blocked: text rows see all text and no audio; audio
     /// rows see all text and the audio up to themselves.
     static at::Tensor prefill_mask(int64_t n_text, int64_t n_audio, const c10::Device& device);
@@ -140,6 +161,11 @@ public:
     /// All layers over xy (B, L, d) with `blocked` (L, S) or (B, L, S). With a cache: prefill (empty cache) or
     /// continue (appends this call's positions). Returns the hidden states (B, L, d).
     at::Tensor transform(const at::Tensor& xy, const at::Tensor& blocked, KVCache* cache = nullptr);
+    /// All layers with static shapes: this call's K/V are written into the cache buffers at
+    /// `positions` (L) int64 on the device, and attention covers every buffer position, so
+    /// `blocked` (L, capacity) or (B, L, capacity) must mask those not yet valid. The buffers are
+    /// never reallocated and `cache.len` is left alone (s1/decode_graph.hpp).
+    at::Tensor transform_at(const at::Tensor& xy, const at::Tensor& blocked, KVCache& cache, const at::Tensor& positions);
     /// ar_predict_layer: (…, d) → (…, vocab_size).
     at::Tensor predict(const at::Tensor& hidden);
 
