@@ -19,7 +19,7 @@ PY=${PYTHON:-python3}
 
 # 1. build llm_decode_bench against the LibTorch inside PyTorch (bench/gpu/build.sh, .debs in .gpu/debs)
 if [ -z "${BENCH:-}" ]; then
-  bash "$HERE/../gpu/build.sh" llm_decode_bench
+  bash "$HERE/../gpu/build.sh" llm_decode_bench || exit 1
   BENCH=/tmp/troupe-build/bin/llm_decode_bench
 fi
 source "$HERE/../gpu/env.sh"

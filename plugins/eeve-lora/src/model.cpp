@@ -8,6 +8,7 @@
 #include <troupe/torch/safetensors.hpp>
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/version.h>
@@ -61,13 +62,13 @@ at::Tensor Linear::dense(at::ScalarType dtype) const {
 
 at::Tensor Linear::forward(const at::Tensor& x, const LoraWeights* lora) const {
     at::Tensor y;
-    if (nf4 && nf4_scales.defined() && !at::GradMode::is_enabled() && nf4_gemv_supported(*nf4, x)) {
+    if (nf4 && nf4_scales.defined() && !c10::GradMode::is_enabled() && nf4_gemv_supported(*nf4, x)) {
         y = nf4_gemv(*nf4, nf4_scales, x);
         if (bias.defined()) y = y + bias;
     } else {
         y = nf4 ? at::linear(x, nf4->dequantize(x.scalar_type()), bias) : at::linear(x, weight, bias);
     }
-    if (lora && lora->defined() && !at::GradMode::is_enabled() && lora_add_supported(x, *lora, y)) {
+    if (lora && lora->defined() && !c10::GradMode::is_enabled() && lora_add_supported(x, *lora, y)) {
         y = lora_add(x, *lora, y);
     } else if (lora && lora->defined()) {
         at::Tensor xl = x.scalar_type() == lora->A.scalar_type() ? x : x.to(lora->A.scalar_type());
@@ -229,7 +230,7 @@ std::pair<at::Tensor, at::Tensor> Model::rope(const at::Tensor& positions) const
 }
 
 at::Tensor Model::rms_norm(const at::Tensor& x, const at::Tensor& weight) const {
-    if (!at::GradMode::is_enabled() && llama::rms_norm_supported(x, weight))
+    if (!c10::GradMode::is_enabled() && llama::rms_norm_supported(x, weight))
         return llama::rms_norm(x, weight, config_.rms_norm_eps);
     at::Tensor h = x.to(at::kFloat);
     at::Tensor var = h.pow(2).mean(-1, /*keepdim=*/true);
@@ -311,7 +312,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Model::attention_inputs(int64_t i
     at::Tensor q = L.proj[0].forward(x, lora(arch::Proj::q)).view({B, T, -1, D}).transpose(1, 2);
     at::Tensor k = L.proj[1].forward(x, lora(arch::Proj::k)).view({B, T, -1, D}).transpose(1, 2);
     at::Tensor v = L.proj[2].forward(x, lora(arch::Proj::v)).view({B, T, -1, D}).transpose(1, 2);
-    if (!at::GradMode::is_enabled() && rope_supported(q, k, cos, sin)) {
+    if (!c10::GradMode::is_enabled() && rope_supported(q, k, cos, sin)) {
         auto [qr, kr] = llama::rope(q, k, cos, sin);
         return {qr, kr, v};
     }
