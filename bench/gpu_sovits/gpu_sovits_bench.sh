@@ -5,8 +5,7 @@
 #
 # Run from the repository root. On the GPU machine (with .gpu/ carried):
 #   bash bench/gpu_sovits/gpu_sovits_bench.sh
-# builds against the pip PyTorch's LibTorch with the headers/libraries of .gpu/debs (as
-# bench/gpu/build.sh), then runs Troupe, upstream infer_panel (naive) fp32, upstream CUDAGraphRunner
+# builds with bench/gpu/build.sh (the pip PyTorch's LibTorch, .gpu/debs), then runs Troupe, upstream infer_panel (naive) fp32, upstream CUDAGraphRunner
 # fp32 and CUDAGraphRunner fp16 (the WebUI's default on CUDA: is_half + CUDA graph box ticked), and
 # Troupe once more with the sampling noise drawn by the device generator (as upstream draws it, so
 # its tokens equal the fp32 naive row's; the first row draws it on the CPU, as the engine does).
@@ -14,8 +13,8 @@
 # (system LibTorch and python3 torch; only the fp32 naive upstream row).
 #
 # Environment: DEVICE (cuda), TOKENS per segment (128), SEGMENTS (4), RUNS (3, best of; after two
-# warm-up requests), WORK (/tmp/troupe-gpu-sovits), BUILD_DIR ($WORK/build), PYTHON (python3),
-# DEBS_DIR (.gpu/debs when DEVICE=cuda), BUILD_ONLY (set: stop after building; a later call reuses it).
+# warm-up requests), WORK (/tmp/troupe-gpu-sovits), BUILD_DIR (CPU only: $WORK/build), PYTHON (python3),
+# BUILD_ONLY (set: stop after building; a later call reuses it).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$ROOT/bench/gpu_sovits"
@@ -29,28 +28,18 @@ PY=${PYTHON:-python3}
 mkdir -p "$WORK"
 [ -d "$ROOT/.gpu/upstream/GPT_SoVITS/AR" ] || { echo "no .gpu/upstream: run bench/gpu_sovits/fetch-upstream.sh on the dev machine first" >&2; exit 1; }
 
-# 1. build sovits_bench (the repository as a subproject; only this target and what it links)
+# 1. build sovits_bench (the main build with TROUPE_BUILD_BENCH; on the GPU machine bench/gpu/build.sh)
 t0=$(date +%s)
-CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Release)
-command -v ninja >/dev/null && CMAKE_ARGS+=(-G Ninja)
 if [ "$DEVICE" != cpu ]; then
-  DEBS_DIR=${DEBS_DIR:-$ROOT/.gpu/debs}
-  PFX="$WORK/debdeps"
-  if [ -d "$DEBS_DIR" ]; then
-    mkdir -p "$PFX"
-    for f in "$DEBS_DIR"/*.deb; do dpkg -x "$f" "$PFX"; done
-    rm -rf "$PFX/usr/share/doc"
-    export LD_LIBRARY_PATH="$PFX/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
-  fi
-  command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"
-  TORCH_CMAKE=$($PY -c 'import torch; print(torch.utils.cmake_prefix_path)')
-  CMAKE_ARGS+=("-DCMAKE_PREFIX_PATH=$TORCH_CMAKE;$PFX/usr")
+  BUILD=/tmp/troupe-build
+  (cd "$ROOT" && bash bench/gpu/build.sh sovits_bench) >&2 || exit 1
+  source "$ROOT/bench/gpu/env.sh"
+else
+  [ -f "$BUILD/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTROUPE_BUILD_TESTS=OFF \
+    -DTROUPE_BUILD_BENCH=ON > "$WORK/cmake.log" 2>&1 || { tail -40 "$WORK/cmake.log"; exit 1; }
+  cmake --build "$BUILD" -j "$(nproc)" --target sovits_bench > "$WORK/build.log" 2>&1 \
+    || { grep -E "error|FAILED" "$WORK/build.log" | head -40; exit 1; }
 fi
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-  cmake -S "$HERE" -B "$BUILD" "${CMAKE_ARGS[@]}" > "$WORK/cmake.log" 2>&1 || { tail -40 "$WORK/cmake.log"; exit 1; }
-fi
-cmake --build "$BUILD" -j "$(nproc)" --target sovits_bench > "$WORK/build.log" 2>&1 \
-  || { grep -E "error|FAILED" "$WORK/build.log" | head -40; exit 1; }
 echo "built $BUILD/sovits_bench in $(( $(date +%s) - t0 )) s" >&2
 [ -n "${BUILD_ONLY:-}" ] && exit 0
 

@@ -22,7 +22,7 @@
 #include <c10/core/InferenceMode.h>
 #include <nlohmann/json.hpp>
 
-#ifdef SOVITS_BENCH_CUDA
+#ifdef TROUPE_CUDA_GRAPHS
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
@@ -181,7 +181,7 @@ int main(int argc, char** argv) try {
 
     run(16, 1);  // warm-up: allocator, kernels, cuDNN algorithms, graph capture
     run(tokens, 7);  // warm-up at the measured length (same cache capacity as the measured runs)
-#ifdef SOVITS_BENCH_CUDA
+#ifdef TROUPE_CUDA_GRAPHS
     if (dev.is_cuda()) c10::cuda::CUDACachingAllocator::get()->resetPeakStats(dev.index() < 0 ? 0 : dev.index());
 #endif
     RunTimes best;
@@ -191,7 +191,7 @@ int main(int argc, char** argv) try {
         if (r.total < best.total) best = r;
     }
     double peak_vram_mib = 0;
-#ifdef SOVITS_BENCH_CUDA
+#ifdef TROUPE_CUDA_GRAPHS
     if (dev.is_cuda()) {
         const auto stats = c10::cuda::CUDACachingAllocator::get()->getDeviceStats(dev.index() < 0 ? 0 : dev.index());
         peak_vram_mib = double(stats.allocated_bytes[0].peak) / (1 << 20);  // [0] = aggregate

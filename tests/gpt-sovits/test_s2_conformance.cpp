@@ -9,6 +9,8 @@
 #include <troupe/status.hpp>
 #include <troupe/torch/safetensors.hpp>
 
+#include <c10/core/GradMode.h>
+
 #include <iostream>
 #include <memory>
 
@@ -238,7 +240,7 @@ BOOST_AUTO_TEST_CASE(training_build_matches_folded_inference) {
         if (!state.count(p.key()) && p.key().rfind("enc_q.", 0) == 0) state[p.key()] = p.value().detach().clone();
     s2::load_state(*net, state, "", "s2.pth");
     net->eval();
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     FirstCase f = first_case(model());
     const at::Tensor ge_train = net->style(st::File::open(s2test::gsv_dir() + "/s2/refs.safetensors").tensor("spec_a").to(at::kFloat));
     const at::Tensor ge_inf = model().style(st::File::open(s2test::gsv_dir() + "/s2/refs.safetensors").tensor("spec_a").to(at::kFloat));

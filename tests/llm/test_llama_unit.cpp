@@ -215,7 +215,7 @@ BOOST_AUTO_TEST_CASE(fused_rms_norm_and_lora_match_aten) {
         BOOST_CHECK(!ll::rope_supported(x32, x32, w32, w32));
         return;
     }
-    c10::NoGradGuard no_grad;
+    c10::InferenceMode no_grad;
     for (at::ScalarType t : {at::kFloat, at::kBFloat16, at::kHalf}) {
         const at::Tensor x = x32.to(t), w = w32.to(t);
         BOOST_REQUIRE(ll::rms_norm_supported(x, w));

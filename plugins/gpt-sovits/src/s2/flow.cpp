@@ -3,6 +3,7 @@
 #include "s2/text_encoder.hpp"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <torch/nn/modules/container/modulelist.h>
 
 namespace troupe::sovits::s2 {
@@ -57,7 +58,7 @@ CouplingLayerImpl::CouplingLayerImpl(int64_t channels, int64_t hidden, int64_t k
     pre_ = register_module("pre", conv1d(half_, hidden, 1));
     enc_ = register_module("enc", std::make_shared<WNImpl>(hidden, kernel, dilation_rate, n_layers, gin_channels, 0.0, weight_norm));
     post_ = register_module("post", conv1d(hidden, half_ * (mean_only ? 1 : 2), 1));
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     for (auto& p : post_->parameters()) p.zero_();  // upstream zero-initialises post
 }
 

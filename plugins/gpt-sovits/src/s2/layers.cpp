@@ -3,6 +3,7 @@
 #include <troupe/status.hpp>
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
 #include <cmath>
@@ -104,7 +105,7 @@ at::Tensor EmbeddingImpl::forward(const at::Tensor& ids) const { return at::embe
 
 void load_state(torch::nn::Module& module, const StateDict& state, const std::string& prefix,
                 const std::string& source) {
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     auto assign = [&](const std::string& name, at::Tensor& target) {
         const std::string key = prefix + name;
         at::Tensor value;

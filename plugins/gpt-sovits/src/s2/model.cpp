@@ -8,6 +8,7 @@
 #include <troupe/torch/torch_checkpoint.hpp>
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -111,12 +112,12 @@ SpectrogramParams S2Model::spectrogram_params() const {
 }
 
 at::Tensor S2Model::spectrogram(const at::Tensor& wav) const {
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     return linear_spectrogram(wav.to(s_->device), spectrogram_params());
 }
 
 at::Tensor S2Model::style(const at::Tensor& spec) const {
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     if (spec.dim() != 3 || spec.size(1) < config().style_in)
         throw Error(Errc::invalid_argument, fmt::format("S2 style: spectrogram must be (B, ≥{}, F)", config().style_in));
     return s_->net->style(spec.to(s_->device, at::kFloat));
@@ -130,12 +131,12 @@ at::Tensor S2Model::mean_style(const std::vector<at::Tensor>& specs) const {
 }
 
 at::Tensor S2Model::ssl_latent(const at::Tensor& ssl) const {
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     return s_->net->ssl_latent(ssl.to(s_->device, at::kFloat));
 }
 
 at::Tensor S2Model::extract_latent(const at::Tensor& ssl) const {
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     if (ssl.dim() != 3 || ssl.size(1) != config().ssl_dim || ssl.size(2) < 2)
         throw Error(Errc::invalid_argument,
                     fmt::format("S2 extract_latent: SSL features must be (B, {}, F ≥ 2)", config().ssl_dim));
@@ -144,7 +145,7 @@ at::Tensor S2Model::extract_latent(const at::Tensor& ssl) const {
 
 DecodeResult S2Model::decode(const at::Tensor& codes_in, const at::Tensor& text_in, const at::Tensor& ge_in,
                              const DecodeOptions& opt) const {
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     const S2Config& c = config();
     SynthesizerImpl& net = *s_->net;
     if (codes_in.dim() != 3 || codes_in.size(2) < 1)
