@@ -1,5 +1,7 @@
 #include "engine.hpp"
 
+#include "s1/decode_graph.hpp"
+
 #include <troupe/audio.hpp>
 #include <troupe/ssl/encoder.hpp>
 #include <troupe/ssl/hubert.hpp>
@@ -8,6 +10,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/GradMode.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -44,7 +47,9 @@ std::string VoiceSpec::key() const {
 }
 
 Engine::Engine() = default;
-Engine::~Engine() = default;
+Engine::~Engine() {
+    if (s1_.model) s1::DecodeGraph::release_pooled(s1_.model.get());  // its pooled S1 decode graphs (K/V, CUDA graph)
+}
 
 std::shared_ptr<Engine> Engine::load(const EngineOptions& options) {
     std::shared_ptr<Engine> e(new Engine());
@@ -129,7 +134,7 @@ std::shared_ptr<const PreparedVoice> Engine::prepare_voice(const VoiceSpec& spec
                 throw Error(Errc::invalid_argument,
                             fmt::format("{}: reference audio is {:.2f} s; GPT-SoVITS needs 3–10 s", spec.reference_audio,
                                         double(n) / double(kHubertRate)));
-            at::NoGradGuard no_grad;
+            c10::NoGradGuard no_grad;
             at::Tensor ssl = ssl::hubert_features(*hubert_, wav16).transpose(1, 2).to(at::kFloat);
             at::Tensor codes = s2_->extract_latent(ssl);  // (1, n_q, T)
             voice->prompt_codes = codes.select(1, 0).contiguous();  // (1, T)
