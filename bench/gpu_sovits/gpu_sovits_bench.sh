@@ -40,7 +40,7 @@ else
   cmake --build "$BUILD" -j "$(nproc)" --target sovits_bench > "$WORK/build.log" 2>&1 \
     || { grep -E "error|FAILED" "$WORK/build.log" | head -40; exit 1; }
 fi
-echo "built $BUILD/sovits_bench in $(( $(date +%s) - t0 )) s" >&2
+echo "built $BUILD/bin/sovits_bench in $(( $(date +%s) - t0 )) s" >&2
 [ -n "${BUILD_ONLY:-}" ] && exit 0
 
 # 2. random full-v2 weights and inputs (one set per segment count)
@@ -61,9 +61,9 @@ run() {  # name, command...
     echo "$name failed (log: $WORK/$name.log):" >&2; tail -5 "$WORK/$name.log" | cut -c1-400 >&2
   fi
 }
-run troupe "$BUILD/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS"
+run troupe "$BUILD/bin/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS"
 if [ "$DEVICE" != cpu ]; then  # the device generator, as upstream samples: the same tokens as its naive row
-  run troupe-device-noise "$BUILD/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS" --noise device
+  run troupe-device-noise "$BUILD/bin/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS" --noise device
 fi
 run upstream-naive $PY "$HERE/upstream_bench.py" "$MODEL" --device "$DEVICE" --variant naive --tokens "$TOKENS" --runs "$RUNS"
 if [ "$DEVICE" != cpu ]; then
