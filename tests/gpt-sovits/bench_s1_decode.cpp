@@ -5,6 +5,7 @@
 //
 //   bench_s1_decode [--device cpu|cuda] [--dtype float|half] [--layers 24] [--dim 512] [--heads 16]
 //                   [--phones 100] [--prompt 150] [--steps 500] [--repeat 3]
+// (--dtype half: CUDA only; greedy tokens may then differ between the paths by fp16 rounding.)
 #include "s1/decode_graph.hpp"
 #include "s1/decoder.hpp"
 #include "s1/model.hpp"
@@ -19,7 +20,9 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace s1 = troupe::sovits::s1;
 
