@@ -7,52 +7,6 @@
 
 namespace troupe::eval {
 
-std::u32string utf8_decode(const std::string& text) {
-    std::u32string out;
-    out.reserve(text.size());
-    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-    size_t n = text.size(), i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        char32_t cp;
-        int len;
-        if (c < 0x80) { cp = c; len = 1; }
-        else if ((c & 0xE0) == 0xC0) { cp = c & 0x1F; len = 2; }
-        else if ((c & 0xF0) == 0xE0) { cp = c & 0x0F; len = 3; }
-        else if ((c & 0xF8) == 0xF0) { cp = c & 0x07; len = 4; }
-        else { out.push_back(0xFFFD); ++i; continue; }
-        if (i + len > n) { out.push_back(0xFFFD); ++i; continue; }
-        bool ok = true;
-        for (int k = 1; k < len; ++k) {
-            if ((s[i + k] & 0xC0) != 0x80) { ok = false; break; }
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        static const char32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (!ok || cp < min_for_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            out.push_back(0xFFFD); ++i; continue;
-        }
-        out.push_back(cp);
-        i += len;
-    }
-    return out;
-}
-
-std::string utf8_encode(const std::u32string& text) {
-    std::string out;
-    out.reserve(text.size() * 3);
-    for (char32_t c : text) {
-        if (c < 0x80) out += char(c);
-        else if (c < 0x800) { out += char(0xC0 | (c >> 6)); out += char(0x80 | (c & 0x3F)); }
-        else if (c < 0x10000) {
-            out += char(0xE0 | (c >> 12)); out += char(0x80 | ((c >> 6) & 0x3F)); out += char(0x80 | (c & 0x3F));
-        } else {
-            out += char(0xF0 | (c >> 18)); out += char(0x80 | ((c >> 12) & 0x3F));
-            out += char(0x80 | ((c >> 6) & 0x3F)); out += char(0x80 | (c & 0x3F));
-        }
-    }
-    return out;
-}
-
 namespace {
 constexpr char32_t kSBase = 0xAC00, kLBase = 0x1100, kVBase = 0x1161, kTBase = 0x11A7;
 constexpr int kLCount = 19, kVCount = 21, kTCount = 28, kNCount = kVCount * kTCount, kSCount = kLCount * kNCount;

@@ -1,15 +1,13 @@
-// troupe/eval/unicode.hpp — UTF-8 <-> code points, a small NFC composer (Hangul + common Latin),
-// and Hangul jamo helpers. Never decomposes to NFD: every count here is on NFC code points.
+// troupe/eval/unicode.hpp — a small NFC composer (Hangul + common Latin) and Hangul jamo helpers, on
+// top of the UTF-8 codec in troupe/text.hpp. Never decomposes to NFD: every count here is on NFC code points.
 #pragma once
+
+#include <troupe/text.hpp>  // utf8_decode / utf8_encode (inline; no troupe_core needed)
 
 #include <cstddef>
 #include <string>
 
 namespace troupe::eval {
-
-/// Decodes UTF-8; malformed bytes become U+FFFD (never throws).
-std::u32string utf8_decode(const std::string& text);
-std::string utf8_encode(const std::u32string& text);
 
 /// Canonical composition for the cases Korean text meets: conjoining Hangul jamo (L V [T] and
 /// LV + T) and Latin letters followed by common combining marks (grave, acute, circumflex, tilde,

@@ -9,6 +9,7 @@
 // The taps are computed in float32 in torchaudio's order of operations and summed in double: outputs match
 // torchaudio 2.11 to ~2e-7 (tests/ssl/data/torchaudio_resample.*). GPT-SoVITS resamples the reference for its
 // spectrogram with torchaudio; its HuBERT input goes through librosa (soxr), which this does not reproduce.
+// Kept apart from troupe::resample and eval::resample on purpose: this one is torchaudio-exact (conformance).
 #pragma once
 
 #include <cstdint>
