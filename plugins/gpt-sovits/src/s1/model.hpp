@@ -109,9 +109,9 @@ public:
     at::Tensor forward(const at::Tensor& x, const at::Tensor& blocked, at::Tensor* k_cache = nullptr,
                        at::Tensor* v_cache = nullptr, int64_t past = 0, int64_t reserve = 0);
     /// Static shapes: this call's K/V are written into k_buf/v_buf (B, capacity, d) at `positions`
-    /// (L) int64 on the device, and attention covers all `capacity` positions; `blocked` (L, capacity)
-    /// or (B, L, capacity) must mask the positions not yet valid.
-    at::Tensor forward_at(const at::Tensor& x, const at::Tensor& blocked, at::Tensor& k_buf, at::Tensor& v_buf,
+    /// (L) int64 on the device, and attention covers all `capacity` positions; `bias` (L, capacity)
+    /// or (B, L, capacity), x's dtype, is added to the scores: -inf at the positions not yet valid.
+    at::Tensor forward_at(const at::Tensor& x, const at::Tensor& bias, at::Tensor& k_buf, at::Tensor& v_buf,
                           const at::Tensor& positions);
 
 private:
@@ -129,8 +129,8 @@ public:
     DecoderLayerImpl(int64_t dim, int64_t heads, int64_t ffn, double dropout, double eps);
     at::Tensor forward(const at::Tensor& x, const at::Tensor& blocked, at::Tensor* k_cache = nullptr,
                        at::Tensor* v_cache = nullptr, int64_t past = 0, int64_t reserve = 0);
-    /// Static shapes (see SelfAttentionImpl::forward_at).
-    at::Tensor forward_at(const at::Tensor& x, const at::Tensor& blocked, at::Tensor& k_buf, at::Tensor& v_buf,
+    /// Static shapes (see SelfAttentionImpl::forward_at; `bias` additive, 0 / -inf).
+    at::Tensor forward_at(const at::Tensor& x, const at::Tensor& bias, at::Tensor& k_buf, at::Tensor& v_buf,
                           const at::Tensor& positions);
 
 private:
