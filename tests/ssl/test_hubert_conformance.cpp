@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE hubert_conformance
 #include <boost/test/unit_test.hpp>
 
+#include "../common/torch_save_writer.hpp"
 #include "fixture.hpp"
 
 #include <troupe/ssl/encoder.hpp>
@@ -147,46 +148,9 @@ BOOST_FIXTURE_TEST_CASE(bad_weights_are_clear_errors, Fixture) {
 // ---- pytorch_model.bin (torch.save zip, as chinese-hubert-base ships it) ----------------------------------------
 namespace {
 
-// Minimal protocol-2 pickle and stored-zip writers for building a torch.save file in the test.
-struct Pickler {
-    std::string b = std::string("\x80\x02", 2);
-    Pickler& op(char c) { b.push_back(c); return *this; }
-    Pickler& u32(uint32_t v) { for (int i = 0; i < 4; ++i) b.push_back(char((v >> (8 * i)) & 0xFF)); return *this; }
-    Pickler& str(const std::string& s) { op('X'); u32(uint32_t(s.size())); b += s; return *this; }
-    Pickler& i4(int64_t v) { op('J'); return u32(uint32_t(int32_t(v))); }
-    Pickler& global(const std::string& m, const std::string& n) { op('c'); b += m + "\n" + n + "\n"; return *this; }
-};
-
-std::string stored_zip(const std::vector<std::pair<std::string, std::string>>& files) {
-    std::string out, cd;
-    auto u16 = [](std::string& s, uint16_t v) { s.push_back(char(v & 0xFF)); s.push_back(char(v >> 8)); };
-    auto u32 = [](std::string& s, uint32_t v) { for (int i = 0; i < 4; ++i) s.push_back(char((v >> (8 * i)) & 0xFF)); };
-    for (const auto& [name, data] : files) {
-        const uint32_t off = uint32_t(out.size());
-        const size_t pad = (64 - (out.size() + 30 + name.size() + 4) % 64) % 64;
-        std::string extra;
-        u16(extra, 0x4246);
-        u16(extra, uint16_t(pad));
-        extra.append(pad, 'Z');
-        u32(out, 0x04034b50); u16(out, 20); u16(out, 0); u16(out, 0); u32(out, 0); u32(out, 0);
-        u32(out, uint32_t(data.size())); u32(out, uint32_t(data.size()));
-        u16(out, uint16_t(name.size())); u16(out, uint16_t(extra.size()));
-        out += name + extra + data;
-        u32(cd, 0x02014b50); u16(cd, 20); u16(cd, 20); u16(cd, 0); u16(cd, 0); u32(cd, 0); u32(cd, 0);
-        u32(cd, uint32_t(data.size())); u32(cd, uint32_t(data.size()));
-        u16(cd, uint16_t(name.size())); u16(cd, 0); u16(cd, 0); u16(cd, 0); u16(cd, 0); u32(cd, 0); u32(cd, off);
-        cd += name;
-    }
-    const uint32_t cd_off = uint32_t(out.size());
-    out += cd;
-    u32(out, 0x06054b50); u16(out, 0); u16(out, 0); u16(out, uint16_t(files.size())); u16(out, uint16_t(files.size()));
-    u32(out, uint32_t(cd.size())); u32(out, cd_off); u16(out, 0);
-    return out;
-}
-
 /// torch.save({name: tensor}) of float32 tensors, as a zip with archive/data.pkl and archive/data/<i>.
 std::string torch_save(const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
-    Pickler p;
+    troupe::test::PickleWriter p;
     p.op('}').op('(');
     std::vector<std::pair<std::string, std::string>> files;
     for (size_t i = 0; i < tensors.size(); ++i) {
@@ -203,7 +167,7 @@ std::string torch_save(const std::vector<std::pair<std::string, at::Tensor>>& te
     }
     p.op('u').op('.');
     files.insert(files.begin(), {"archive/data.pkl", p.b});
-    return stored_zip(files);
+    return troupe::test::stored_zip(files);
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <troupe/torch/torch_checkpoint.hpp>
 #include <troupe/torch/zip_reader.hpp>
 
+#include "../common/torch_save_writer.hpp"
+
 #include <ATen/Functions.h>
 #include <nlohmann/json.hpp>
 
@@ -18,20 +20,7 @@ namespace pt = troupe::pt;
 
 namespace {
 
-// A tiny pickle writer (protocol 2 opcodes).
-struct P {
-    std::string b = std::string("\x80\x02", 2);
-    P& op(char c) { b.push_back(c); return *this; }
-    P& raw(const std::string& s) { b += s; return *this; }
-    P& u32(uint32_t v) { for (int i = 0; i < 4; ++i) b.push_back(char((v >> (8 * i)) & 0xFF)); return *this; }
-    P& str(const std::string& s) { op('X'); u32(uint32_t(s.size())); return raw(s); }
-    P& i1(uint8_t v) { op('K'); b.push_back(char(v)); return *this; }
-    P& i4(int32_t v) { op('J'); return u32(uint32_t(v)); }
-    P& global(const std::string& m, const std::string& n) { op('c'); return raw(m + "\n" + n + "\n"); }
-    P& mark() { return op('('); }
-    P& stop() { return op('.'); }
-    std::vector<uint8_t> bytes() const { return {b.begin(), b.end()}; }
-};
+using P = troupe::test::PickleWriter;
 
 pt::Pickle load(const P& p) {
     auto v = p.bytes();
@@ -42,32 +31,9 @@ bool error_mentions(const Error& e, const std::string& what) {
     return std::string(e.what()).find(what) != std::string::npos;
 }
 
-// A stored zip with the given entries (name, bytes); local headers are 64-byte aligned like torch's.
 std::vector<uint8_t> make_zip(const std::vector<std::pair<std::string, std::string>>& files) {
-    std::string out, cd;
-    auto u16 = [](std::string& s, uint16_t v) { s.push_back(char(v & 0xFF)); s.push_back(char(v >> 8)); };
-    auto u32 = [](std::string& s, uint32_t v) { for (int i = 0; i < 4; ++i) s.push_back(char((v >> (8 * i)) & 0xFF)); };
-    for (const auto& [name, data] : files) {
-        const uint32_t off = uint32_t(out.size());
-        size_t pad = (64 - (out.size() + 30 + name.size() + 4) % 64) % 64;
-        std::string extra;
-        u16(extra, 0x4246);  // "FB" padding field, as torch writes
-        u16(extra, uint16_t(pad));
-        extra.append(pad, 'Z');
-        u32(out, 0x04034b50); u16(out, 20); u16(out, 0); u16(out, 0); u32(out, 0); u32(out, 0);
-        u32(out, uint32_t(data.size())); u32(out, uint32_t(data.size()));
-        u16(out, uint16_t(name.size())); u16(out, uint16_t(extra.size()));
-        out += name + extra + data;
-        u32(cd, 0x02014b50); u16(cd, 20); u16(cd, 20); u16(cd, 0); u16(cd, 0); u32(cd, 0); u32(cd, 0);
-        u32(cd, uint32_t(data.size())); u32(cd, uint32_t(data.size()));
-        u16(cd, uint16_t(name.size())); u16(cd, 0); u16(cd, 0); u16(cd, 0); u16(cd, 0); u32(cd, 0); u32(cd, off);
-        cd += name;
-    }
-    const uint32_t cd_off = uint32_t(out.size());
-    out += cd;
-    u32(out, 0x06054b50); u16(out, 0); u16(out, 0); u16(out, uint16_t(files.size())); u16(out, uint16_t(files.size()));
-    u32(out, uint32_t(cd.size())); u32(out, cd_off); u16(out, 0);
-    return {out.begin(), out.end()};
+    const std::string zip = troupe::test::stored_zip(files);
+    return {zip.begin(), zip.end()};
 }
 
 // data.pkl of {"weight": {"w": tensor(storage "0", offset, size, stride)}} with a FloatStorage of `numel`.
