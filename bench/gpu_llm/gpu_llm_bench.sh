@@ -8,12 +8,15 @@
 # built benchmark in $BENCH.
 #
 # usage: bench/gpu_llm/gpu_llm_bench.sh [WORK_DIR] [LAYERS]   (LAYERS < 48 for a quick run)
+# env: NEW_TOKENS (128), PROMPT_TOKENS (64), TROUPE_ROWS ("none:1 none:0 nf4:1" = quantize:graph),
+#      HF_ROWS ("bf16 nf4"), BENCH (a built llm_decode_bench; default: build it)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=${1:-/tmp/troupe-gpu-llm}
 LAYERS=${2:-48}
 NEW=${NEW_TOKENS:-128}
 PROMPT=${PROMPT_TOKENS:-64}
+HF_ROWS=${HF_ROWS:-bf16 nf4}
 mkdir -p "$WORK"
 PY=${PYTHON:-python3}
 
@@ -32,13 +35,15 @@ BASE="$WORK/model/base"; ADAPTER="$WORK/model/adapter"
 
 # 4. runs (one process each, so peak memory and caches do not mix)
 : > "$WORK/results.jsonl"
-for run in "none 1" "none 0" "nf4 1"; do
-  set -- $run
+for run in ${TROUPE_ROWS:-none:1 none:0 nf4:1}; do  # quantize:graph
+  set -- ${run/:/ }
   "$BENCH" "$BASE" "$ADAPTER" --dtype bfloat16 --quantize $1 --graph $2 --prompt-tokens "$PROMPT" \
     --new-tokens "$NEW" | tee -a "$WORK/results.jsonl" || echo "troupe quantize=$1 graph=$2 failed" >&2
 done
-$PY "$HERE/hf_decode_bench.py" "$BASE" "$ADAPTER" --prompt-tokens "$PROMPT" --new-tokens "$NEW" | tee -a "$WORK/results.jsonl" || echo "transformers+peft bf16 run failed" >&2
-$PY "$HERE/hf_decode_bench.py" "$BASE" "$ADAPTER" --nf4 --prompt-tokens "$PROMPT" --new-tokens "$NEW" | tee -a "$WORK/results.jsonl" || echo "transformers+peft nf4 run failed (bitsandbytes?)" >&2
+for w in $HF_ROWS; do
+  $PY "$HERE/hf_decode_bench.py" "$BASE" "$ADAPTER" $([ $w = nf4 ] && echo --nf4) --prompt-tokens "$PROMPT" \
+    --new-tokens "$NEW" | tee -a "$WORK/results.jsonl" || echo "transformers+peft $w run failed (nf4 needs bitsandbytes)" >&2
+done
 
 # 5. table + ratios
 $PY - "$WORK/results.jsonl" "$LAYERS" "$PROMPT" "$NEW" <<'PYEOF'
@@ -56,7 +61,7 @@ print("| implementation | weights | prefill tok/s | decode tok/s | weights read 
 print("| --- | --- | --- | --- | --- | --- | --- |")
 for r in rows:
     nf4 = r.get("nf4") if r["impl"] != "troupe" else r.get("quantize") == "nf4"
-    name = r["impl"] if r["impl"] != "troupe" else ("troupe, CUDA graph" if r.get("graph") else "troupe, eager")
+    name = r["impl"] if r["impl"] != "troupe" else ("troupe, " + ("CUDA graph" if r.get("graph") else "eager") + (", fused kernels" if r.get("fused") else ""))
     w = "NF4 (double quant)" if nf4 else "bf16"
     bw = f"{r['effective_gb_per_second']:.0f}" if "effective_gb_per_second" in r else ""
     ratio = f"{r['decode_tokens_per_second'] / hf[False]['decode_tokens_per_second']:.2f}x" if False in hf else ""

@@ -87,6 +87,7 @@ int main(int argc, char** argv) try {
                           {"model", model.describe()},
                           {"quantize", quantize},
                           {"graph", session.graphed()},
+                          {"fused", session.fused()},
                           {"warmup_seconds", warmup_s},
                           {"adapter", !adapter_dir.empty()},
                           {"new_tokens", n},

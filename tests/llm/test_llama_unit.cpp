@@ -9,8 +9,8 @@
 #include "config.hpp"
 #include "generator.hpp"
 #include "model.hpp"
-#include "nf4.hpp"
 #include "fused_ops.hpp"
+#include "nf4.hpp"
 #include "sampler.hpp"
 
 #include <troupe/status.hpp>
@@ -175,73 +175,94 @@ BOOST_AUTO_TEST_CASE(nf4_round_trip_matches_codebook_math) {
     BOOST_CHECK_LT((qo.dequantize(at::kFloat) - odd).abs().max().item<double>(), 0.25 * odd.abs().max().item<double>());
 }
 
-// The fused CUDA kernel (GPU builds) must give what dequantize + linear gives, for every dtype and
-// for rows and blocks of several sizes; on CPU builds it must refuse.
-BOOST_AUTO_TEST_CASE(nf4_gemv_matches_dequantized_linear) {
+// The fused decode kernels (GPU builds) against the ATen formulas they replace, in float32, bf16 and
+// f16; on CPU builds every *_supported() must say no.
+BOOST_AUTO_TEST_CASE(fused_decode_kernels_match_aten) {
     at::manual_seed(1);
-    at::Tensor w = at::randn({72, 4096 + 64});
-    ll::Nf4Weight q = ll::quantize_nf4(w, 64, true);
-    if (!at::hasCUDA()) {
-        BOOST_CHECK(!ll::nf4_gemv_supported(q, at::randn({1, 4160})));
-        BOOST_TEST_MESSAGE("no CUDA: the fused kernel is not built or not usable here");
-        return;
-    }
-    for (int64_t blocksize : {64, 128}) {
-        const ll::Nf4Weight g = ll::quantize_nf4(w, blocksize, blocksize == 64).to(at::Device("cuda"));
-        const at::Tensor scales = g.scales().contiguous();
-        for (at::ScalarType t : {at::kFloat, at::kBFloat16, at::kHalf}) {
-            const at::Tensor x = at::randn({1, 1, 4160}).to(at::Device("cuda"), t);
-            BOOST_REQUIRE(ll::nf4_gemv_supported(g, x));
-            const at::Tensor ref = at::linear(x.to(at::kFloat), g.dequantize(at::kFloat));
-            const at::Tensor y = ll::nf4_gemv(g, scales, x);
-            BOOST_CHECK(y.sizes() == ref.sizes() && y.scalar_type() == t);
-            const double rel = ((y.to(at::kFloat) - ref).norm() / ref.norm()).item<double>();
-            BOOST_CHECK_MESSAGE(rel < (t == at::kFloat ? 1e-5 : 1e-2), "blocksize " << blocksize << " dtype " << t << ": rel " << rel);
+    const bool cuda = at::hasCUDA();
+    const at::Device dev = cuda ? at::Device("cuda") : at::Device(at::kCPU);
+    auto linear = [&](int64_t out, int64_t in, bool nf4) {
+        ll::Linear l;
+        l.in = in, l.out = out;
+        const at::Tensor w = at::randn({out, in}).to(dev) * 0.05;
+        if (nf4) {
+            l.nf4 = std::make_shared<ll::Nf4Weight>(ll::quantize_nf4(w, 64, true));
+            l.nf4_scales = l.nf4->scales().contiguous();
+        } else {
+            l.weight = w;
         }
-        BOOST_CHECK(!ll::nf4_gemv_supported(g, at::randn({2, 4160}).to(at::Device("cuda"))));  // two rows: GEMM path
-    }
-}
-
-// The fused RMSNorm and LoRA kernels (GPU builds) against the ATen formulas they replace.
-BOOST_AUTO_TEST_CASE(fused_rms_norm_and_lora_match_aten) {
-    at::manual_seed(2);
-    const at::Device dev = at::hasCUDA() ? at::Device("cuda") : at::Device(at::kCPU);
-    const at::Tensor x32 = at::randn({3, 4096}).to(dev), w32 = at::randn({4096}).to(dev);
-    ll::LoraWeights lw{at::randn({16, 4096}).to(dev) * 0.01, at::randn({1024, 16}).to(dev), 2.0};
-    const at::Tensor xr = at::randn({1, 1, 4096}).to(dev), yr = at::randn({1, 1, 1024}).to(dev);
-    if (!at::hasCUDA()) {
-        BOOST_CHECK(!ll::rms_norm_supported(x32, w32));
-        BOOST_CHECK(!ll::lora_add_supported(xr, lw, yr));
-        BOOST_CHECK(!ll::rope_supported(x32, x32, w32, w32));
+        return l;
+    };
+    auto lora = [&](int64_t out, int64_t in) {
+        return ll::LoraWeights{at::randn({8, in}).to(dev) * 0.02, at::randn({out, 8}).to(dev) * 0.1, 2.0};
+    };
+    auto rel = [](const at::Tensor& a, const at::Tensor& b) {
+        return ((a.to(at::kFloat) - b.to(at::kFloat)).norm() / b.to(at::kFloat).norm()).item<double>();
+    };
+    c10::InferenceMode no_grad;
+    const int64_t in = 4096 + 64;
+    ll::Linear q = linear(96, in, false), k = linear(32, in, false), v = linear(32, in, false);
+    ll::LoraWeights lq = lora(96, in), lv = lora(32, in);
+    if (!cuda) {
+        const at::Tensor x = at::randn({1, 1, in});
+        BOOST_CHECK(!ll::group_linear_supported({&q}, {nullptr}, x));
+        BOOST_CHECK(!ll::rms_norm_supported(x, at::randn({in})));
+        BOOST_CHECK(!ll::decode_attention_supported(x, at::zeros({1, 2, 8, 16}), 16));
+        BOOST_TEST_MESSAGE("no CUDA: the fused kernels are not built or not usable here");
         return;
     }
-    c10::InferenceMode no_grad;
     for (at::ScalarType t : {at::kFloat, at::kBFloat16, at::kHalf}) {
-        const at::Tensor x = x32.to(t), w = w32.to(t);
-        BOOST_REQUIRE(ll::rms_norm_supported(x, w));
-        const at::Tensor h = x.to(at::kFloat);
-        const at::Tensor ref = w * (h * at::rsqrt(h.pow(2).mean(-1, true) + 1e-5)).to(t);
-        const double tol = t == at::kFloat ? 1e-6 : 1e-2;  // relative L2
-        auto rel = [](const at::Tensor& a, const at::Tensor& b) {
-            return ((a.to(at::kFloat) - b.to(at::kFloat)).norm() / b.to(at::kFloat).norm()).item<double>();
+        const double tol = t == at::kFloat ? 1e-5 : 1e-2;  // relative L2
+        const at::Tensor x = at::randn({1, 1, in}).to(dev, t);
+        // three dense matrices with LoRA on two of them, in one call
+        for (ll::Linear* l : {&q, &k, &v}) l->weight = l->weight.to(t);
+        BOOST_REQUIRE(ll::group_linear_supported({&q, &k, &v}, {&lq, nullptr, &lv}, x));
+        at::Tensor y = ll::group_linear({&q, &k, &v}, {&lq, nullptr, &lv}, x);
+        auto ref_of = [&](const ll::Linear& l, const ll::LoraWeights* lw) {
+            at::Tensor r = at::linear(x, l.nf4 ? l.nf4->dequantize(t) : l.weight);
+            if (lw) r = (r + at::linear(at::linear(x.to(at::kFloat), lw->A), lw->B) * lw->scaling).to(t);
+            return r;
         };
-        const double d = rel(ll::rms_norm(x, w, 1e-5), ref);
-        BOOST_CHECK_MESSAGE(d <= tol, "rms_norm " << t << ": " << d);
+        at::Tensor ref = at::cat({ref_of(q, &lq), ref_of(k, nullptr), ref_of(v, &lv)}, -1);
+        BOOST_CHECK(y.sizes() == ref.sizes() && y.scalar_type() == t);
+        BOOST_CHECK_MESSAGE(rel(y, ref) <= tol, "dense group " << t << ": " << rel(y, ref));
+        // NF4: against dequantize + linear in float32
+        ll::Linear n1 = linear(72, in, true), n2 = linear(40, in, true);
+        at::Tensor yn = ll::group_linear({&n1, &n2}, {nullptr, nullptr}, x);
+        at::Tensor rn = at::cat({at::linear(x.to(at::kFloat), n1.nf4->dequantize(at::kFloat)),
+                                 at::linear(x.to(at::kFloat), n2.nf4->dequantize(at::kFloat))}, -1);
+        BOOST_CHECK_MESSAGE(rel(yn, rn) <= tol, "nf4 group " << t << ": " << rel(yn, rn));
+        BOOST_CHECK(!ll::group_linear_supported({&q}, {nullptr}, at::randn({2, in}).to(dev, t)));  // two rows
 
-        const at::Tensor xa = xr.to(t), ya = yr.to(t);
-        BOOST_REQUIRE(ll::lora_add_supported(xa, lw, ya));
-        const at::Tensor lref = (ya + at::linear(at::linear(xa.to(at::kFloat), lw.A), lw.B) * lw.scaling).to(t);
-        const double ld = rel(ll::lora_add(xa, lw, ya), lref);
-        BOOST_CHECK_MESSAGE(ld <= tol, "lora_add " << t << ": " << ld);
+        const at::Tensor w = at::randn({in}).to(dev, t), h = x.to(at::kFloat);
+        const at::Tensor rms_ref = w * (h * at::rsqrt(h.pow(2).mean(-1, true) + 1e-5)).to(t);
+        BOOST_CHECK_MESSAGE(rel(ll::rms_norm(x, w, 1e-5), rms_ref) <= tol, "rms_norm " << t);
 
-        const at::Tensor q = at::randn({1, 32, 1, 128}).to(dev, t), k = at::randn({1, 8, 1, 128}).to(dev, t);
-        const at::Tensor ang = at::arange(128).to(dev, at::kFloat).view({1, 128}) * 0.37;
+        // attention of one position over a static cache: q heads 4, kv heads 2, d 16, capacity 8, position 5
+        const int64_t H = 4, KV = 2, D = 16, cap = 8, pos = 5;
+        at::Tensor kc = at::randn({1, KV, cap, D}).to(dev, t), vc = at::randn({1, KV, cap, D}).to(dev, t);
+        at::Tensor kc_ref = kc.clone(), vc_ref = vc.clone();
+        const at::Tensor qkv = at::randn({1, 1, (H + 2 * KV) * D}).to(dev, t);
+        const at::Tensor ang = at::arange(D).to(dev, at::kFloat).view({1, D}) * 0.37;
         const at::Tensor cos = ang.cos().to(t), sin = ang.sin().to(t);
-        BOOST_REQUIRE(ll::rope_supported(q, k, cos, sin));
-        auto rot = [](const at::Tensor& v) { return at::cat({-v.narrow(-1, 64, 64), v.narrow(-1, 0, 64)}, -1); };
-        auto [qr, kr] = ll::rope(q, k, cos, sin);
-        BOOST_CHECK_MESSAGE(rel(qr, q * cos + rot(q) * sin) <= tol, "rope q " << t);
-        BOOST_CHECK_MESSAGE(rel(kr, k * cos + rot(k) * sin) <= tol, "rope k " << t);
+        const at::Tensor position = at::full({1}, pos, at::TensorOptions().dtype(at::kLong).device(dev));
+        BOOST_REQUIRE(ll::decode_attention_supported(qkv, kc, D));
+        at::Tensor qr = ll::rope_into_cache(qkv, cos, sin, position, kc, vc, H, D);
+        at::Tensor out = ll::decode_attention(qr, kc, vc, position, H, D, 0.25);
+        auto rot = [&](const at::Tensor& a) { return a * cos + at::cat({-a.narrow(-1, D / 2, D / 2), a.narrow(-1, 0, D / 2)}, -1) * sin; };
+        const at::Tensor q4 = rot(qkv.narrow(-1, 0, H * D).view({H, D}));
+        kc_ref.select(2, pos).copy_(rot(qkv.narrow(-1, H * D, KV * D).view({KV, D})).unsqueeze(0));
+        vc_ref.select(2, pos).copy_(qkv.narrow(-1, (H + KV) * D, KV * D).view({1, KV, D}));
+        BOOST_CHECK_MESSAGE(rel(qr.view({H, D}), q4) <= tol, "rope q " << t);
+        BOOST_CHECK_MESSAGE(rel(kc, kc_ref) <= tol && rel(vc, vc_ref) <= tol, "cache write " << t);
+        const at::Tensor keys = kc_ref[0].narrow(1, 0, pos + 1), values = vc_ref[0].narrow(1, 0, pos + 1);
+        const at::Tensor scores = at::matmul(q4.view({KV, H / KV, D}), keys.transpose(1, 2)) * 0.25;
+        const at::Tensor attn_ref = at::matmul(at::softmax(scores, -1, at::kFloat).to(t), values).reshape({1, 1, H * D});
+        BOOST_CHECK_MESSAGE(rel(out, attn_ref) <= tol, "decode_attention " << t << ": " << rel(out, attn_ref));
+
+        const at::Tensor gu = at::randn({1, 1, 2 * in}).to(dev, t);
+        const at::Tensor silu_ref = at::silu(gu.narrow(-1, 0, in)) * gu.narrow(-1, in, in);
+        BOOST_CHECK_MESSAGE(rel(ll::silu_mul(gu), silu_ref) <= tol, "silu_mul " << t);
     }
 }
 

@@ -3,6 +3,7 @@
 #include <troupe/status.hpp>
 
 #include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
 
 namespace troupe::llama {
@@ -10,7 +11,9 @@ namespace troupe::llama {
 DecodeSession::DecodeSession(const Model& model, const Adapter* adapter, int64_t capacity, bool use_graph)
     : model_(model), adapter_(adapter), use_graph_(use_graph && CudaGraph::available(model.device())) {
     if (capacity < 1) throw Error(Errc::invalid_argument, "decode session: capacity must be at least 1");
+    c10::InferenceMode guard;  // the cache is only ever used for inference
     cache_ = model.new_cache(1, capacity);
+    fused_ = model.decode_step_fusable(cache_, adapter);
     const auto ids = at::TensorOptions().dtype(at::kLong).device(model.device());
     id_ = at::zeros({1, 1}, ids);
     position_ = at::zeros({1}, ids);
@@ -37,11 +40,11 @@ at::Tensor DecodeSession::step(int64_t id) {
     id_.fill_(id);
     position_.fill_(cache_.length);
     if (!use_graph_) {
-        logits_ = model_.decode_step(id_, position_, cache_, adapter_);
+        logits_ = model_.decode_step(id_, position_, cache_, adapter_, fused_);
     } else {
         if (!graph_.captured()) {
             // Warm-up and capture write K/V at the current position, which the replay rewrites.
-            graph_.capture([&] { logits_ = model_.decode_step(id_, position_, cache_, adapter_); });
+            graph_.capture([&] { logits_ = model_.decode_step(id_, position_, cache_, adapter_, fused_); });
         }
         graph_.replay();
     }

@@ -24,6 +24,8 @@ public:
     int64_t capacity() const { return cache_.capacity; }
     int64_t length() const { return cache_.length; }
     bool graphed() const { return graph_.captured(); }
+    /// True when steps run on the fused CUDA kernels (Model::decode_step_fusable).
+    bool fused() const { return fused_; }
 
     /// Restarts with `prompt` (1 ≤ size ≤ capacity); returns the last position's float32 logits [vocab].
     at::Tensor prefill(const std::vector<int64_t>& prompt);
@@ -35,6 +37,7 @@ private:
     const Model& model_;
     const Adapter* adapter_;
     bool use_graph_;
+    bool fused_ = false;
     KVCache cache_;
     at::Tensor id_, position_, logits_;  // the step's static inputs and output
     CudaGraph graph_;

@@ -1,7 +1,5 @@
 #include "fused_ops.hpp"
 
-#include "model.hpp"
-
 #include <troupe/status.hpp>
 
 #include <ATen/ATen.h>
@@ -29,27 +27,82 @@ int dtype_code(at::ScalarType t) {
     }
 }
 
-bool aligned16(const at::Tensor& t) { return reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0; }
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+bool usable(const at::Tensor& t, const at::Tensor& like) {
+    return t.defined() && t.is_cuda() && t.is_contiguous() && t.device() == like.device();
+}
 
 }  // namespace
 
-bool nf4_gemv_supported(const Nf4Weight& w, const at::Tensor& x) {
-    if (!x.is_cuda() || w.shape.size() != 2 || !w.packed.is_cuda() || dtype_code(x.scalar_type()) < 0) return false;
-    const int64_t in = w.shape[1];
-    if (x.size(-1) != in || x.numel() != in || in % 32 != 0 || w.blocksize % 32 != 0) return false;
-    return w.packed.is_contiguous() && aligned16(w.packed);
+bool group_linear_supported(const std::vector<const Linear*>& linears, const std::vector<const LoraWeights*>& loras,
+                            const at::Tensor& x) {
+    if (linears.empty() || linears.size() > cuda::kMaxGroup || loras.size() != linears.size()) return false;
+    if (!x.is_cuda() || !x.is_contiguous() || dtype_code(x.scalar_type()) < 0 || !aligned16(x.data_ptr())) return false;
+    const int64_t in = linears[0]->in;
+    if (x.numel() != in || x.size(-1) != in || in % 32 != 0) return false;
+    const bool nf4 = linears[0]->nf4 != nullptr;
+    int64_t r = -1;
+    for (size_t s = 0; s < linears.size(); ++s) {
+        const Linear& l = *linears[s];
+        if (l.in != in || l.bias.defined() || (l.nf4 != nullptr) != nf4) return false;
+        if (nf4) {
+            if (!usable(l.nf4->packed, x) || !aligned16(l.nf4->packed.data_ptr()) || !usable(l.nf4_scales, x) ||
+                l.nf4->blocksize % 32 != 0 || l.nf4->blocksize != linears[0]->nf4->blocksize ||
+                !l.nf4->quant_map.is_cuda())
+                return false;
+        } else if (!usable(l.weight, x) || l.weight.scalar_type() != x.scalar_type() || !aligned16(l.weight.data_ptr())) {
+            return false;
+        }
+        if (const LoraWeights* lw = loras[s]; lw && lw->defined()) {
+            if (!usable(lw->A, x) || !usable(lw->B, x) || lw->A.scalar_type() != at::kFloat ||
+                lw->B.scalar_type() != at::kFloat || lw->A.size(1) != in || lw->B.size(0) != l.out)
+                return false;
+            if (r >= 0 && lw->A.size(0) != r) return false;
+            r = lw->A.size(0);
+            if (r > 64 || lw->B.size(1) != r) return false;
+        }
+    }
+    return true;
 }
 
-at::Tensor nf4_gemv(const Nf4Weight& w, const at::Tensor& scales, const at::Tensor& x_in) {
-    if (!nf4_gemv_supported(w, x_in)) throw Error(Errc::runtime, "nf4_gemv: unsupported input");
-    at::Tensor x = x_in.contiguous();
-    if (!aligned16(x)) x = x.clone();
+at::Tensor group_linear(const std::vector<const Linear*>& linears, const std::vector<const LoraWeights*>& loras,
+                        const at::Tensor& x) {
+    if (!group_linear_supported(linears, loras, x)) throw Error(Errc::runtime, "group_linear: unsupported input");
+    cuda::GemvGroup g;
+    cuda::LoraGroup lg;
+    g.count = static_cast<int>(linears.size());
+    g.nf4 = linears[0]->nf4 != nullptr;
+    int64_t total = 0;
+    for (int s = 0; s < g.count; ++s) {
+        const Linear& l = *linears[s];
+        g.rows[s] = l.out;
+        total += l.out;
+        if (g.nf4) {
+            g.weight[s] = l.nf4->packed.data_ptr();
+            g.scales[s] = l.nf4_scales.data_ptr<float>();
+            g.codebook = l.nf4->quant_map.data_ptr<float>();
+            g.blocksize = l.nf4->blocksize;
+        } else {
+            g.weight[s] = l.weight.data_ptr();
+        }
+        if (const LoraWeights* lw = loras[s]; lw && lw->defined()) {
+            lg.A[s] = lw->A.data_ptr<float>();
+            lg.B[s] = lw->B.data_ptr<float>();
+            lg.scaling[s] = static_cast<float>(lw->scaling);
+            lg.r = lw->A.size(0);
+        }
+    }
     std::vector<int64_t> shape = x.sizes().vec();
-    shape.back() = w.shape[0];
+    shape.back() = total;
     at::Tensor y = at::empty(shape, x.options());
-    cuda::nf4_gemv(w.packed.data_ptr<uint8_t>(), scales.data_ptr<float>(), w.quant_map.data_ptr<float>(), x.data_ptr(),
-                   y.data_ptr(), w.shape[0], w.shape[1], w.blocksize, dtype_code(x.scalar_type()),
-                   at::cuda::getCurrentCUDAStream());
+    const int dtype = dtype_code(x.scalar_type());
+    const auto stream = at::cuda::getCurrentCUDAStream();
+    cuda::group_gemv(g, x.data_ptr(), y.data_ptr(), linears[0]->in, dtype, stream);
+    if (lg.r > 0) {
+        at::Tensor t = at::empty({cuda::kMaxGroup * lg.r}, x.options().dtype(at::kFloat));
+        cuda::group_lora(g, lg, x.data_ptr(), y.data_ptr(), t.data_ptr<float>(), linears[0]->in, dtype, stream);
+    }
     return y;
 }
 
@@ -67,64 +120,75 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
     return out;
 }
 
-bool lora_add_supported(const at::Tensor& x, const LoraWeights& lora, const at::Tensor& y) {
-    if (!x.is_cuda() || !lora.defined() || lora.A.scalar_type() != at::kFloat || lora.B.scalar_type() != at::kFloat)
-        return false;
-    const int64_t r = lora.A.size(0);
-    return r <= 64 && x.numel() == lora.A.size(1) && y.numel() == lora.B.size(0) && lora.B.size(1) == r &&
-           x.scalar_type() == y.scalar_type() && dtype_code(x.scalar_type()) >= 0 && x.is_contiguous() &&
-           y.is_contiguous() && lora.A.is_contiguous() && lora.B.is_contiguous();
+bool decode_attention_supported(const at::Tensor& qkv, const at::Tensor& k_cache, int64_t head_dim) {
+    return qkv.is_cuda() && qkv.is_contiguous() && k_cache.is_cuda() && k_cache.is_contiguous() && k_cache.dim() == 4 &&
+           k_cache.size(0) == 1 && k_cache.size(3) == head_dim && k_cache.scalar_type() == qkv.scalar_type() &&
+           dtype_code(qkv.scalar_type()) >= 0 && head_dim % 2 == 0 && head_dim <= 256 && k_cache.size(2) <= 8192;
 }
 
-at::Tensor lora_add(const at::Tensor& x, const LoraWeights& lora, const at::Tensor& y) {
-    if (!lora_add_supported(x, lora, y)) throw Error(Errc::runtime, "lora_add: unsupported input");
-    const int64_t r = lora.A.size(0);
-    at::Tensor t = at::empty({r}, lora.A.options());
-    at::Tensor out = at::empty_like(y);
-    cuda::lora_add(x.data_ptr(), lora.A.data_ptr<float>(), lora.B.data_ptr<float>(), y.data_ptr(), out.data_ptr(),
-                   t.data_ptr<float>(), r, lora.A.size(1), lora.B.size(0), static_cast<float>(lora.scaling),
-                   dtype_code(x.scalar_type()), at::cuda::getCurrentCUDAStream());
+at::Tensor rope_into_cache(const at::Tensor& qkv, const at::Tensor& cos, const at::Tensor& sin,
+                           const at::Tensor& position, at::Tensor& k_cache, at::Tensor& v_cache, int64_t q_heads,
+                           int64_t head_dim) {
+    const at::Tensor c = cos.contiguous(), s = sin.contiguous();
+    if (!decode_attention_supported(qkv, k_cache, head_dim) || c.numel() != head_dim || s.numel() != head_dim ||
+        c.scalar_type() != qkv.scalar_type() || position.scalar_type() != at::kLong || !position.is_cuda())
+        throw Error(Errc::runtime, "rope_into_cache: unsupported input");
+    at::Tensor q = at::empty({1, 1, q_heads * head_dim}, qkv.options());
+    cuda::rope_into_cache(qkv.data_ptr(), c.data_ptr(), s.data_ptr(), position.data_ptr<int64_t>(), q.data_ptr(),
+                          k_cache.data_ptr(), v_cache.data_ptr(), q_heads, k_cache.size(1), head_dim, k_cache.size(2),
+                          dtype_code(qkv.scalar_type()), at::cuda::getCurrentCUDAStream());
+    return q;
+}
+
+at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache, const at::Tensor& v_cache,
+                            const at::Tensor& position, int64_t q_heads, int64_t head_dim, double scale) {
+    if (!decode_attention_supported(q, k_cache, head_dim)) throw Error(Errc::runtime, "decode_attention: unsupported input");
+    at::Tensor out = at::empty({1, 1, q_heads * head_dim}, q.options());
+    cuda::decode_attention(q.data_ptr(), k_cache.data_ptr(), v_cache.data_ptr(), position.data_ptr<int64_t>(),
+                           out.data_ptr(), q_heads, k_cache.size(1), head_dim, k_cache.size(2),
+                           static_cast<float>(scale), dtype_code(q.scalar_type()), at::cuda::getCurrentCUDAStream());
     return out;
 }
 
-bool rope_supported(const at::Tensor& q, const at::Tensor& k, const at::Tensor& cos, const at::Tensor& sin) {
-    if (!q.is_cuda() || q.dim() != 4 || k.dim() != 4 || q.size(0) != 1 || q.size(2) != 1 || k.size(0) != 1 ||
-        k.size(2) != 1)
-        return false;
-    const int64_t d = q.size(3);
-    const auto t = q.scalar_type();
-    return d % 2 == 0 && k.size(3) == d && cos.numel() == d && sin.numel() == d && k.scalar_type() == t &&
-           cos.scalar_type() == t && sin.scalar_type() == t && dtype_code(t) >= 0 && q.is_contiguous() &&
-           k.is_contiguous() && cos.is_contiguous() && sin.is_contiguous();
-}
-
-std::pair<at::Tensor, at::Tensor> rope(const at::Tensor& q, const at::Tensor& k, const at::Tensor& cos,
-                                       const at::Tensor& sin) {
-    if (!rope_supported(q, k, cos, sin)) throw Error(Errc::runtime, "rope: unsupported input");
-    at::Tensor qo = at::empty_like(q), ko = at::empty_like(k);
-    cuda::rope(q.data_ptr(), k.data_ptr(), cos.data_ptr(), sin.data_ptr(), qo.data_ptr(), ko.data_ptr(), q.size(1),
-               k.size(1), q.size(3), dtype_code(q.scalar_type()), at::cuda::getCurrentCUDAStream());
-    return {qo, ko};
+at::Tensor silu_mul(const at::Tensor& gate_up) {
+    const int64_t n = gate_up.size(-1) / 2;
+    if (!gate_up.is_cuda() || !gate_up.is_contiguous() || gate_up.numel() != 2 * n || dtype_code(gate_up.scalar_type()) < 0)
+        throw Error(Errc::runtime, "silu_mul: unsupported input");
+    std::vector<int64_t> shape = gate_up.sizes().vec();
+    shape.back() = n;
+    at::Tensor out = at::empty(shape, gate_up.options());
+    cuda::silu_mul(gate_up.data_ptr(), out.data_ptr(), n, dtype_code(gate_up.scalar_type()),
+                   at::cuda::getCurrentCUDAStream());
+    return out;
 }
 
 #else
 
-bool nf4_gemv_supported(const Nf4Weight&, const at::Tensor&) { return false; }
-at::Tensor nf4_gemv(const Nf4Weight&, const at::Tensor&, const at::Tensor&) {
-    throw Error(Errc::unsupported, "nf4_gemv: this build has no CUDA kernels");
+namespace {
+[[noreturn]] void no_kernels(const char* what) {
+    throw Error(Errc::unsupported, std::string(what) + ": this build has no CUDA kernels");
+}
+}  // namespace
+
+bool group_linear_supported(const std::vector<const Linear*>&, const std::vector<const LoraWeights*>&,
+                            const at::Tensor&) {
+    return false;
+}
+at::Tensor group_linear(const std::vector<const Linear*>&, const std::vector<const LoraWeights*>&, const at::Tensor&) {
+    no_kernels("group_linear");
 }
 bool rms_norm_supported(const at::Tensor&, const at::Tensor&) { return false; }
-at::Tensor rms_norm(const at::Tensor&, const at::Tensor&, double) {
-    throw Error(Errc::unsupported, "rms_norm: this build has no CUDA kernels");
+at::Tensor rms_norm(const at::Tensor&, const at::Tensor&, double) { no_kernels("rms_norm"); }
+bool decode_attention_supported(const at::Tensor&, const at::Tensor&, int64_t) { return false; }
+at::Tensor rope_into_cache(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, at::Tensor&,
+                           at::Tensor&, int64_t, int64_t) {
+    no_kernels("rope_into_cache");
 }
-bool lora_add_supported(const at::Tensor&, const LoraWeights&, const at::Tensor&) { return false; }
-at::Tensor lora_add(const at::Tensor&, const LoraWeights&, const at::Tensor&) {
-    throw Error(Errc::unsupported, "lora_add: this build has no CUDA kernels");
+at::Tensor decode_attention(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t,
+                            int64_t, double) {
+    no_kernels("decode_attention");
 }
-bool rope_supported(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { return false; }
-std::pair<at::Tensor, at::Tensor> rope(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) {
-    throw Error(Errc::unsupported, "rope: this build has no CUDA kernels");
-}
+at::Tensor silu_mul(const at::Tensor&) { no_kernels("silu_mul"); }
 
 #endif
 

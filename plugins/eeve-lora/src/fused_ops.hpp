@@ -1,44 +1,47 @@
-// fused_ops.hpp — CUDA kernels that fuse the small steps of batch-1 decoding (CUDA builds only;
-// elsewhere every *_supported() is false and the callers use plain ATen ops):
-//   nf4_gemv   y = W x straight from NF4 codes: the 4-bit weight is read once, never dequantized
-//              into memory, which is what makes NF4 decoding faster than 16-bit instead of slower;
-//   rms_norm   transformers' LlamaRMSNorm (float32 statistics, weight applied in the input dtype)
-//              in one kernel instead of seven;
-//   lora_add   y += scaling · B (A x), computed in float32 as PEFT does, in two kernels instead of six;
-//   rope       q·cos + rotate_half(q)·sin for q and k of one position, one kernel instead of ten.
-// A decode step launches thousands of kernels, so their count, not the FLOPs, sets its speed.
+// fused_ops.hpp — CUDA kernels for one-token decoding (CUDA builds only; elsewhere every
+// *_supported() is false and callers use plain ATen ops). A decode step is thousands of tiny kernels,
+// so their count, not the FLOPs, sets its speed; these cut a layer from ≈ 80 kernels to 19:
+//   group_linear      y = [W_q; W_k; W_v] x (or gate|up, or one matrix) in one launch, dense or
+//                     straight from NF4 codes (the 4-bit weight is read once, never dequantized into
+//                     memory), plus each matrix's LoRA pair (float32, as PEFT) in two more;
+//   rms_norm          transformers' LlamaRMSNorm (float32 statistics, weight applied in the input dtype);
+//   rope_into_cache   RoPE of q and k, k and v written into the static KV cache at the device position;
+//   decode_attention  scores, float32 softmax and the weighted sum over the cached positions;
+//   silu_mul          silu(gate) · up.
+// Every kernel rounds where the ATen formula it replaces rounds; tests compare them.
 #pragma once
 
-#include "nf4.hpp"
+#include "model.hpp"
 
 #include <ATen/Tensor.h>
 
-#include <utility>
+#include <vector>
 
 namespace troupe::llama {
 
-struct LoraWeights;
-
-/// True when `x` (float32/bf16/f16, CUDA, a single row of w.shape[1] values) can take the fused
-/// kernel: rows of a multiple of 32 values and blocks of a multiple of 32.
-bool nf4_gemv_supported(const Nf4Weight& w, const at::Tensor& x);
-/// W x without bias; `scales` are w.scales() (float32, same device), computed once at load.
-/// Returns x's shape with the last dimension = w.shape[0], in x's dtype.
-at::Tensor nf4_gemv(const Nf4Weight& w, const at::Tensor& scales, const at::Tensor& x);
+/// True when 1–3 bias-free linears of one kind (all dense in x's dtype, or all NF4 with nf4_scales)
+/// reading the same `in` can take x (one CUDA row) and their LoRA pairs (null = none; float32, r ≤ 64).
+bool group_linear_supported(const std::vector<const Linear*>& linears, const std::vector<const LoraWeights*>& loras,
+                            const at::Tensor& x);
+/// x's shape with the last dimension = Σ out, in x's dtype.
+at::Tensor group_linear(const std::vector<const Linear*>& linears, const std::vector<const LoraWeights*>& loras,
+                        const at::Tensor& x);
 
 /// True for a contiguous CUDA x [..., n] (float32/bf16/f16) and weight [n] of the same dtype.
 bool rms_norm_supported(const at::Tensor& x, const at::Tensor& weight);
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
-/// True for a single-row CUDA x and y of one dtype with float32 A [r, in], B [out, r], r ≤ 64.
-bool lora_add_supported(const at::Tensor& x, const LoraWeights& lora, const at::Tensor& y);
-/// y + scaling · (x Aᵀ) Bᵀ, in float32, rounded once to y's dtype (a new tensor).
-at::Tensor lora_add(const at::Tensor& x, const LoraWeights& lora, const at::Tensor& y);
-
-/// True for one position: q [1, H, 1, D], k [1, KV, 1, D] (contiguous), cos/sin [1, D], one dtype.
-bool rope_supported(const at::Tensor& q, const at::Tensor& k, const at::Tensor& cos, const at::Tensor& sin);
-/// The rotated q and k, rounded after each product and the sum as the ATen formula is.
-std::pair<at::Tensor, at::Tensor> rope(const at::Tensor& q, const at::Tensor& k, const at::Tensor& cos,
-                                       const at::Tensor& sin);
+/// The attention half of a decode step over a static cache ([1, kv_heads, capacity, head_dim]):
+/// supported for contiguous CUDA tensors of one dtype, an even head_dim ≤ 256 and capacity ≤ 8192.
+bool decode_attention_supported(const at::Tensor& qkv, const at::Tensor& k_cache, int64_t head_dim);
+/// qkv = [q | k | v] of one position → rotated q (k rotated and v written into the caches at `position`).
+at::Tensor rope_into_cache(const at::Tensor& qkv, const at::Tensor& cos, const at::Tensor& sin,
+                           const at::Tensor& position, at::Tensor& k_cache, at::Tensor& v_cache, int64_t q_heads,
+                           int64_t head_dim);
+/// Attention of the rotated q over cache positions 0..position: [1, 1, q_heads · head_dim].
+at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache, const at::Tensor& v_cache,
+                            const at::Tensor& position, int64_t q_heads, int64_t head_dim, double scale);
+/// [..., 2n] = [gate | up] → [..., n] = silu(gate) · up.
+at::Tensor silu_mul(const at::Tensor& gate_up);
 
 }  // namespace troupe::llama

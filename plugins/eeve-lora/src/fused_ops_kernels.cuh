@@ -8,22 +8,53 @@
 
 namespace troupe::llama::cuda {
 
-/// y[rows] = W[rows, cols] · x[cols]. W: NF4 codes, element i in byte i/2 (high nibble first),
-/// block b of `blocksize` elements scaled by scales[b]; codebook: 16 floats. cols and blocksize
-/// multiples of 32; packed and x 16-byte aligned.
-void nf4_gemv(const uint8_t* packed, const float* scales, const float* codebook, const void* x, void* y,
-              int64_t rows, int64_t cols, int64_t blocksize, int dtype, cudaStream_t stream);
+inline constexpr int kMaxGroup = 3;
+
+/// Up to three weight matrices that read the same input; their outputs are stacked in one vector.
+/// Dense: weight[s] is T [rows[s], cols]. NF4: weight[s] holds the packed codes (element i in byte
+/// i/2, high nibble first), scales[s] one float per `blocksize` elements, codebook 16 floats.
+struct GemvGroup {
+    const void* weight[kMaxGroup] = {};
+    const float* scales[kMaxGroup] = {};
+    int64_t rows[kMaxGroup] = {};
+    int count = 0;
+    bool nf4 = false;
+    const float* codebook = nullptr;
+    int64_t blocksize = 64;
+};
+
+/// The LoRA pairs of a GemvGroup (A[s] float32 [r, cols], B[s] float32 [rows[s], r]; null = none).
+struct LoraGroup {
+    const float* A[kMaxGroup] = {};
+    const float* B[kMaxGroup] = {};
+    float scaling[kMaxGroup] = {};
+    int64_t r = 0;
+};
+
+/// y = [W_0; W_1; …] · x (cols values; rows 16-byte aligned), one warp per output row.
+void group_gemv(const GemvGroup& g, const void* x, void* y, int64_t cols, int dtype, cudaStream_t stream);
+/// y[o] = T(y[o] + scaling · B · (A · x)) for the rows of every segment with a LoRA pair, in place;
+/// t is float32 scratch of kMaxGroup · r values.
+void group_lora(const GemvGroup& g, const LoraGroup& l, const void* x, void* y, float* t, int64_t cols, int dtype,
+                cudaStream_t stream);
 
 /// out[r, :] = weight * T(x[r, :] * rsqrt(mean(x[r, :]²) + eps)), statistics in float32.
 void rms_norm(const void* x, const void* weight, void* out, int64_t rows, int64_t n, float eps, int dtype,
               cudaStream_t stream);
 
-/// t[r] = A[r, :] · x (float32), then y_out[o] = T(y[o] + scaling · B[o, :] · t).
-void lora_add(const void* x, const float* A, const float* B, const void* y, void* y_out, float* t, int64_t r,
-              int64_t in, int64_t out, float scaling, int dtype, cudaStream_t stream);
+/// From qkv = [q (q_heads·d) | k (kv_heads·d) | v (kv_heads·d)] of one position: q rotated into
+/// q_out; k rotated and v copied into the caches ([kv_heads, capacity, d]) at *position.
+void rope_into_cache(const void* qkv, const void* cos, const void* sin, const int64_t* position, void* q_out,
+                     void* k_cache, void* v_cache, int64_t q_heads, int64_t kv_heads, int64_t d, int64_t capacity,
+                     int dtype, cudaStream_t stream);
 
-/// Rotary embedding of one position for q (q_heads × d) and k (k_heads × d) into q_out, k_out.
-void rope(const void* q, const void* k, const void* cos, const void* sin, void* q_out, void* k_out, int64_t q_heads,
-          int64_t k_heads, int64_t d, int dtype, cudaStream_t stream);
+/// Attention of one query position over the cached keys 0..*position: out [q_heads·d]; query head h
+/// reads kv head h / (q_heads / kv_heads). Scores rounded to T, softmax in float32, as transformers.
+void decode_attention(const void* q, const void* k_cache, const void* v_cache, const int64_t* position, void* out,
+                      int64_t q_heads, int64_t kv_heads, int64_t d, int64_t capacity, float scale, int dtype,
+                      cudaStream_t stream);
+
+/// out[i] = T(T(silu(gate[i])) · up[i]) with gate_up = [gate (n) | up (n)].
+void silu_mul(const void* gate_up, void* out, int64_t n, int dtype, cudaStream_t stream);
 
 }  // namespace troupe::llama::cuda

@@ -61,16 +61,10 @@ at::Tensor Linear::dense(at::ScalarType dtype) const {
 }
 
 at::Tensor Linear::forward(const at::Tensor& x, const LoraWeights* lora) const {
-    at::Tensor y;
-    if (nf4 && nf4_scales.defined() && !c10::GradMode::is_enabled() && nf4_gemv_supported(*nf4, x)) {
-        y = nf4_gemv(*nf4, nf4_scales, x);
-        if (bias.defined()) y = y + bias;
-    } else {
-        y = nf4 ? at::linear(x, nf4->dequantize(x.scalar_type()), bias) : at::linear(x, weight, bias);
-    }
-    if (lora && lora->defined() && !c10::GradMode::is_enabled() && lora_add_supported(x, *lora, y)) {
-        y = lora_add(x, *lora, y);
-    } else if (lora && lora->defined()) {
+    if (!c10::GradMode::is_enabled() && group_linear_supported({this}, {lora}, x))
+        return group_linear({this}, {lora}, x);  // one row on CUDA: fused GEMV (+ LoRA)
+    at::Tensor y = nf4 ? at::linear(x, nf4->dequantize(x.scalar_type()), bias) : at::linear(x, weight, bias);
+    if (lora && lora->defined()) {
         at::Tensor xl = x.scalar_type() == lora->A.scalar_type() ? x : x.to(lora->A.scalar_type());
         at::Tensor delta = at::linear(at::linear(xl, lora->A), lora->B) * lora->scaling;
         y = (y + delta).to(x.scalar_type());
@@ -312,10 +306,6 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Model::attention_inputs(int64_t i
     at::Tensor q = L.proj[0].forward(x, lora(arch::Proj::q)).view({B, T, -1, D}).transpose(1, 2);
     at::Tensor k = L.proj[1].forward(x, lora(arch::Proj::k)).view({B, T, -1, D}).transpose(1, 2);
     at::Tensor v = L.proj[2].forward(x, lora(arch::Proj::v)).view({B, T, -1, D}).transpose(1, 2);
-    if (!c10::GradMode::is_enabled() && rope_supported(q, k, cos, sin)) {
-        auto [qr, kr] = llama::rope(q, k, cos, sin);
-        return {qr, kr, v};
-    }
     q = q * cos + rotate_half(q) * sin;
     k = k * cos + rotate_half(k) * sin;
     return {q, k, v};
@@ -334,10 +324,53 @@ at::Tensor Model::attention_output(int64_t index, const at::Tensor& h, const at:
     return out + L.proj[6].forward(at::silu(gate) * up, lora(arch::Proj::down));
 }
 
-at::Tensor Model::decode_step(const at::Tensor& id, const at::Tensor& position, KVCache& cache,
-                              const Adapter* adapter) const {
+bool Model::decode_step_fusable(const KVCache& cache, const Adapter* adapter) const {
     const LlamaConfig& c = config_;
-    const int64_t capacity = cache.capacity, D = c.head_dim, groups = c.num_kv_heads;
+    if (c10::GradMode::is_enabled() || !device_.is_cuda() || cache.k.empty()) return false;
+    auto probe = [&](int64_t n) { return at::empty({1, 1, n}, at::TensorOptions().dtype(dtype_).device(device_)); };
+    const at::Tensor hidden = probe(c.hidden_size), attn = probe(c.q_dim()), ff = probe(c.intermediate_size);
+    if (!decode_attention_supported(hidden, cache.k[0], c.head_dim)) return false;
+    for (int64_t i = 0; i < c.num_layers; ++i) {
+        const Layer& L = layers_[i];
+        auto lora = [&](int p) { return adapter ? adapter->for_linear(i * arch::kProjCount + p) : nullptr; };
+        auto group = [&](std::initializer_list<int> ps, const at::Tensor& x) {
+            std::vector<const Linear*> ls;
+            std::vector<const LoraWeights*> lws;
+            for (int p : ps) ls.push_back(&L.proj[p]), lws.push_back(lora(p));
+            return group_linear_supported(ls, lws, x);
+        };
+        if (!llama::rms_norm_supported(hidden, L.input_norm) || !llama::rms_norm_supported(hidden, L.post_attention_norm) ||
+            !group({0, 1, 2}, hidden) || !group({3}, attn) || !group({4, 5}, hidden) || !group({6}, ff))
+            return false;
+    }
+    return true;
+}
+
+at::Tensor Model::decode_step(const at::Tensor& id, const at::Tensor& position, KVCache& cache, const Adapter* adapter,
+                              bool fused) const {
+    const LlamaConfig& c = config_;
+    if (fused) {
+        at::Tensor h = embed(id);
+        auto [cos, sin] = rope(position);
+        const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
+        for (int64_t i = 0; i < c.num_layers; ++i) {
+            const Layer& L = layers_[i];
+            auto lora = [&](arch::Proj p) {
+                return adapter ? adapter->for_linear(i * arch::kProjCount + static_cast<int>(p)) : nullptr;
+            };
+            using P = arch::Proj;
+            at::Tensor qkv = group_linear({&L.proj[0], &L.proj[1], &L.proj[2]}, {lora(P::q), lora(P::k), lora(P::v)},
+                                          rms_norm(h, L.input_norm));
+            at::Tensor q = rope_into_cache(qkv, cos, sin, position, cache.k[i], cache.v[i], c.num_heads, c.head_dim);
+            at::Tensor attn = decode_attention(q, cache.k[i], cache.v[i], position, c.num_heads, c.head_dim, scale);
+            h = h + group_linear({&L.proj[3]}, {lora(P::o)}, attn);
+            at::Tensor gate_up = group_linear({&L.proj[4], &L.proj[5]}, {lora(P::gate), lora(P::up)},
+                                              rms_norm(h, L.post_attention_norm));
+            h = h + group_linear({&L.proj[6]}, {lora(P::down)}, silu_mul(gate_up));
+        }
+        return head(h).view({c.vocab_size});
+    }
+    const int64_t capacity = cache.capacity, D = c.head_dim, groups = c.num_kv_heads;  // plain ATen ops
     const int64_t rep = c.num_heads / c.num_kv_heads;
     at::Tensor h = embed(id);
     auto [cos, sin] = rope(position);

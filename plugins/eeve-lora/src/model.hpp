@@ -112,9 +112,13 @@ public:
     /// One batch-1 decode step whose shapes never change (so it can be captured in a CUDA graph):
     /// `id` int64 [1, 1] and `position` int64 [1] are device tensors; K/V are written at `position`
     /// and attention spans the whole cache capacity, keys after `position` masked. `cache.length`
-    /// is not touched. Returns float32 logits [vocab].
-    at::Tensor decode_step(const at::Tensor& id, const at::Tensor& position, KVCache& cache,
-                           const Adapter* adapter) const;
+    /// is not touched. Returns float32 logits [vocab]. `fused` = run it with the fused CUDA kernels
+    /// (fused_ops.hpp), only where decode_step_fusable() said so.
+    at::Tensor decode_step(const at::Tensor& id, const at::Tensor& position, KVCache& cache, const Adapter* adapter,
+                           bool fused = false) const;
+    /// True when every layer's step can run on the fused CUDA kernels (CUDA build and device, no grad,
+    /// no biases, supported shapes and dtypes).
+    bool decode_step_fusable(const KVCache& cache, const Adapter* adapter) const;
 
     KVCache new_cache(int64_t batch, int64_t capacity) const;
 
