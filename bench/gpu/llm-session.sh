@@ -10,5 +10,5 @@ echo "== peft cross-check"
 bash bench/gpu/peft-crosscheck.sh /tmp/troupe-build/bin/troupe .gpu/conformance/llama-lora/base datasets/persona/train.jsonl 2>&1 | tail -3
 echo "peft: $(( $(date +%s) - t0 )) s"
 echo "== decode benchmark"
-NEW_TOKENS=64 DEBS_DIR=.gpu/debs timeout ${BENCH_SECONDS:-300} bash bench/gpu_llm/gpu_llm_bench.sh /tmp/llmbench 48 2>&1 | tail -20
+TROUPE=/tmp/troupe-build/bin/troupe NEW_TOKENS=128 timeout ${BENCH_SECONDS:-300} bash bench/gpu_llm/gpu_llm_bench.sh /tmp/llmbench 48 2>&1 | tail -20
 echo "total: $(( $(date +%s) - t0 )) s"

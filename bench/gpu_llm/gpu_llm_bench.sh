@@ -5,11 +5,11 @@
 #
 # Needs: python3 with torch (CUDA), safetensors; transformers+peft (+ bitsandbytes for the NF4
 # reference) for the reference rows; what bench/gpu/build.sh needs (nvcc, .debs in .gpu/debs), or a
-# built benchmark in $BENCH.
+# built troupe in $TROUPE.
 #
 # usage: bench/gpu_llm/gpu_llm_bench.sh [WORK_DIR] [LAYERS]   (LAYERS < 48 for a quick run)
 # env: NEW_TOKENS (128), PROMPT_TOKENS (64), TROUPE_ROWS ("none:1 none:0 nf4:1" = quantize:graph),
-#      HF_ROWS ("bf16 nf4"), BENCH (a built llm_decode_bench; default: build it)
+#      HF_ROWS ("bf16 nf4"), TROUPE (a built troupe binary; default: build it)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=${1:-/tmp/troupe-gpu-llm}
@@ -20,10 +20,10 @@ HF_ROWS=${HF_ROWS:-bf16 nf4}
 mkdir -p "$WORK"
 PY=${PYTHON:-python3}
 
-# 1. build llm_decode_bench against the LibTorch inside PyTorch (bench/gpu/build.sh, .debs in .gpu/debs)
-if [ -z "${BENCH:-}" ]; then
-  bash "$HERE/../gpu/build.sh" llm_decode_bench || exit 1
-  BENCH=/tmp/troupe-build/bin/llm_decode_bench
+# 1. build troupe against the LibTorch inside PyTorch (bench/gpu/build.sh, .debs in .gpu/debs)
+if [ -z "${TROUPE:-}" ]; then
+  bash "$HERE/../gpu/build.sh" troupe || exit 1
+  TROUPE=/tmp/troupe-build/bin/troupe
 fi
 source "$HERE/../gpu/env.sh"
 
@@ -37,8 +37,10 @@ BASE="$WORK/model/base"; ADAPTER="$WORK/model/adapter"
 : > "$WORK/results.jsonl"
 for run in ${TROUPE_ROWS:-none:1 none:0 nf4:1}; do  # quantize:graph
   set -- ${run/:/ }
-  "$BENCH" "$BASE" "$ADAPTER" --dtype bfloat16 --quantize $1 --graph $2 --prompt-tokens "$PROMPT" \
-    --new-tokens "$NEW" | tee -a "$WORK/results.jsonl" || echo "troupe quantize=$1 graph=$2 failed" >&2
+  "$TROUPE" bench lm --model "$BASE" --adapter "$ADAPTER" --device cuda --dtype bfloat16 --quantize $1 \
+    --graph $2 --prompt-tokens "$PROMPT" --new-tokens "$NEW" --json \
+    | $PY -c 'import json, sys; print(json.dumps(json.load(sys.stdin)))' | tee -a "$WORK/results.jsonl" \
+    || echo "troupe quantize=$1 graph=$2 failed" >&2
 done
 for w in $HF_ROWS; do
   $PY "$HERE/hf_decode_bench.py" "$BASE" "$ADAPTER" $([ $w = nf4 ] && echo --nf4) --prompt-tokens "$PROMPT" \

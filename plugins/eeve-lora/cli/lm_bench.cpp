@@ -1,8 +1,12 @@
 // troupe lm bench / troupe bench lm: prefill and decode throughput and peak memory of the Llama
-// backend (default: the tiny conformance model on the CPU).
+// backend (default: the tiny conformance model on the CPU). It decodes as the text backend does: on
+// CUDA through one DecodeSession (static KV cache, a graph captured during the warm-up run), on the
+// CPU with the growing KV cache.
+// bench/gpu_llm/gpu_llm_bench.sh runs it on the GPU machine with EEVE-size weights.
 #include "lm_commands.hpp"
 
 #include "adapter.hpp"
+#include "decode_session.hpp"
 #include "generator.hpp"
 #include "model.hpp"
 
@@ -11,9 +15,13 @@
 #include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#ifdef TROUPE_CUDA_GRAPHS
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <sys/resource.h>
 
 namespace troupe::cli::lm {
@@ -28,12 +36,22 @@ double peak_rss_mib() {
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss / 1024.0;  // KiB on Linux
 }
+double peak_gpu_mib(const at::Device& device) {
+#ifdef TROUPE_CUDA_GRAPHS
+    if (device.is_cuda())
+        return c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index())
+                   .allocated_bytes[0].peak / 1048576.0;
+#endif
+    (void)device;
+    return 0;
+}
 }  // namespace
 
 int bench(const std::vector<std::string>& args, const GlobalOptions& global) {
     po::options_description options("troupe bench lm options");
     std::string model_dir = default_bench_model(), adapter_dir, device = "cpu", dtype, quantize = "none";
     int prompt_tokens = 64, new_tokens = 64, repeats = 3, threads = 0;
+    bool graph = true;
     options.add_options()("model", po::value(&model_dir), "HF model folder (default: the conformance tiny model)")(
         "adapter", po::value(&adapter_dir), "PEFT adapter applied unmerged")(
         "device", po::value(&device)->default_value("cpu"), "cpu | cuda")(
@@ -42,7 +60,8 @@ int bench(const std::vector<std::string>& args, const GlobalOptions& global) {
         "prompt-tokens", po::value(&prompt_tokens)->default_value(64), "prompt length")(
         "new-tokens", po::value(&new_tokens)->default_value(64), "decoded tokens per run")(
         "repeats", po::value(&repeats)->default_value(3), "runs (the best is reported)")(
-        "threads", po::value(&threads)->default_value(0), "CPU threads (0 = LibTorch default)");
+        "threads", po::value(&threads)->default_value(0), "CPU threads (0 = LibTorch default)")(
+        "graph", po::value(&graph)->default_value(true), "replay decode steps as a CUDA graph (CUDA only)");
     po::variables_map vm;
     if (!parse_options("troupe bench lm [--model DIR] [--prompt-tokens N] [--new-tokens N] [--json]", options, args, vm))
         return 0;
@@ -70,8 +89,16 @@ int bench(const std::vector<std::string>& args, const GlobalOptions& global) {
     auto sync = [&] {
         if (model.device().is_cuda()) at::empty({1}, at::TensorOptions().device(model.device())).cpu();
     };
+    std::optional<llama::DecodeSession> session;
+    if (model.device().is_cuda()) session.emplace(model, adapter.get(), prompt_tokens + new_tokens, graph);
+    llama::GenerateOptions go;
+    go.sampling.greedy = true;
+    go.sampling.repetition_penalty = 1.0f;
+    go.sampling.max_new_tokens = new_tokens;
+    go.eos_ids = {-1};
+    go.session = session ? &*session : nullptr;
     double best_prefill = 1e30, best_decode = 1e30;
-    for (int r = 0; r < repeats + 1; ++r) {  // the first run warms up
+    for (int r = 0; r < repeats + 1; ++r) {  // the first run warms up (and captures the graph)
         llama::KVCache cache = model.new_cache(1, prompt_tokens + 1);
         llama::ForwardOptions fo;
         fo.adapter = adapter.get();
@@ -82,21 +109,24 @@ int bench(const std::vector<std::string>& args, const GlobalOptions& global) {
         model.forward(at::tensor(prompt, at::kLong), fo);
         sync();
         const double p = now() - t;
-        llama::GenerateOptions go;
-        go.sampling.greedy = true;
-        go.sampling.repetition_penalty = 1.0f;
-        go.sampling.max_new_tokens = new_tokens;
-        go.eos_ids = {-1};
         const llama::Generation g = llama::generate(model, prompt, adapter.get(), go);
         if (r == 0) continue;
         best_prefill = std::min(best_prefill, p);
         // tokens after the first come from decode steps
         best_decode = std::min(best_decode, g.decode_seconds / std::max<size_t>(g.ids.size() - 1, 1));
     }
+    // Bytes one decode step reads: every weight but the embedding table (one row of it).
+    const auto& c = model.config();
+    const double step_gb =
+        (double(model.weight_bytes()) - double(c.vocab_size) * c.hidden_size * at::elementSize(model.dtype())) / 1e9;
     const double prefill_tps = prompt_tokens / best_prefill;
     const double decode_tps = 1.0 / best_decode;
-    const nlohmann::json out = {{"model", model.describe()},
+    const nlohmann::json out = {{"impl", "troupe"},
+                                {"model", model.describe()},
                                 {"adapter", adapter_dir},
+                                {"quantize", quantize},
+                                {"graph", session && session->graphed()},
+                                {"fused", session && session->fused()},
                                 {"device", model.device().str()},
                                 {"threads", at::get_num_threads()},
                                 {"prompt_tokens", prompt_tokens},
@@ -105,6 +135,9 @@ int bench(const std::vector<std::string>& args, const GlobalOptions& global) {
                                 {"prefill_tokens_per_second", prefill_tps},
                                 {"decode_tokens_per_second", decode_tps},
                                 {"weight_mib", model.weight_bytes() / 1048576.0},
+                                {"read_gb_per_token", step_gb},
+                                {"effective_gb_per_second", step_gb * decode_tps},
+                                {"peak_gpu_gib", peak_gpu_mib(model.device()) / 1024.0},
                                 {"peak_rss_mib", peak_rss_mib()},
                                 {"rss_before_load_mib", rss0}};
     if (global.json) {
@@ -112,7 +145,8 @@ int bench(const std::vector<std::string>& args, const GlobalOptions& global) {
     } else {
         fmt::print("model     {}\n", model.describe());
         fmt::print("prefill   {:.1f} tok/s ({} tokens)\n", prefill_tps, prompt_tokens);
-        fmt::print("decode    {:.1f} tok/s ({} tokens, batch 1, KV cache)\n", decode_tps, new_tokens);
+        fmt::print("decode    {:.1f} tok/s ({} tokens, batch 1, KV cache{}{})\n", decode_tps, new_tokens,
+                   session && session->graphed() ? ", CUDA graph" : "", session && session->fused() ? ", fused kernels" : "");
         fmt::print("weights   {:.2f} MiB, peak RSS {:.1f} MiB, {} threads\n", model.weight_bytes() / 1048576.0,
                    peak_rss_mib(), at::get_num_threads());
     }
