@@ -16,7 +16,7 @@ WORK=${1:-/tmp/troupe-gpu-llm}
 LAYERS=${2:-48}
 NEW=${NEW_TOKENS:-128}
 PROMPT=${PROMPT_TOKENS:-64}
-HF_ROWS=${HF_ROWS:-bf16 nf4}
+HF_ROWS=${HF_ROWS-bf16 nf4}  # empty: no reference rows
 mkdir -p "$WORK"
 PY=${PYTHON:-python3}
 
