@@ -22,6 +22,11 @@ namespace {
 
 std::string shape_str(at::IntArrayRef s) { return fmt::format("[{}]", fmt::join(s.vec(), ", ")); }
 
+/// The adapter's LoRA pair for projection `p` of `layer`, or null.
+const LoraWeights* lora_of(const Adapter* adapter, int64_t layer, arch::Proj p) {
+    return adapter ? adapter->for_linear(layer * arch::kProjCount + static_cast<int>(p)) : nullptr;
+}
+
 at::Tensor rotate_half(const at::Tensor& x) {
     const int64_t half = x.size(-1) / 2;
     return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
@@ -298,9 +303,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Model::attention_inputs(int64_t i
                                                                        const at::Tensor& cos, const at::Tensor& sin,
                                                                        const Adapter* adapter) const {
     const Layer& L = layers_.at(index);
-    auto lora = [&](arch::Proj p) -> const LoraWeights* {
-        return adapter ? adapter->for_linear(index * arch::kProjCount + static_cast<int>(p)) : nullptr;
-    };
+    auto lora = [&](arch::Proj p) { return lora_of(adapter, index, p); };
     const int64_t B = h.size(0), T = h.size(1), D = config_.head_dim;
     at::Tensor x = rms_norm(h, L.input_norm);
     at::Tensor q = L.proj[0].forward(x, lora(arch::Proj::q)).view({B, T, -1, D}).transpose(1, 2);
@@ -314,9 +317,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Model::attention_inputs(int64_t i
 at::Tensor Model::attention_output(int64_t index, const at::Tensor& h, const at::Tensor& attn,
                                    const Adapter* adapter) const {
     const Layer& L = layers_.at(index);
-    auto lora = [&](arch::Proj p) -> const LoraWeights* {
-        return adapter ? adapter->for_linear(index * arch::kProjCount + static_cast<int>(p)) : nullptr;
-    };
+    auto lora = [&](arch::Proj p) { return lora_of(adapter, index, p); };
     at::Tensor out = h + L.proj[3].forward(attn, lora(arch::Proj::o));
     at::Tensor x = rms_norm(out, L.post_attention_norm);
     at::Tensor gate = L.proj[4].forward(x, lora(arch::Proj::gate));
@@ -332,11 +333,10 @@ bool Model::decode_step_fusable(const KVCache& cache, const Adapter* adapter) co
     if (!decode_attention_supported(hidden, cache.k[0], c.head_dim)) return false;
     for (int64_t i = 0; i < c.num_layers; ++i) {
         const Layer& L = layers_[i];
-        auto lora = [&](int p) { return adapter ? adapter->for_linear(i * arch::kProjCount + p) : nullptr; };
         auto group = [&](std::initializer_list<int> ps, const at::Tensor& x) {
             std::vector<const Linear*> ls;
             std::vector<const LoraWeights*> lws;
-            for (int p : ps) ls.push_back(&L.proj[p]), lws.push_back(lora(p));
+            for (int p : ps) ls.push_back(&L.proj[p]), lws.push_back(lora_of(adapter, i, static_cast<arch::Proj>(p)));
             return group_linear_supported(ls, lws, x);
         };
         if (!llama::rms_norm_supported(hidden, L.input_norm) || !llama::rms_norm_supported(hidden, L.post_attention_norm) ||
@@ -355,9 +355,7 @@ at::Tensor Model::decode_step(const at::Tensor& id, const at::Tensor& position, 
         const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
         for (int64_t i = 0; i < c.num_layers; ++i) {
             const Layer& L = layers_[i];
-            auto lora = [&](arch::Proj p) {
-                return adapter ? adapter->for_linear(i * arch::kProjCount + static_cast<int>(p)) : nullptr;
-            };
+            auto lora = [&](arch::Proj p) { return lora_of(adapter, i, p); };
             using P = arch::Proj;
             at::Tensor qkv = group_linear({&L.proj[0], &L.proj[1], &L.proj[2]}, {lora(P::q), lora(P::k), lora(P::v)},
                                           rms_norm(h, L.input_norm));
