@@ -3,12 +3,12 @@
 # the v2 symbol table, HParams, the v2 configs) from the local mirror into .gpu/upstream/ (ignored by
 # git, carried to the GPU machine with .gpu/). Runs on the dev machine; never commit the output.
 #
-# usage: bash bench/gpu_sovits/fetch-upstream.sh [MIRROR_GIT_DIR]
-#   MIRROR_GIT_DIR defaults to /work/.mirror/RVC-Boss+GPT-SoVITS/repo (the `fetch` tool's copy of
-#   github:RVC-Boss/GPT-SoVITS). The commit is the one the conformance data was made with.
+# usage: bash bench/gpu_sovits/fetch-upstream.sh MIRROR_GIT_DIR
+#   MIRROR_GIT_DIR: a clone (or bare git directory) of github:RVC-Boss/GPT-SoVITS that has the commit
+#   the conformance data was made with (UPSTREAM_COMMIT).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-MIRROR=${1:-/work/.mirror/RVC-Boss+GPT-SoVITS/repo}
+MIRROR=${1:?usage: fetch-upstream.sh MIRROR_GIT_DIR (a clone of RVC-Boss/GPT-SoVITS)}
 COMMIT=${UPSTREAM_COMMIT:-48b1a0169a28582a8984402f82cf438d3bfa6aca}
 OUT="$ROOT/.gpu/upstream"
 grep -qx '/.gpu/' "$ROOT/.git/info/exclude" 2>/dev/null || { echo "add /.gpu/ to .git/info/exclude first" >&2; exit 1; }

@@ -1,5 +1,6 @@
 #include "s1/model.hpp"
 
+#include <troupe/json_file.hpp>
 #include <troupe/status.hpp>
 #include <troupe/torch/safetensors.hpp>
 #include <troupe/torch/torch_checkpoint.hpp>
@@ -14,7 +15,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <set>
 
@@ -330,33 +330,19 @@ LoadedS1 load_s1(const std::string& path, const c10::Device& device, at::ScalarT
     StateDict state;
     nlohmann::json config = nlohmann::json::object();
     const std::string ext = fs::path(path).extension().string();
-    if (ext == ".safetensors") {
+    if (ext == ".safetensors") {  // a debugging copy: weights + <stem>_config.json beside them
         const auto st = troupe::st::File::open(path);
         for (const auto& n : st.names()) {
             std::string key = n.rfind("model.", 0) == 0 ? n.substr(6) : n;
             state[key] = st.tensor(n);
         }
         fs::path cfg = fs::path(path).parent_path() / (fs::path(path).stem().string() + "_config.json");
-        if (fs::exists(cfg)) {
-            std::ifstream f(cfg);
-            try {
-                config = nlohmann::json::parse(f);
-            } catch (const nlohmann::json::exception& e) {
-                throw Error(Errc::invalid_file, fmt::format("{}: {}", cfg.string(), e.what()));
-            }
-        }
-        out.config = S1Config::from_json(config, path);
-        out.config.resolve_from_weights(state, path);
-        auto model = std::make_shared<Text2SemanticDecoderImpl>(out.config);
-        model->load_state(state, path);
-        model->to(device, dtype);
-        model->eval();
-        out.model = model;
-        return out;
+        if (fs::exists(cfg)) config = troupe::read_json_file(cfg.string());
+    } else {
+        const auto ck = troupe::pt::Checkpoint::open(path);
+        state = ck.state_dict("weight", "model.");
+        if (const auto* c = ck.root().find("config")) config = troupe::pt::to_json(*c);
     }
-    const auto ck = troupe::pt::Checkpoint::open(path);
-    state = ck.state_dict("weight", "model.");
-    if (const auto* c = ck.root().find("config")) config = troupe::pt::to_json(*c);
     out.config = S1Config::from_json(config, path);
     out.config.resolve_from_weights(state, path);
     auto model = std::make_shared<Text2SemanticDecoderImpl>(out.config);
