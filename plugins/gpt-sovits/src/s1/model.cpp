@@ -23,14 +23,6 @@ namespace troupe::sovits::s1 {
 // ---------------------------------------------------------------------------------------------
 // Basic layers
 
-LinearImpl::LinearImpl(int64_t in, int64_t out, bool bias) {
-    const double bound = 1.0 / std::sqrt(double(in));
-    weight_ = register_parameter("weight", at::empty({out, in}).uniform_(-bound, bound));
-    if (bias) bias_ = register_parameter("bias", at::empty({out}).uniform_(-bound, bound));
-}
-
-at::Tensor LinearImpl::forward(const at::Tensor& x) const { return at::linear(x, weight_, bias_); }
-
 LayerNormImpl::LayerNormImpl(int64_t dim, double eps) : dim_(dim), eps_(eps) {
     weight_ = register_parameter("weight", at::ones({dim}));
     bias_ = register_parameter("bias", at::zeros({dim}));

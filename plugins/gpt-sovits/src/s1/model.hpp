@@ -11,6 +11,7 @@
 // from 0). Dropouts (0.1 in layers and positions, model.dropout on embeddings) apply in train mode.
 #pragma once
 
+#include "linear.hpp"
 #include "s1/config.hpp"
 
 #include <ATen/Tensor.h>
@@ -24,15 +25,7 @@
 
 namespace troupe::sovits::s1 {
 
-/// nn.Linear: weight (out, in), optional bias.
-class LinearImpl : public torch::nn::Module {
-public:
-    LinearImpl(int64_t in, int64_t out, bool bias = true);
-    at::Tensor forward(const at::Tensor& x) const;
-
-private:
-    at::Tensor weight_, bias_;
-};
+using sovits::LinearImpl;  // nn.Linear (linear.hpp)
 
 /// nn.LayerNorm over the last dim: weight, bias.
 class LayerNormImpl : public torch::nn::Module {

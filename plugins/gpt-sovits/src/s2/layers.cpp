@@ -83,14 +83,6 @@ at::Tensor ChannelLayerNormImpl::forward(const at::Tensor& x) const {
 
 // ---- Linear / LinearNorm / Embedding -----------------------------------------------------------
 
-LinearImpl::LinearImpl(int64_t in, int64_t out, bool bias) {
-    const double bound = 1.0 / std::sqrt(double(in));
-    weight_ = register_parameter("weight", uniform({out, in}, bound));
-    if (bias) bias_ = register_parameter("bias", uniform({out}, bound));
-}
-
-at::Tensor LinearImpl::forward(const at::Tensor& x) const { return at::linear(x, weight_, bias_); }
-
 LinearNormImpl::LinearNormImpl(int64_t in, int64_t out, bool bias) {
     fc_ = register_module("fc", std::make_shared<LinearImpl>(in, out, bias));
 }

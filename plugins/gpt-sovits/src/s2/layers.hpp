@@ -7,6 +7,8 @@
 // `weight_g`/`weight_v` into it (w = g·v/‖v‖, norm over every dim except 0) — the inference path.
 #pragma once
 
+#include "linear.hpp"
+
 #include <ATen/Tensor.h>
 #include <torch/nn/module.h>
 
@@ -59,15 +61,7 @@ private:
     at::Tensor gamma_, beta_;
 };
 
-/// nn.Linear (weight (out, in), bias).
-class LinearImpl : public torch::nn::Module {
-public:
-    LinearImpl(int64_t in, int64_t out, bool bias = true);
-    at::Tensor forward(const at::Tensor& x) const;
-
-private:
-    at::Tensor weight_, bias_;
-};
+using sovits::LinearImpl;  // nn.Linear (linear.hpp)
 
 /// modules.LinearNorm: a Linear registered as `fc`.
 class LinearNormImpl : public torch::nn::Module {
