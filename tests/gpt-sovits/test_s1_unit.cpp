@@ -50,6 +50,15 @@ at::Tensor ids(std::vector<int64_t> v) {
     return at::tensor(at::ArrayRef<int64_t>(v), at::TensorOptions().dtype(at::kLong)).reshape({1, -1});
 }
 
+// 7 phones with BERT features and 8 audio codes, and the model's full (uncached) forward over them.
+struct DecodeCase {
+    std::shared_ptr<s1::Text2SemanticDecoderImpl> m = tiny_model();
+    at::Tensor phones = ids({1, 5, 7, 2, 9, 22, 0});
+    at::Tensor bert = at::randn({1, 8, 7});
+    at::Tensor codes = ids({3, 17, 39, 3, 0, 12, 30, 8});
+    at::Tensor full = m->forward(phones, bert, codes);  // (1, 1 + T, V)
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(parameter_names_follow_upstream) {
@@ -79,11 +88,7 @@ BOOST_AUTO_TEST_CASE(prefill_mask_layout) {
 
 BOOST_AUTO_TEST_CASE(kv_cached_decode_equals_full_forward) {
     torch::NoGradGuard g;
-    auto m = tiny_model();
-    const at::Tensor phones = ids({1, 5, 7, 2, 9, 22, 0});
-    const at::Tensor bert = at::randn({1, 8, 7});
-    const at::Tensor codes = ids({3, 17, 39, 3, 0, 12, 30, 8});
-    const at::Tensor full = m->forward(phones, bert, codes);  // (1, 1 + T, V)
+    const auto [m, phones, bert, codes, full] = DecodeCase();
     BOOST_TEST(full.size(1) == codes.size(1) + 1);
     for (int64_t prefix : {0, 2, 5}) {
         s1::KVCache cache;
@@ -105,11 +110,7 @@ BOOST_AUTO_TEST_CASE(kv_cached_decode_equals_full_forward) {
 
 BOOST_AUTO_TEST_CASE(static_decode_step_equals_full_forward) {
     torch::NoGradGuard g;
-    auto m = tiny_model();
-    const at::Tensor phones = ids({1, 5, 7, 2, 9, 22, 0});
-    const at::Tensor bert = at::randn({1, 8, 7});
-    const at::Tensor codes = ids({3, 17, 39, 3, 0, 12, 30, 8});
-    const at::Tensor full = m->forward(phones, bert, codes);  // (1, 1 + T, V)
+    const auto [m, phones, bert, codes, full] = DecodeCase();
     // Capacity 16: every step attends over the whole capacity (as a captured graph does); 600: the
     // eager steps attend over the first 256 positions only.
     for (int64_t capacity : {16, 600}) {

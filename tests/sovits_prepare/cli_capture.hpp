@@ -2,14 +2,12 @@
 // group) with stdout captured: (exit code, stdout).
 #pragma once
 
+#include "../common/capture_stdout.hpp"
 #include "tts_commands.hpp"
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
-#include <stdexcept>
 #include <string>
-#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -19,22 +17,8 @@ inline std::pair<int, std::string> run_prepare(const std::vector<std::string>& a
     troupe::cli::GlobalOptions global;
     global.json = json;
     global.quiet = true;
-    char path[] = "/tmp/tts_prepare_cli_XXXXXX";
-    const int fd = mkstemp(path);
-    if (fd < 0) throw std::runtime_error("mkstemp failed");
-    std::fflush(stdout);
-    const int saved = dup(STDOUT_FILENO);
-    dup2(fd, STDOUT_FILENO);
-    const int rc = troupe::cli::run_guarded("tts prepare", [&] { return troupe::cli::tts::prepare(args, global); });
-    std::fflush(stdout);
-    dup2(saved, STDOUT_FILENO);
-    close(saved);
-    close(fd);
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::remove(path);
-    return {rc, ss.str()};
+    return capture_stdout(
+        [&] { return troupe::cli::run_guarded("tts prepare", [&] { return troupe::cli::tts::prepare(args, global); }); });
 }
 
 inline std::string read_file(const std::string& path) {

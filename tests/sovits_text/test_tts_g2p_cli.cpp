@@ -2,14 +2,10 @@
 #define BOOST_TEST_MODULE tts_g2p_cli
 #include <boost/test/unit_test.hpp>
 
+#include "../common/capture_stdout.hpp"
 #include "command.hpp"
 
 #include <nlohmann/json.hpp>
-
-#include <cstdio>
-#include <fstream>
-#include <sstream>
-#include <unistd.h>
 
 namespace troupe::cli {
 int cmd_tts(const std::vector<std::string>&, const GlobalOptions&);
@@ -21,22 +17,8 @@ namespace {
 std::pair<int, std::string> run_tts(const std::vector<std::string>& args, bool json) {
     troupe::cli::GlobalOptions global;
     global.json = json;
-    char path[] = "/tmp/tts_g2p_cli_XXXXXX";
-    const int fd = mkstemp(path);
-    BOOST_REQUIRE(fd >= 0);
-    std::fflush(stdout);
-    const int saved = dup(STDOUT_FILENO);
-    dup2(fd, STDOUT_FILENO);
-    const int rc = troupe::cli::run_guarded("tts", [&] { return troupe::cli::cmd_tts(args, global); });
-    std::fflush(stdout);
-    dup2(saved, STDOUT_FILENO);
-    close(saved);
-    close(fd);
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::remove(path);
-    return {rc, ss.str()};
+    return troupe::test::capture_stdout(
+        [&] { return troupe::cli::run_guarded("tts", [&] { return troupe::cli::cmd_tts(args, global); }); });
 }
 
 }  // namespace
