@@ -75,8 +75,19 @@ SaveValue SaveValue::tensor(at::Tensor t) {
     return s;
 }
 
+SaveValue SaveValue::object(std::string module, std::string name, std::vector<std::pair<std::string, SaveValue>> attributes) {
+    if (module.empty() || name.empty() || module.find('\n') != std::string::npos || name.find('\n') != std::string::npos)
+        throw Error(Errc::invalid_argument, "torch.save: an object needs a module and a class name (no newlines)");
+    SaveValue s;
+    s.kind_ = Kind::object;
+    s.class_module_ = std::move(module);
+    s.s_ = std::move(name);
+    s.entries_ = std::move(attributes);
+    return s;
+}
+
 SaveValue& SaveValue::set(std::string key, SaveValue value) {
-    if (kind_ != Kind::dict && kind_ != Kind::ordered_dict)
+    if (kind_ != Kind::dict && kind_ != Kind::ordered_dict && kind_ != Kind::object)
         throw Error(Errc::invalid_argument, "torch.save: set() on a value that is not a dict");
     entries_.emplace_back(std::move(key), std::move(value));
     return *this;
@@ -176,6 +187,22 @@ public:
                 }
                 break;
             case SaveValue::Kind::tensor: tensor(v.tensor_); break;
+            case SaveValue::Kind::object:
+                // copyreg.__reduce_ex__(2) of a plain object: cls.__new__(cls), then __dict__.update(state).
+                global(v.class_module_.c_str(), v.s_.c_str());
+                op(')');
+                op('\x81');  // NEWOBJ
+                op('}');
+                if (!v.entries_.empty()) {
+                    op('(');
+                    for (const auto& [k, e] : v.entries_) {
+                        str(k);
+                        value(e);
+                    }
+                    op('u');
+                }
+                op('b');  // BUILD
+                break;
         }
     }
 

@@ -149,6 +149,12 @@ void S2Config::resolve_from_weights(const StateDict& s, const std::string& sourc
     for (size_t j = 0; j < resblock_kernel_sizes.size(); ++j)
         resblock_kernel_sizes[j] = conv_weight(s, fmt::format("dec.resblocks.{}.convs1.0", j), source).size(2);
     has_posterior = s.count("enc_q.pre.weight") != 0;
+    if (has_posterior) {
+        posterior_layers = count_prefixed(s, "enc_q.enc.in_layers.", ".weight");
+        posterior_kernel = conv_weight(s, "enc_q.enc.in_layers.0", source).size(2);
+        if (need(s, "enc_q.pre.weight", source).size(1) != spec_channels())
+            fail("enc_q.pre input differs from filter_length/2+1 spectrogram bins");
+    }
 }
 
 }  // namespace troupe::sovits::s2

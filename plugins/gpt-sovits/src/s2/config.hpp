@@ -33,6 +33,8 @@ struct S2Config {
     int64_t style_in = 704, style_hidden = 128, style_heads = 2, style_kernel = 5;
     int64_t flow_layers = 4, flow_kernel = 5, n_flows = 4;
     bool has_posterior = false;
+    int64_t posterior_layers = 16, posterior_kernel = 5;  // enc_q's WN (read from the weights when present)
+    double style_dropout = 0.1;  // upstream's MelStyleEncoder hard-codes 0.1 (only active in training)
 
     int64_t spec_channels() const { return filter_length / 2 + 1; }
     int64_t hop() const;  // product of upsample_rates

@@ -121,13 +121,15 @@ PosteriorEncoderImpl::PosteriorEncoderImpl(int64_t in, int64_t out, int64_t hidd
 }
 
 std::vector<at::Tensor> PosteriorEncoderImpl::forward(const at::Tensor& x_in, const at::Tensor& x_lengths,
-                                                      const at::Tensor& g) const {
+                                                      const at::Tensor& g_in, const at::Tensor& noise) const {
+    const at::Tensor g = g_in.defined() ? g_in.detach() : g_in;
     at::Tensor x_mask = sequence_mask(x_lengths, x_in.size(2)).unsqueeze(1).to(x_in.scalar_type());
     at::Tensor x = pre_->forward(x_in) * x_mask;
     x = enc_->forward(x, x_mask, g);
     at::Tensor stats = proj_->forward(x) * x_mask;
     at::Tensor m = stats.slice(1, 0, out_), logs = stats.slice(1, out_);
-    at::Tensor z = (m + at::randn_like(m) * at::exp(logs)) * x_mask;
+    const at::Tensor eps = noise.defined() ? noise.to(m.device(), m.scalar_type()) : at::randn_like(m);
+    at::Tensor z = (m + eps * at::exp(logs)) * x_mask;
     return {z, m, logs, x_mask};
 }
 

@@ -55,8 +55,11 @@ class PosteriorEncoderImpl : public torch::nn::Module {
 public:
     PosteriorEncoderImpl(int64_t in, int64_t out, int64_t hidden, int64_t kernel, int64_t dilation_rate,
                          int64_t n_layers, int64_t gin_channels, bool weight_norm);
-    /// Returns {z, m, logs, x_mask}.
-    std::vector<at::Tensor> forward(const at::Tensor& x, const at::Tensor& x_lengths, const at::Tensor& g) const;
+    /// Returns {z, m, logs, x_mask} with z = (m + noise·exp(logs))·mask. `noise` (shaped like m) is
+    /// upstream's torch.randn_like(m); undefined: drawn here from the global generator. The
+    /// conditioning g is detached, as upstream does.
+    std::vector<at::Tensor> forward(const at::Tensor& x, const at::Tensor& x_lengths, const at::Tensor& g,
+                                    const at::Tensor& noise = {}) const;
 
 private:
     int64_t out_;

@@ -97,7 +97,8 @@ SynthesizerImpl::SynthesizerImpl(const S2Config& c, bool training) : config_(c) 
 
     if (training || c.has_posterior)
         enc_q = register_module("enc_q", std::make_shared<PosteriorEncoderImpl>(c.spec_channels(), c.inter_channels,
-                                                                               c.hidden_channels, 5, 1, 16,
+                                                                               c.hidden_channels, c.posterior_kernel, 1,
+                                                                               c.posterior_layers,
                                                                                c.gin_channels, wn));
     flow = register_module("flow", std::make_shared<CouplingBlockImpl>(c.inter_channels, c.hidden_channels, c.flow_kernel,
                                                                       1, c.flow_layers, c.n_flows, c.gin_channels, wn));
@@ -107,7 +108,7 @@ SynthesizerImpl::SynthesizerImpl(const S2Config& c, bool training) : config_(c) 
     ss.out_dim = c.gin_channels;
     ss.kernel = c.style_kernel;
     ss.n_heads = c.style_heads;
-    ss.p_dropout = c.p_dropout;
+    ss.p_dropout = c.style_dropout;
     ref_enc = register_module("ref_enc", std::make_shared<MelStyleEncoderImpl>(ss));
 
     const bool hz25 = c.semantic_frame_rate == "25hz";

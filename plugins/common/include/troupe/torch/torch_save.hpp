@@ -24,7 +24,7 @@ namespace troupe::pt {
 /// A value to pickle: a small tree built by the caller.
 class SaveValue {
 public:
-    enum class Kind { none, boolean, integer, floating, string, list, tuple, dict, ordered_dict, tensor };
+    enum class Kind { none, boolean, integer, floating, string, list, tuple, dict, ordered_dict, tensor, object };
 
     SaveValue() = default;  // None
     static SaveValue boolean(bool v);
@@ -39,11 +39,16 @@ public:
     static SaveValue ordered_dict(std::vector<std::pair<std::string, SaveValue>> entries = {});
     /// A tensor (any device and layout; it is written as a contiguous CPU copy of its values).
     static SaveValue tensor(at::Tensor t);
+    /// An instance of the Python class `module.name` whose __dict__ is `attributes` (string keys), pickled
+    /// as protocol 2 does a plain object (GLOBAL, EMPTY_TUPLE, NEWOBJ, state dict, BUILD) — e.g.
+    /// GPT-SoVITS's `utils.HParams`. Loading it back in Python needs that class importable
+    /// (torch.load(weights_only=False)); the project's reader keeps it as an inert object.
+    static SaveValue object(std::string module, std::string name, std::vector<std::pair<std::string, SaveValue>> attributes = {});
     /// Plain JSON data: objects → dict, arrays → list, numbers, strings, booleans, null.
     static SaveValue from_json(const nlohmann::json& j);
 
     Kind kind() const { return kind_; }
-    /// Adds an entry to a dict or ordered_dict (throws otherwise).
+    /// Adds an entry to a dict, ordered_dict or object's attributes (throws otherwise).
     SaveValue& set(std::string key, SaveValue value);
 
 private:
@@ -52,7 +57,7 @@ private:
     bool b_ = false;
     int64_t i_ = 0;
     double f_ = 0;
-    std::string s_;
+    std::string s_, class_module_;
     std::vector<SaveValue> items_;
     std::vector<std::pair<std::string, SaveValue>> entries_;
     at::Tensor tensor_;
