@@ -11,7 +11,10 @@
 #include "train/collate.hpp"
 #include "train/py_random.hpp"
 #include "train/s1_dataset.hpp"
+#include "train/lr_schedule.hpp"
 #include "train/s1_export.hpp"
+#include "train/s1_loss.hpp"
+#include "train/scaled_adam.hpp"
 #include "train/s1_trainer.hpp"
 
 #include <troupe/status.hpp>
@@ -159,6 +162,42 @@ BOOST_AUTO_TEST_CASE(collate_pads_like_upstream) {
     BOOST_TEST(b.bert_feature[0].abs().sum().item<double>() == 0.0);
     BOOST_TEST(b.bert_feature[1].slice(1, 0, 2).equal(bert));
     BOOST_TEST(b.bert_feature[1].select(1, 2).abs().sum().item<double>() == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(quirks_and_their_fixes) {
+    // Text lengths [3, 2], N = 3, no audio: upstream blocks the FIRST column of the shorter item
+    // (make_pad_mask_left) although its padding is the LAST; the fix blocks the padding.
+    const at::Tensor x_lens = at::tensor({3, 2}, at::kLong), y_lens = at::tensor({1, 1}, at::kLong);
+    const at::Tensor quirk = tr::s1_attention_blocked(x_lens, 3, y_lens, 1, false);
+    const at::Tensor fixed = tr::s1_attention_blocked(x_lens, 3, y_lens, 1, true);
+    BOOST_TEST(quirk[1][0][0].item<bool>());
+    BOOST_TEST(!quirk[1][0][2].item<bool>());
+    BOOST_TEST(!fixed[1][0][0].item<bool>());
+    BOOST_TEST(fixed[1][0][2].item<bool>());
+    BOOST_TEST(quirk[0].equal(fixed[0]));
+    BOOST_TEST(quirk[0][0][3].item<bool>());  // text rows never see audio
+
+    // The LR schedule: upstream's lock (0.01 first, then 0.002) and the opt-in config schedule.
+    tr::ScaledAdam opt({{"w", at::zeros({2, 2}).requires_grad_()}}, {});
+    tr::LrScheduleConfig lc;
+    lc.lr_init = 0.0;
+    lc.lr = 1.0;
+    lc.lr_end = 0.1;
+    lc.warmup_steps = 2;
+    lc.decay_steps = 4;
+    tr::WarmupCosineLr locked(lc);
+    locked.attach(opt);
+    BOOST_TEST(opt.lr() == 0.01);
+    BOOST_TEST(locked.last_lr() == 0.0);
+    BOOST_TEST(locked.step(opt) == 0.002);
+    BOOST_TEST(locked.last_lr() == 0.01);
+    BOOST_TEST(opt.lr() == 0.002);
+    lc.locked = false;
+    tr::WarmupCosineLr open(lc);
+    open.attach(opt);
+    BOOST_TEST(opt.lr() == 0.0);
+    const std::vector<double> want = {0.0, 0.5, 1.0, 0.55, 0.1, 0.1};
+    for (double w : want) BOOST_TEST(std::abs(open.step(opt) - w) < 1e-12);
 }
 
 BOOST_AUTO_TEST_CASE(torch_save_round_trip) {
