@@ -20,4 +20,8 @@ int prepare(const std::vector<std::string>& args, const GlobalOptions& global);
 /// --phone-ids F) -o out.wav [--seed N] [--top-k K] [--noise-scale X] [--speed X] [--dump F] [--json]`.
 int synth(const std::vector<std::string>& args, const GlobalOptions& global);
 
+/// `troupe train s1 --config R.toml [--output DIR] [--device D] [--max-steps N] [--no-resume]`: S1
+/// fine-tuning from a prepared folder and a pretrained .ckpt (docs/voice-training.md).
+int train_s1(const std::vector<std::string>& args, const GlobalOptions& global);
+
 }  // namespace troupe::cli::tts
