@@ -166,6 +166,8 @@ BOOST_AUTO_TEST_CASE(prepare_train_export_load_synthesize) {
     tr::S2TrainConfig cfg;
     cfg.data_dir = dir + "/exp";
     cfg.pretrained_g = dir + "/s2G_pre.pth";
+    const fs::path tiny_d = conformance() / "gpt-sovits-train/models/s2D_init.pth";
+    if (fs::exists(tiny_d)) cfg.pretrained_d = tiny_d.string();  // small widths: a fast CPU run
     cfg.output_dir = dir + "/run";
     cfg.exp_name = "voice";
     cfg.batch_size = 2;

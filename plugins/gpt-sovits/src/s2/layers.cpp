@@ -37,8 +37,9 @@ ConvImpl::ConvImpl(const ConvSpec& spec, bool transposed) : spec_(spec), transpo
     const double bound = 1.0 / std::sqrt(double(shape[1] * spec.kernel));
     at::Tensor w = uniform(shape, bound);
     if (spec.weight_norm) {
-        weight_v_ = register_parameter("weight_v", w);
+        // g = ‖v‖ computed before v becomes a parameter, so that g is a leaf (no graph back into v).
         at::Tensor g = w.reshape({shape[0], -1}).norm(2, 1).reshape({shape[0], 1, 1});
+        weight_v_ = register_parameter("weight_v", w);
         weight_g_ = register_parameter("weight_g", g);
     } else {
         weight_ = register_parameter("weight", w);

@@ -39,7 +39,7 @@ at::Tensor mel_filter_bank(int64_t sr, int64_t n_fft, const MelParams& p) {
         throw Error(Errc::invalid_argument, "mel filter bank: need n_mels ≥ 1, n_fft ≥ 2 and 0 ≤ fmin < fmax");
     const int64_t bins = n_fft / 2 + 1;
     // numpy.fft.rfftfreq(n_fft, 1/sr): i · (1 / (n_fft · (1/sr))).
-    std::vector<double> fft_freqs(size_t(bins));
+    std::vector<double> fft_freqs(static_cast<size_t>(bins));
     const double val = 1.0 / (double(n_fft) * (1.0 / double(sr)));
     for (int64_t k = 0; k < bins; ++k) fft_freqs[size_t(k)] = double(k) * val;
     std::vector<double> mels = linspace(hz_to_mel(p.fmin), hz_to_mel(fmax), p.n_mels + 2);

@@ -26,8 +26,8 @@ void AdamW::step() {
             if (!grad.defined()) continue;
             ParamState& s = state_[gi][pi];
             if (!s.exp_avg.defined()) {
-                s.exp_avg = at::zeros_like(p, at::MemoryFormat::Preserve);
-                s.exp_avg_sq = at::zeros_like(p, at::MemoryFormat::Preserve);
+                s.exp_avg = at::zeros_like(p);
+                s.exp_avg_sq = at::zeros_like(p);
             }
             ++s.step;
             // _single_tensor_adam with decoupled weight decay (torch ≥ 2.x AdamW).

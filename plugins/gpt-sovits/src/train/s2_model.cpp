@@ -9,6 +9,7 @@
 #include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace troupe::sovits::train {

@@ -7,6 +7,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <tuple>
+
 namespace troupe::sovits::train {
 
 DiscriminatorLoss discriminator_loss(const std::vector<at::Tensor>& real, const std::vector<at::Tensor>& fake) {

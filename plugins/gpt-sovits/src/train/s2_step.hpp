@@ -49,7 +49,7 @@ at::Tensor kl_loss(const at::Tensor& z_p, const at::Tensor& logs_q, const at::Te
 struct S2StepResult {
     S2ForwardOutput fwd;
     at::Tensor mel, y_mel, y_hat_mel, y;  // log-mel of spec, its slice, log-mel of y_hat, the wav slice
-    DiscriminatorOutput d_step, g_step;   // discriminator outputs in the D step and in the G step
+    s2::DiscriminatorOutput d_step, g_step;   // discriminator outputs in the D step and in the G step
     DiscriminatorLoss disc;
     std::vector<at::Tensor> losses_gen;
     at::Tensor loss_gen, loss_fm, loss_mel, loss_kl, kl_unscaled, loss_gen_all;

@@ -34,7 +34,8 @@ struct Position {
 
 at::Generator cpu_generator() { return at::globalContext().defaultGenerator(c10::Device(c10::kCPU)); }
 
-void save_state(const std::string& path, S2Networks& n, S2TrainStep& step, const Position& pos, const nlohmann::json& identity) {
+void save_state(const std::string& path, S2Networks& n, S2TrainStep& step, const Position& pos, const nlohmann::json& identity,
+                const c10::Device& device) {
     std::vector<std::pair<std::string, at::Tensor>> t;
     for (const auto& [k, v] : module_params(*n.g)) t.emplace_back("g." + k, v.detach());
     for (const auto& [k, v] : module_params(*n.d)) t.emplace_back("d." + k, v.detach());
@@ -44,6 +45,11 @@ void save_state(const std::string& path, S2Networks& n, S2TrainStep& step, const
         at::Generator g = cpu_generator();
         std::lock_guard<std::mutex> lock(g.mutex());
         t.emplace_back("rng.cpu", g.get_state());
+    }
+    if (device.is_cuda()) {
+        at::Generator g = at::globalContext().defaultGenerator(device);
+        std::lock_guard<std::mutex> lock(g.mutex());
+        t.emplace_back("rng.device", g.get_state());
     }
     const nlohmann::json meta = {{"format", 1},
                                  {"epoch", pos.epoch},
@@ -56,7 +62,8 @@ void save_state(const std::string& path, S2Networks& n, S2TrainStep& step, const
     st::save(path, t, {{kStateKey, meta.dump()}});
 }
 
-Position load_state(const std::string& path, S2Networks& n, S2TrainStep& step, const nlohmann::json& identity) {
+Position load_state(const std::string& path, S2Networks& n, S2TrainStep& step, const nlohmann::json& identity,
+                    const c10::Device& device) {
     const auto f = st::File::open(path);
     auto it = f.metadata().find(kStateKey);
     if (it == f.metadata().end())
@@ -94,6 +101,11 @@ Position load_state(const std::string& path, S2Networks& n, S2TrainStep& step, c
         at::Generator g = cpu_generator();
         std::lock_guard<std::mutex> lock(g.mutex());
         g.set_state(f.tensor("rng.cpu").clone());
+    }
+    if (device.is_cuda() && f.contains("rng.device")) {
+        at::Generator g = at::globalContext().defaultGenerator(device);
+        std::lock_guard<std::mutex> lock(g.mutex());
+        g.set_state(f.tensor("rng.device").clone());
     }
     return {meta.at("epoch").get<int64_t>(), meta.at("batch_idx").get<int64_t>(), meta.at("steps").get<int64_t>()};
 }
@@ -233,7 +245,7 @@ S2TrainResult train_s2(const S2TrainConfig& cfg, const S2TrainHooks& hooks) {
                                      {"hidden", nets.config.hidden_channels}, {"gin", nets.config.gin_channels}};
     Position pos;
     if (cfg.resume && fs::exists(state_path)) {
-        pos = load_state(state_path, nets, step, identity);
+        pos = load_state(state_path, nets, step, identity, device);
         res.resumed = true;
         log(fmt::format("S2: resumed from {} at epoch {}, batch {}, {} steps", state_path, pos.epoch, pos.batch_idx, pos.steps));
     } else {
@@ -263,7 +275,7 @@ S2TrainResult train_s2(const S2TrainConfig& cfg, const S2TrainHooks& hooks) {
         int64_t counted = 0;
         for (; pos.batch_idx < int64_t(batches.size()); ++pos.batch_idx) {
             if (hooks.should_stop && hooks.should_stop()) {
-                save_state(state_path, nets, step, pos, identity);
+                save_state(state_path, nets, step, pos, identity, device);
                 res.interrupted = true;
                 log(fmt::format("S2: stopped at epoch {}, batch {}; state saved to {} (run again to resume)", pos.epoch, pos.batch_idx,
                                 state_path));
@@ -316,7 +328,7 @@ S2TrainResult train_s2(const S2TrainConfig& cfg, const S2TrainHooks& hooks) {
         elog.seconds = std::chrono::duration<double>(Clock::now() - e0).count();
         if (stop_steps && pos.batch_idx < int64_t(batches.size())) {
             export_now(pos.epoch);
-            save_state(state_path, nets, step, pos, identity);
+            save_state(state_path, nets, step, pos, identity, device);
             log(fmt::format("S2: reached max_steps {} at epoch {}, batch {}", cfg.max_steps, pos.epoch, pos.batch_idx));
             return res;
         }
@@ -334,7 +346,7 @@ S2TrainResult train_s2(const S2TrainConfig& cfg, const S2TrainHooks& hooks) {
         const bool last = pos.epoch == cfg.epochs || stop_steps;
         if (pos.epoch % cfg.save_every_epochs == 0 || last) {
             export_now(pos.epoch);
-            save_state(state_path, nets, step, Position{pos.epoch + 1, 0, res.steps}, identity);
+            save_state(state_path, nets, step, Position{pos.epoch + 1, 0, res.steps}, identity, device);
         }
     }
     return res;
