@@ -275,7 +275,7 @@ S2TrainResult train_s2(const S2TrainConfig& cfg, const S2TrainHooks& hooks) {
         int64_t counted = 0;
         for (; pos.batch_idx < int64_t(batches.size()); ++pos.batch_idx) {
             if (hooks.should_stop && hooks.should_stop()) {
-                save_state(state_path, nets, step, pos, identity, device);
+                save_state(state_path, nets, step, Position{pos.epoch, pos.batch_idx, res.steps}, identity, device);
                 res.interrupted = true;
                 log(fmt::format("S2: stopped at epoch {}, batch {}; state saved to {} (run again to resume)", pos.epoch, pos.batch_idx,
                                 state_path));
@@ -328,7 +328,7 @@ S2TrainResult train_s2(const S2TrainConfig& cfg, const S2TrainHooks& hooks) {
         elog.seconds = std::chrono::duration<double>(Clock::now() - e0).count();
         if (stop_steps && pos.batch_idx < int64_t(batches.size())) {
             export_now(pos.epoch);
-            save_state(state_path, nets, step, pos, identity, device);
+            save_state(state_path, nets, step, Position{pos.epoch, pos.batch_idx, res.steps}, identity, device);
             log(fmt::format("S2: reached max_steps {} at epoch {}, batch {}", cfg.max_steps, pos.epoch, pos.batch_idx));
             return res;
         }
