@@ -10,6 +10,7 @@
 #define BOOST_TEST_MODULE s2_train
 #include <boost/test/unit_test.hpp>
 
+#include "../common/plugin_command.hpp"
 #include "../sovits_prepare/corpus.hpp"
 
 #include "s2/model.hpp"
@@ -211,7 +212,26 @@ BOOST_AUTO_TEST_CASE(prepare_train_export_load_synthesize) {
     BOOST_TEST(at::isfinite(out.audio).all().item<bool>());
     BOOST_TEST(out.audio.abs().max().item<double>() > 0);
 
-    // 5. Unreadable audio: an error naming the file; the run's files stay as they were.
+    // 5. The same through the plugin command `troupe train s2 --config R.toml` (one step), and a recipe
+    //    error naming the file.
+    {
+        const std::string recipe = dir + "/r.toml";
+        std::ofstream(recipe) << "[data]\ndir = \"" << cfg.data_dir << "\"\n[model]\npretrained_s2G = \"" << cfg.pretrained_g
+                              << "\"\npretrained_s2D = \"" << cfg.pretrained_d << "\"\n[output]\ndir = \"" << dir
+                              << "/run4\"\nname = \"cmd\"\n[train]\nbatch_size = 2\nmax_steps = 1\n";
+        const auto [rc, out] = troupe::test::run_command({"train", "s2", "--config", recipe}, /*json=*/true, /*quiet=*/true);
+        BOOST_TEST(rc == 0);
+        const nlohmann::json j = nlohmann::json::parse(out);
+        BOOST_TEST(j.at("steps").get<int64_t>() == 1);
+        BOOST_REQUIRE_EQUAL(j.at("exported").size(), 1u);
+        BOOST_TEST(fs::is_regular_file(j.at("exported")[0].get<std::string>()));
+        const std::string bad = dir + "/bad.toml";
+        std::ofstream(bad) << "[data]\ndir = \"x\"\n[model]\npretrained_s2G = \"y\"\n[output]\ndir = \"z\"\n[train]\nepoch = 3\n";
+        const auto [rc2, out2] = troupe::test::run_command({"train", "s2", "--config", bad}, true, true);
+        BOOST_TEST(rc2 == 3);  // invalid file: the unknown key train.epoch, named with file:line:column
+    }
+
+    // 6. Unreadable audio: an error naming the file; the run's files stay as they were.
     const std::string bad = dir + "/exp/5-wav32k/" + name;
     {
         std::ofstream f(bad, std::ios::binary | std::ios::trunc);
