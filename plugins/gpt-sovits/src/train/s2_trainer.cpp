@@ -110,6 +110,31 @@ Position load_state(const std::string& path, S2Networks& n, S2TrainStep& step, c
     return {meta.at("epoch").get<int64_t>(), meta.at("batch_idx").get<int64_t>(), meta.at("steps").get<int64_t>()};
 }
 
+// Sums of one epoch's losses (divided by the step count at the end of the epoch).
+void accumulate(S2EpochLog& e, const S2StepResult& r) {
+    e.loss_d += r.disc.loss.item<double>();
+    e.loss_gen += r.loss_gen.item<double>();
+    e.loss_fm += r.loss_fm.item<double>();
+    e.loss_mel += r.loss_mel.item<double>();
+    e.loss_kl += r.loss_kl.item<double>();
+    e.loss_g += r.loss_gen_all.item<double>();
+    e.lr = r.lr_g;
+}
+
+std::string fmt_duration(double s);
+
+// The per-epoch log line and its train-log.jsonl record.
+void log_epoch(const S2EpochLog& e, int64_t epochs, const std::function<void(const std::string&)>& log, std::ofstream& jsonl) {
+    log(fmt::format("epoch {}/{} | steps {} | loss_d {:.4f} | loss_g {:.4f} (gen {:.4f}, fm {:.4f}, mel {:.4f}, kl {:.4f}) | lr {:.3e} | {}",
+                    e.epoch, epochs, e.steps, e.loss_d, e.loss_g, e.loss_gen, e.loss_fm, e.loss_mel, e.loss_kl, e.lr,
+                    fmt_duration(e.seconds)));
+    if (jsonl)
+        jsonl << nlohmann::json{{"epoch", e.epoch}, {"steps", e.steps}, {"loss_d", e.loss_d}, {"loss_gen", e.loss_gen},
+                                {"loss_fm", e.loss_fm}, {"loss_mel", e.loss_mel}, {"loss_kl", e.loss_kl}, {"loss_g", e.loss_g},
+                                {"lr", e.lr}, {"seconds", e.seconds}}.dump()
+              << "\n" << std::flush;
+}
+
 std::string fmt_duration(double s) {
     if (!std::isfinite(s) || s < 0) return "?";
     const int64_t t = int64_t(s + 0.5);
@@ -198,7 +223,7 @@ nlohmann::json s2_export_hps(const S2Networks& n, const S2TrainConfig& c) {
 
 S2TrainResult train_s2(const S2TrainConfig& cfg, const S2TrainHooks& hooks) {
     cfg.validate();
-    auto log = [&](const std::string& s) {
+    const std::function<void(const std::string&)> log = [&](const std::string& s) {
         if (hooks.log) hooks.log(s);
     };
     c10::Device device(c10::kCPU);
@@ -291,13 +316,7 @@ S2TrainResult train_s2(const S2TrainConfig& cfg, const S2TrainHooks& hooks) {
             ++res.steps;
             res.losses_g.push_back(lg);
             res.losses_d.push_back(ld);
-            elog.loss_d += ld;
-            elog.loss_gen += r.loss_gen.item<double>();
-            elog.loss_fm += r.loss_fm.item<double>();
-            elog.loss_mel += r.loss_mel.item<double>();
-            elog.loss_kl += r.loss_kl.item<double>();
-            elog.loss_g += lg;
-            elog.lr = r.lr_g;
+            accumulate(elog, r);
             ++counted;
             if (hooks.progress) {
                 S2Progress p;
@@ -334,14 +353,7 @@ S2TrainResult train_s2(const S2TrainConfig& cfg, const S2TrainHooks& hooks) {
         }
         res.epochs.push_back(elog);
         res.epoch = pos.epoch;
-        log(fmt::format("epoch {}/{} | steps {} | loss_d {:.4f} | loss_g {:.4f} (gen {:.4f}, fm {:.4f}, mel {:.4f}, kl {:.4f}) | lr {:.3e} | {}",
-                        elog.epoch, cfg.epochs, elog.steps, elog.loss_d, elog.loss_g, elog.loss_gen, elog.loss_fm, elog.loss_mel,
-                        elog.loss_kl, elog.lr, fmt_duration(elog.seconds)));
-        if (jsonl)
-            jsonl << nlohmann::json{{"epoch", elog.epoch}, {"steps", elog.steps}, {"loss_d", elog.loss_d}, {"loss_gen", elog.loss_gen},
-                                    {"loss_fm", elog.loss_fm}, {"loss_mel", elog.loss_mel}, {"loss_kl", elog.loss_kl},
-                                    {"loss_g", elog.loss_g}, {"lr", elog.lr}, {"seconds", elog.seconds}}.dump()
-                  << "\n" << std::flush;
+        log_epoch(elog, cfg.epochs, log, jsonl);
         step.end_epoch();  // scheduler_g/d.step() after every epoch
         const bool last = pos.epoch == cfg.epochs || stop_steps;
         if (pos.epoch % cfg.save_every_epochs == 0 || last) {
