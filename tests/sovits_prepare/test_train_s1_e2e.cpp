@@ -133,6 +133,33 @@ BOOST_AUTO_TEST_CASE(prepare_train_export_load_synth) {
     for (float s : out_audio.samples) finite &= std::isfinite(s);
     BOOST_TEST(finite);
     BOOST_TEST_MESSAGE("synthesised " << out_audio.samples.size() << " samples with the fine-tuned S1");
+    // 6. The same through the command: a recipe TOML, --max-steps, --json; a bad recipe names its line.
+    {
+        std::ofstream(dir / "s1.toml") << "[data]\ndir = \"" << out << "\"\n[model]\npretrained = \"" << s1_ckpt
+                                       << "\"\n[output]\ndir = \"" << (dir / "cli").string() << "\"\nname = \"cli\"\n"
+                                       << "[train]\nepochs = 3\ndropout = 0.0\n";
+        std::ofstream(dir / "bad.toml") << "[data]\ndir = \"" << out << "\"\n[model]\npretrained = \"" << s1_ckpt
+                                        << "\"\n[output]\ndir = \"x\"\n[train]\nepochs = 0\n";
+    }
+    troupe::cli::GlobalOptions global;
+    global.json = true;
+    global.quiet = true;
+    const auto [crc, ctext] = capture_stdout([&] {
+        return troupe::cli::run_guarded("train s1", [&] {
+            return troupe::cli::tts::train_s1({"--config", (dir / "s1.toml").string(), "--max-steps", "1"}, global);
+        });
+    });
+    BOOST_TEST(crc == 0, ctext);
+    const auto summary = nlohmann::json::parse(ctext);
+    BOOST_TEST(summary.at("steps") == 1);
+    BOOST_TEST(summary.at("exported").size() == 1u);
+    BOOST_TEST(fs::exists(summary.at("exported")[0].get<std::string>()));
+    const auto [brc, btext] = capture_stdout([&] {
+        return troupe::cli::run_guarded("train s1", [&] { return troupe::cli::tts::train_s1({"--config", (dir / "bad.toml").string()}, global); });
+    });
+    BOOST_TEST(brc != 0);
+    BOOST_TEST(!fs::exists("x"));
+
     if (std::getenv("TROUPE_KEEP_TEST_OUTPUT")) BOOST_TEST_MESSAGE("kept " << dir);
     else fs::remove_all(dir);
 }
