@@ -40,6 +40,7 @@ tr::S1TrainConfig read_s1_recipe(const std::string& path) {
         detail::TableReader m(path, *model, "model");
         c.pretrained = m.string("pretrained", true);
         c.device = m.string("device", false, c.device);
+        c.tf32 = m.boolean("tf32", c.tf32);
         m.reject_unknown();
     }
     const toml::table* output = top.table("output");
