@@ -136,7 +136,7 @@ tr::S1StepOptions step_options(const nlohmann::json& c) {
     o.optimizer.lr = sa.at("lr_constructor");
     o.optimizer.beta1 = sa.at("betas")[0];
     o.optimizer.beta2 = sa.at("betas")[1];
-    o.optimizer.clipping_scale = sa.at("clipping_scale");
+    o.optimizer.clipping_scale = sa.at("clipping_scale").is_null() ? 0.0 : sa.at("clipping_scale").get<double>();
     o.optimizer.clipping_update_period = sa.at("clipping_update_period");
     o.optimizer.scalar_lr_scale = sa.at("scalar_lr_scale");
     o.optimizer.eps = sa.at("eps");
