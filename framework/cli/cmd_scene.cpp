@@ -4,6 +4,7 @@
 #include "command.hpp"
 
 #include <troupe/audio.hpp>
+#include <troupe/request.hpp>
 #include <troupe/eval/format.hpp>
 #include <troupe/eval/line_length.hpp>
 #include <troupe/eval/signal_checks.hpp>
@@ -21,8 +22,6 @@
 namespace troupe::cli {
 namespace po = boost::program_options;
 namespace fs = boost::filesystem;
-
-Voice voice_for(const Character& c, const std::string& emotion);  // cmd_speak.cpp
 
 namespace {
 
@@ -81,116 +80,95 @@ bool level_matches(SpeechLevel declared, eval::Level found) {
     return false;
 }
 
-}  // namespace
 
-int cmd_scene(const std::vector<std::string>& args, const GlobalOptions& global) {
-    po::options_description options("troupe scene options");
-    std::string script_path, out_dir;
-    int64_t seed = -1;
-    int max_new_tokens = 0;
-    options.add_options()("script", po::value(&script_path)->required(), "scene script (scenes/*.toml)")(
-        "out,o", po::value(&out_dir), "output folder (default: out/scenes/<script name>)")(
-        "seed", po::value(&seed), "scene seed (default: the script's)")(
-        "max-new-tokens", po::value(&max_new_tokens), "token limit per line (default: the character's)");
-    po::positional_options_description positional;
-    positional.add("script", 1);
-    po::variables_map vm;
-    if (!parse_options("troupe scene SCRIPT [--out DIR] [--seed N] [--json]", options, args, vm, &positional)) return 0;
+/// One backend object per plugin, shared by the cast; adapters are chosen per line.
+struct SceneBackends {
+    std::map<std::string, std::shared_ptr<TextBackend>> text;  // by plugin + its parameters
+    std::map<std::string, std::shared_ptr<SpeechBackend>> speech;
+    double load_seconds = 0;
+    TextBackend& text_for(const Character& c) { return *text.at(c.text_backend + nlohmann::json(c.text_params).dump()); }
+};
 
-    SceneScript scene = load_scene(script_path);
-    if (seed >= 0) scene.seed = uint64_t(seed);
-    if (out_dir.empty()) out_dir = "out/scenes/" + fs::path(script_path).stem().string();
-    const fs::path out = fs::absolute(out_dir);
-    fs::create_directories(out / "lines");
-
-    Host host(global.host);
-    std::map<std::string, const Character*> cast;
-    for (const auto& id : scene.cast) cast[id] = &host.character(id);
-
-    // One backend object per plugin, shared by the cast; adapters are chosen per line.
-    std::map<std::string, std::shared_ptr<TextBackend>> text_backends;
-    std::map<std::string, std::shared_ptr<SpeechBackend>> speech_backends;
+SceneBackends load_backends(const Host& host, const SceneScript& scene,
+                            const std::map<std::string, const Character*>& cast) {
+    SceneBackends b;
     const auto load_start = std::chrono::steady_clock::now();
     for (auto& [id, c] : cast) {
         bool needs_text = false;
-        for (const auto& b : scene.beats) needs_text |= b.speaker == id && b.line.empty();
+        for (const auto& beat : scene.beats) needs_text |= beat.speaker == id && beat.line.empty();
         if (needs_text) {
             const std::string key = c->text_backend + nlohmann::json(c->text_params).dump();
-            auto& backend = text_backends[key];
+            auto& backend = b.text[key];
             if (!backend) backend = host.create_as<TextBackend>(c->text_backend, PluginKind::text_backend, c->text_params);
             if (!c->adapter.empty()) {
                 Status s = backend->load_adapter(c->id, c->adapter);
                 if (!s) throw Error(s.code(), c->manifest_path + ": adapter: " + s.message());
             }
         }
-        auto& voice = speech_backends[c->speech_backend];
+        auto& voice = b.speech[c->speech_backend];
         if (!voice) voice = host.create_as<SpeechBackend>(c->speech_backend, PluginKind::speech_backend);
     }
-    const double load_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+    b.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+    return b;
+}
 
-    std::vector<SceneLine> lines;
-    std::string last_situation;
-    Progress progress("scene", scene.beats.size(), !global.quiet && !global.json);
-    for (size_t i = 0; i < scene.beats.size(); ++i) {
-        if (Host::interrupted()) throw Error(Errc::cancelled, "interrupted");
-        SceneLine line;
-        line.index = i;
-        line.beat = scene.beats[i];
-        line.character = cast.at(line.beat.speaker);
-        line.seed = scene.seed * 1000003u + i;
-        const Character& c = *line.character;
-        if (!trim(line.beat.situation).empty()) last_situation = line.beat.situation;
+/// Beat `i`: its line (fixed, or generated through the request path with the scene so far in the
+/// situation) and its audio. A failure is recorded in the line's `error`, not thrown.
+SceneLine make_line(const Host& host, SceneBackends& backends, const SceneScript& scene, size_t i,
+                    const std::map<std::string, const Character*>& cast, std::string& last_situation,
+                    const std::vector<SceneLine>& lines, int max_new_tokens) {
+    SceneLine line;
+    line.index = i;
+    line.beat = scene.beats[i];
+    line.character = cast.at(line.beat.speaker);
+    line.seed = scene.seed * 1000003u + i;
+    const Character& c = *line.character;
+    if (!trim(line.beat.situation).empty()) last_situation = line.beat.situation;
 
-        if (!line.beat.line.empty()) {
-            line.fixed = true;
-            line.text = line.beat.line;
-            line.stop = "fixed";
-        } else {
-            auto& backend = text_backends.at(c.text_backend + nlohmann::json(c.text_params).dump());
-            TextRequest request;
-            request.prompt = render_prompt(c, situation_in_context(line.beat, last_situation, lines), line.beat.action);
-            request.sampling = c.sampling;
-            request.sampling.seed = line.seed;
-            if (max_new_tokens > 0) request.sampling.max_new_tokens = max_new_tokens;
-            request.stop_strings = {"###"};
-            if (!c.adapter.empty()) request.adapter = c.id;
-            auto hooks = host.hooks(c);
-            if (hooks) hooks->before_generate(request);
+    if (!line.beat.line.empty()) {
+        line.fixed = true;
+        line.text = line.beat.line;
+        line.stop = "fixed";
+    } else {
+        TextBackend& backend = backends.text_for(c);
+        RequestOptions ro;
+        ro.seed = line.seed;
+        if (max_new_tokens > 0) ro.max_new_tokens = max_new_tokens;
+        TextResult result;
+        Status s;
+        try {  // a failing hook fails this line, not the scene
+            const TextRequest request = make_text_request(
+                host, c, &backend, {situation_in_context(line.beat, last_situation, lines), line.beat.action, {}}, ro);
             line.prompt = request.prompt;
-            TextResult result;
-            Status s = backend->generate(request, result, nullptr, nullptr);
-            if (s && hooks) s = hooks->after_generate(result.text);
-            line.text_seconds = result.seconds;
-            if (!s) {
-                line.error = "text: " + s.message();
-            } else {
-                line.stop = to_string(result.stop);
-                eval::FormatSpec spec;
-                spec.speaker_tags = {c.name};
-                line.format = eval::check_format(result.text, result.stop, spec);
-                line.text = line.format.cleaned;
-                if (trim(line.text).empty()) line.error = "text: the backend produced an empty line";
-            }
+            s = backend.generate(request, result, nullptr, nullptr);
+        } catch (const Error& e) {
+            s = e.status();
         }
-        if (line.error.empty()) {
-            SpeechRequest request;
-            request.text = line.text;
-            request.emotion = line.beat.emotion;
-            request.voice = voice_for(c, line.beat.emotion);
-            request.seed = line.seed;
-            auto start = std::chrono::steady_clock::now();
-            Status s = speech_backends.at(c.speech_backend)->synthesize(request, line.audio);
-            line.speech_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            if (!s) line.error = "speech: " + s.message();
+        if (s) s = finish_line(host, c, result.text);
+        line.text_seconds = result.seconds;
+        if (!s) {
+            line.error = "text: " + s.message();
+        } else {
+            line.stop = to_string(result.stop);
+            eval::FormatSpec spec;
+            spec.speaker_tags = {c.name};
+            line.format = eval::check_format(result.text, result.stop, spec);
+            line.text = line.format.cleaned;
+            if (trim(line.text).empty()) line.error = "text: the backend produced an empty line";
         }
-        if (!line.error.empty()) host.log(LogLevel::warn, fmt::format("line {} ({}): {}", i + 1, c.id, line.error));
-        lines.push_back(std::move(line));
-        progress.step();
     }
-    progress.done();
+    if (line.error.empty()) {
+        const SpeechRequest request = make_speech_request(c, line.text, line.beat.emotion, line.seed);
+        auto start = std::chrono::steady_clock::now();
+        Status s = backends.speech.at(c.speech_backend)->synthesize(request, line.audio);
+        line.speech_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (!s) line.error = "speech: " + s.message();
+    }
+    return line;
+}
 
-    // Audio: one WAV per line and the mixed track, all at one rate; subtitles timed from the audio.
+/// One WAV per line and the mixed track, all at one rate; subtitles timed from the audio; the script.
+Audio write_audio(const fs::path& out, const SceneScript& scene, std::vector<SceneLine>& lines) {
     Audio mix;
     mix.sample_rate = kMixRate;
     const size_t pause = size_t(scene.pause_seconds * kMixRate);
@@ -213,8 +191,15 @@ int cmd_scene(const std::vector<std::string>& args, const GlobalOptions& global)
     write_wav((out / "mix.wav").string(), mix);
     write_text(out / "subtitles.srt", srt);
     write_text(out / "script.txt", script);
+    return mix;
+}
 
-    // Manifest (deterministic for a seed) and the eval summary.
+/// manifest.json (deterministic for a seed), timing.json and summary.md; returns the summary.
+nlohmann::json write_manifest(const fs::path& out, const SceneScript& scene, const std::string& script_path,
+                              const std::vector<SceneLine>& lines, const SceneBackends& loaded, const Audio& mix) {
+    const auto& text_backends = loaded.text;
+    const auto& speech_backends = loaded.speech;
+    const double load_seconds = loaded.load_seconds;
     nlohmann::json manifest_lines = nlohmann::json::array(), timing = nlohmann::json::array();
     std::map<size_t, std::pair<size_t, size_t>> level_by_turn;  // turn of a character -> (matches, lines)
     std::map<std::string, size_t> turns;
@@ -288,7 +273,56 @@ int cmd_scene(const std::vector<std::string>& args, const GlobalOptions& global)
         md += fmt::format("| speech level as declared, turn {} | {} |\n", t["turn"].get<int>(), pct(t["speech_level_match"]));
     md += fmt::format("| mixed track | {:.1f} s |\n\nLatency per line and model load time: timing.json.\n", mix.seconds());
     write_text(out / "summary.md", md);
+    return summary;
+}
 
+}  // namespace
+
+int cmd_scene(const std::vector<std::string>& args, const GlobalOptions& global) {
+    po::options_description options("troupe scene options");
+    std::string script_path, out_dir;
+    int64_t seed = -1;
+    int max_new_tokens = 0;
+    options.add_options()("script", po::value(&script_path)->required(), "scene script (scenes/*.toml)")(
+        "out,o", po::value(&out_dir), "output folder (default: out/scenes/<script name>)")(
+        "seed", po::value(&seed), "scene seed (default: the script's)")(
+        "max-new-tokens", po::value(&max_new_tokens), "token limit per line (default: the character's)");
+    po::positional_options_description positional;
+    positional.add("script", 1);
+    po::variables_map vm;
+    if (!parse_options("troupe scene SCRIPT [--out DIR] [--seed N] [--json]", options, args, vm, &positional)) return 0;
+
+    SceneScript scene = load_scene(script_path);
+    if (seed >= 0) scene.seed = uint64_t(seed);
+    if (out_dir.empty()) out_dir = "out/scenes/" + fs::path(script_path).stem().string();
+    const fs::path out = fs::absolute(out_dir);
+    fs::create_directories(out / "lines");
+
+    HostOptions host_options = global.host;
+    host_options.load_plugins = false;  // only the plugins this command uses are loaded (Host::create)
+    Host host(host_options);
+    std::map<std::string, const Character*> cast;
+    for (const auto& id : scene.cast) cast[id] = &host.character(id);
+
+    SceneBackends backends = load_backends(host, scene, cast);
+
+    std::vector<SceneLine> lines;
+    std::string last_situation;
+    Progress progress("scene", scene.beats.size(), !global.quiet && !global.json);
+    for (size_t i = 0; i < scene.beats.size(); ++i) {
+        if (Host::interrupted()) throw Error(Errc::cancelled, "interrupted");
+        SceneLine line = make_line(host, backends, scene, i, cast, last_situation, lines, max_new_tokens);
+        if (!line.error.empty())
+            host.log(LogLevel::warn, fmt::format("line {} ({}): {}", i + 1, line.character->id, line.error));
+        lines.push_back(std::move(line));
+        progress.step();
+    }
+    progress.done();
+
+    const Audio mix = write_audio(out, scene, lines);
+    const nlohmann::json summary = write_manifest(out, scene, script_path, lines, backends, mix);
+    size_t voiced = 0;
+    for (const auto& line : lines) voiced += line.error.empty();
     if (global.json)
         print_json(nlohmann::json{{"out", out.string()}, {"summary", summary}}.dump(2));
     else if (!global.quiet)

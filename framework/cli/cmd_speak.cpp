@@ -2,6 +2,7 @@
 #include "command.hpp"
 
 #include <troupe/audio.hpp>
+#include <troupe/request.hpp>
 #include <troupe/text.hpp>
 
 #include <chrono>
@@ -10,17 +11,6 @@
 
 namespace troupe::cli {
 namespace po = boost::program_options;
-
-/// The voice a character uses for `emotion` (its default voice when it has no such emotion).
-Voice voice_for(const Character& c, const std::string& emotion) {
-    Voice voice = c.voice;
-    for (const auto& e : c.emotions)
-        if (e.emotion == emotion) {
-            voice.reference_audio = e.reference_audio;
-            voice.reference_text = e.reference_text;
-        }
-    return voice;
-}
 
 int cmd_speak(const std::vector<std::string>& args, const GlobalOptions& global) {
     po::options_description options("troupe speak options");
@@ -36,14 +26,12 @@ int cmd_speak(const std::vector<std::string>& args, const GlobalOptions& global)
     if (!parse_options("troupe speak CHARACTER --text \"…\" -o out.wav", options, args, vm, &positional)) return 0;
     check_user_text(text, "--text", 1000);
 
-    Host host(global.host);
+    HostOptions host_options = global.host;
+    host_options.load_plugins = false;  // only the plugins this command uses are loaded (Host::create)
+    Host host(host_options);
     const Character& c = host.character(who);
     auto backend = host.create_as<SpeechBackend>(c.speech_backend, PluginKind::speech_backend);
-    SpeechRequest request;
-    request.text = text;
-    request.emotion = emotion;
-    request.voice = voice_for(c, emotion);
-    request.seed = seed;
+    const SpeechRequest request = make_speech_request(c, text, emotion, seed);
     Audio audio;
     auto start = std::chrono::steady_clock::now();
     Status s = backend->synthesize(request, audio);
