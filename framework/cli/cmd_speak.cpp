@@ -1,4 +1,5 @@
 // troupe speak CHARACTER --text "…" -o out.wav: speech in the character's voice.
+#include "character_line.hpp"
 #include "command.hpp"
 
 #include <troupe/audio.hpp>
@@ -10,17 +11,6 @@
 
 namespace troupe::cli {
 namespace po = boost::program_options;
-
-/// The voice a character uses for `emotion` (its default voice when it has no such emotion).
-Voice voice_for(const Character& c, const std::string& emotion) {
-    Voice voice = c.voice;
-    for (const auto& e : c.emotions)
-        if (e.emotion == emotion) {
-            voice.reference_audio = e.reference_audio;
-            voice.reference_text = e.reference_text;
-        }
-    return voice;
-}
 
 int cmd_speak(const std::vector<std::string>& args, const GlobalOptions& global) {
     po::options_description options("troupe speak options");

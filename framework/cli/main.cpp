@@ -18,6 +18,7 @@ int cmd_tts(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_data(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_lm(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_bench(const std::vector<std::string>&, const GlobalOptions&);
+int cmd_serve(const std::vector<std::string>&, const GlobalOptions&);
 }  // namespace troupe::cli
 
 namespace {
@@ -33,6 +34,7 @@ const Command kCommands[] = {
     {"eval", "run an eval suite (report.md, results.json, report.html); compare two runs", cmd_eval},
     {"train", "train a LoRA persona adapter or a small base model", cmd_train},
     {"scene", "the main job: a scene script to voiced lines, subtitles and a summary", cmd_scene},
+    {"serve", "the cast over HTTP: OpenAI-compatible chat and speech, api_v2 /tts, scene jobs, studio", cmd_serve},
     {"tts", "GPT-SoVITS voice tools (g2p, ...)", cmd_tts},
     {"data", "dataset tools: check persona JSONL (schema, duplicates, split leaks)", cmd_data},
     {"lm", "the Llama text backend: tokenize, forward (logits), generate, bench", cmd_lm},
