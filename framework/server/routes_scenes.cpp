@@ -162,6 +162,26 @@ bool stream_events(App& app, std::shared_ptr<Job> job, long after, httplib::Data
 }  // namespace
 
 void add_scene_routes(httplib::Server& http, App& app) {
+    // The sample scripts shipped with Troupe (scenes/*.toml), for the studio's "load the sample".
+    http.Get("/v1/scene-samples", openai_route([](const httplib::Request&, httplib::Response& res) {
+        nlohmann::json data = nlohmann::json::array();
+        for (const fs::path& dir : {fs::path(source_dir()) / "scenes", fs::path(default_character_dir()).parent_path() / "scenes"}) {
+            boost::system::error_code ec;
+            if (dir.empty() || !fs::is_directory(dir, ec) || !data.empty()) continue;
+            std::vector<fs::path> files;
+            for (const auto& entry : fs::directory_iterator(dir))
+                if (entry.path().extension() == ".toml") files.push_back(entry.path());
+            std::sort(files.begin(), files.end());
+            for (const auto& f : files) {
+                std::ifstream in(f.string(), std::ios::binary);
+                std::string text((std::istreambuf_iterator<char>(in)), {});
+                std::string title;
+                try { title = load_scene(f.string()).title; } catch (const Error&) { continue; }
+                data.push_back({{"name", f.stem().string()}, {"title", title}, {"script", text}});
+            }
+        }
+        send_json(res, {{"object", "list"}, {"data", data}});
+    }));
     http.Post("/v1/scenes", openai_route([&app](const httplib::Request& req, httplib::Response& res) {
         const std::string text = script_text(req);
         validate_script(app, text);
