@@ -120,7 +120,7 @@ bool on_piece(void* user, const std::string& piece) {
     auto* s = static_cast<SinkState*>(user);
     if (s->app->stopping) return false;
     if (s->call->stream) return s->writer->event(chunk(*s->call, {{"content", piece}}, nullptr));
-    return s->writer->alive();
+    return s->writer->alive(std::chrono::milliseconds(250));
 }
 
 /// Runs the generation in the backend's turn and writes the answer; the client going away (a failed
@@ -129,7 +129,15 @@ bool answer(App& app, const ChatCall& call, BackendQueueTicket& ticket, httplib:
     StreamWriter writer(sink, call.stream ? StreamWriter::Kind::sse : StreamWriter::Kind::json);
     auto& text = app.backends.text(*call.character);
     const bool turn = ticket->wait_turn([&] { return app.stopping || !writer.alive(std::chrono::milliseconds(250)); });
-    if (!turn) return false;  // the client left (or the server stops) before its turn
+    if (!turn && app.stopping && writer.ok()) {  // the server stops: say so, in OpenAI's error shape
+        nlohmann::json error = {{"error", {{"message", "the server is shutting down"}, {"type", "server_error"},
+                                           {"param", nullptr}, {"code", "shutting_down"}}}};
+        if (call.stream) writer.event(error);
+        else writer.write(error.dump());
+        writer.finish();
+        return writer.ok();
+    }
+    if (!turn) return false;  // the client left before its turn
     if (call.stream) writer.event(chunk(call, {{"role", "assistant"}, {"content", ""}}, nullptr));
     SinkState state{&writer, &call, &app};
     TextResult result;
