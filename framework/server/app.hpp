@@ -19,6 +19,8 @@ struct App {
     cli::CastBackends backends;
     std::unique_ptr<JobStore> jobs;
     std::atomic<bool> stopping{false};
+    // Text generations answered, and cancelled because their client went away (for /health).
+    std::atomic<uint64_t> completed{0}, cancelled{0};
     std::vector<std::string> allowed_dirs;  // canonical
 
     // /tts state (set_gpt_weights / set_sovits_weights): speech plugin and parameter overrides.

@@ -38,6 +38,7 @@ void add_basic_routes(httplib::Server& http, App& app) {
                         {"characters", app.host.characters().size()},
                         {"plugins", loaded_plugins(app.host).size()},
                         {"queues", queues},
+                        {"generations", {{"completed", app.completed.load()}, {"cancelled", app.cancelled.load()}}},
                         {"jobs", app.jobs->counts()}});
     }));
     http.Get("/v1/models", openai_route([&app](const httplib::Request&, httplib::Response& res) {

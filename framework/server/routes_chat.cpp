@@ -137,13 +137,20 @@ bool answer(App& app, const ChatCall& call, BackendQueueTicket& ticket, httplib:
         writer.finish();
         return writer.ok();
     }
-    if (!turn) return false;  // the client left before its turn
+    if (!turn) {  // the client left before its turn
+        ++app.cancelled;
+        return false;
+    }
     if (call.stream) writer.event(chunk(call, {{"role", "assistant"}, {"content", ""}}, nullptr));
     SinkState state{&writer, &call, &app};
     TextResult result;
     Status s = text.backend->generate(call.request, result, &on_piece, &state);
     ticket.reset();
-    if (!writer.ok()) return false;  // cancelled by the client going away
+    if (!writer.ok()) {  // cancelled by the client going away
+        ++app.cancelled;
+        return false;
+    }
+    ++app.completed;
     if (s) s = cli::finish_line(app.host, *call.character, result.text);
     if (!s) {
         nlohmann::json error = {{"error", {{"message", s.message()}, {"type", "server_error"}, {"param", nullptr}, {"code", nullptr}}}};
