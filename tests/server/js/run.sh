@@ -19,8 +19,8 @@ if [ "$mode" = browser ]; then
   [ -n "$chromium" ] || skip "chromium is not installed (apt-get install chromium)"
 fi
 
-mkdir -p "$work"
-cp "$here/package.json" "$work/package.json"
+mkdir -p "$work" && work=$(cd "$work" && pwd)
+cp "$here/package.json" "$here"/*.mjs "$work/"  # ES modules resolve packages next to the script
 if [ ! -d "$work/node_modules/openai" ] || [ ! -d "$work/node_modules/puppeteer-core" ]; then
   (cd "$work" && PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error >npm-install.log 2>&1) ||
     { tail -5 "$work/npm-install.log"; skip "npm install failed (is the npm registry reachable?)"; }
@@ -31,7 +31,7 @@ rm -rf "$run_dir" && mkdir -p "$run_dir/eval"
 key=""
 args=(--data-dir "$run_dir/data" --eval-dir "$run_dir/eval")
 if [ "$mode" = openai ]; then key="test-key-$$"; args+=(--api-key "$key"); fi
-node "$here/eval_fixture.mjs" "$run_dir/eval"
+node "$work/eval_fixture.mjs" "$run_dir/eval"
 "$troupe" -q serve --host 127.0.0.1 --port 0 --port-file "$run_dir/port" "${args[@]}" 2>"$run_dir/server.log" &
 server=$!
 for _ in $(seq 1200); do [ -f "$run_dir/port" ] && break; kill -0 $server 2>/dev/null || break; sleep 0.1; done
@@ -40,9 +40,9 @@ base="http://127.0.0.1:$(cat "$run_dir/port")"
 
 cd "$work"
 if [ "$mode" = openai ]; then
-  BASE_URL=$base API_KEY=$key node "$here/openai_client.mjs"; rc=$?
+  BASE_URL=$base API_KEY=$key node "$work/openai_client.mjs"; rc=$?
 else
-  BASE_URL=$base CHROMIUM=$chromium OUT="$work/screenshots" node "$here/studio_browser.mjs"; rc=$?
+  BASE_URL=$base CHROMIUM=$chromium OUT="$work/screenshots" node "$work/studio_browser.mjs"; rc=$?
 fi
 kill -TERM $server; wait $server; src=$?
 [ $src -eq 0 ] || { echo "troupe serve exited with $src after SIGTERM"; tail -20 "$run_dir/server.log"; rc=1; }

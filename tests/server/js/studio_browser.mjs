@@ -57,18 +57,19 @@ try {
   await page.click('nav button[data-tab="scene"]');
   await page.click("#load-sample");
   await page.waitForFunction(() => document.querySelector("#script").value.includes("월요일"));
+  const beats = await page.$eval("#script", (t) => t.value.split("[[beats]]").length - 1);
   await page.click("#render");
   await page.waitForFunction(() => document.querySelectorAll("#scene-lines li").length >= 1);
   await page.screenshot({ path: `${out}/03-scene-progress.png`, fullPage: true });
   await page.waitForFunction(() => !document.querySelector("#scene-result").hidden, { timeout: 400000 });
   const lines = await page.$$eval("#scene-lines li", (items) => items.map((li) => ({
     text: li.querySelector(".text").textContent, audio: !!li.querySelector("audio") })));
-  assert.equal(lines.length, 5);
+  assert.equal(lines.length, beats);
   assert.ok(lines.every((l) => l.audio && l.text.length > 0), JSON.stringify(lines));
   const links = await page.$eval("#srt-link", (a) => a.href);
   assert.ok(links.startsWith("blob:"));
   const srt = await page.evaluate(async () => (await fetch(document.querySelector("#srt-link").href)).text());
-  assert.ok(srt.includes("5\n00:"), srt);
+  assert.ok(srt.includes(`${beats}\n00:`), srt);
   await page.screenshot({ path: `${out}/04-scene-done.png`, fullPage: true });
 
   step("eval");
