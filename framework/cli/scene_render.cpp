@@ -36,6 +36,12 @@ std::string situation_in_context(const SceneBeat& beat, const std::string& fallb
     return situation + " (앞선 대화: " + joined + ")";
 }
 
+/// Token sink of scene generations: stops a line as soon as the scene is cancelled.
+bool keep_generating(void* user, const std::string&) {
+    const auto* progress = static_cast<const SceneProgress*>(user);
+    return !(progress->cancelled && progress->cancelled());
+}
+
 nlohmann::json line_event(const SceneLine& line) {
     return {{"index", line.index + 1}, {"character", line.character->id}, {"name", line.character->name}};
 }
@@ -68,8 +74,10 @@ struct Renderer {
         auto ticket = text.queue->enter();
         if (!ticket->wait_turn(give_up())) throw Error(Errc::cancelled, "the scene was cancelled");
         TextResult result;
-        Status s = text.backend->generate(request, result, nullptr, nullptr);
+        Status s = text.backend->generate(request, result, &keep_generating,
+                                          const_cast<SceneProgress*>(&progress));
         ticket.reset();
+        if (s && result.stop == StopReason::cancelled) throw Error(Errc::cancelled, "the scene was cancelled");
         if (s) s = finish_line(host, c, result.text);
         line.text_seconds = result.seconds;
         if (!s) {

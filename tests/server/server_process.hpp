@@ -31,6 +31,8 @@ public:
         std::vector<std::string> argv = {TROUPE_CLI, "-q", "serve", "--host", "127.0.0.1", "--port", "0",
                                          "--port-file", port_file.string()};
         argv.insert(argv.end(), args.begin(), args.end());
+        std::fflush(stdout);
+        std::fflush(stderr);
         pid_ = fork();
         if (pid_ == 0) {
             const std::string log = (dir / "server.log").string();

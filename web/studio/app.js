@@ -199,7 +199,7 @@ async function renderScene() {
       if (type === "audio_ready") {
         const item = sceneLine(list, e);
         item.querySelector(".text").classList.remove("pending");
-        const audio = el("audio", { controls: "", preload: "none" });
+        const audio = el("audio", { controls: "", preload: "metadata" });
         item.append(audio);
         pending.push(blobUrl(e.url).then((u) => { audio.src = u; }));
         progress.textContent = ++voiced + " / " + total + " 줄";
