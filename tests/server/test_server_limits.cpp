@@ -147,7 +147,11 @@ BOOST_AUTO_TEST_CASE(many_clients_at_once_are_all_answered) {
                                         : kind == 1 ? post_json(c, "/v1/chat/completions", chat(who[i % 5], true, 4))
                                         : kind == 2 ? post_json(c, "/v1/audio/speech", {{"model", who[i % 5]}, {"input", "네, 알겠습니다."}})
                                                     : c.Get("/v1/models");
-                    if (!r) { fail("no answer: " + httplib::to_string(r.error())); break; }
+                    if (!r) {
+                        fail("kind " + std::to_string(kind) + ": no answer: " + httplib::to_string(r.error()) + " after " +
+                             std::to_string(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()) + " s of the run");
+                        break;
+                    }
                     if (r->status == 503 && r->has_header("Retry-After")) {
                         ++busy;
                         const int wait_ms = 1000 * std::stoi(r->get_header_value("Retry-After"));
@@ -168,6 +172,7 @@ BOOST_AUTO_TEST_CASE(many_clients_at_once_are_all_answered) {
     for (auto& t : clients) t.join();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     BOOST_TEST_MESSAGE("32 clients x 4 requests: " << seconds << " s, " << busy << " answers 503 (retried)");
+    for (const auto& f : failures) BOOST_TEST_MESSAGE("failed: " << f);
     BOOST_TEST(failures.empty(), (failures.empty() ? "" : failures.front()));
     BOOST_TEST(ok == kClients * kRequests);
     auto events = c0.Get(job["events"].get<std::string>().c_str());
