@@ -51,7 +51,7 @@ void configure(httplib::Server& http, App& app) {
     http.set_payload_max_length(o.max_body_bytes);
     http.set_read_timeout(10, 0);
     http.set_write_timeout(10, 0);
-    http.set_keep_alive_timeout(5);
+    http.set_keep_alive_timeout(2);  // idle connections free their thread (and let a stop finish) soon
     http.set_pre_routing_handler([&app](const httplib::Request& req, httplib::Response& res) {
         if (app.options.api_key.empty() || !needs_key(req.path)) return httplib::Server::HandlerResponse::Unhandled;
         const std::string auth = req.get_header_value("Authorization");

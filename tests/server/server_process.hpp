@@ -60,7 +60,7 @@ public:
         if (pid_ > 0) stop();
     }
     int port() const { return port_; }
-    httplib::Client client(std::chrono::seconds timeout = std::chrono::seconds(120)) const {
+    httplib::Client client(std::chrono::seconds timeout = std::chrono::seconds(300)) const {
         httplib::Client c("127.0.0.1", port_);
         c.set_read_timeout(timeout);
         c.set_write_timeout(std::chrono::seconds(30));
