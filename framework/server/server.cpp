@@ -8,6 +8,7 @@
 #include <atomic>
 #include <csignal>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <thread>
 
 namespace troupe::server {
@@ -139,10 +140,19 @@ int run_server(const Host& host, const ServerOptions& options, const std::functi
     prepare(app);
     httplib::Server http;
     configure(http, app);
+    // cpp-httplib 0.11 listens with a backlog of 5, too short for bursts of clients: note the
+    // listening socket here (socket options are applied before bind) and widen its backlog below.
+    int listening = -1;
+    http.set_socket_options([&listening](int sock) {
+        int yes = 1;
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+        if (listening < 0) listening = sock;
+    });
     const int port = app.options.port == 0 ? http.bind_to_any_port(app.options.host)
                                            : (http.bind_to_port(app.options.host, app.options.port) ? app.options.port : -1);
     if (port <= 0)
         throw Error(Errc::runtime, "serve: cannot listen on " + app.options.host + ":" + std::to_string(app.options.port));
+    if (listening >= 0) ::listen(listening, SOMAXCONN);
     std::thread listener([&http] { http.listen_after_bind(); });
     while (!http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     host.log(LogLevel::info, "serve: listening on http://" + app.options.host + ":" + std::to_string(port));
