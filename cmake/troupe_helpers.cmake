@@ -1,8 +1,10 @@
-# troupe_add_plugin(<name> KIND <kind> SOURCES <files...> [TORCH] [LIBS <targets...>])
+# troupe_add_plugin(<name> SOURCES <files...> [TORCH] [LIBS <targets...>])
 #
 # Builds a plugin as a MODULE library named <name> into <build>/plugins/<name>/ with its plugin.toml
-# (taken from the calling folder) beside it, and installs both. TORCH links LibTorch dynamically
-# (after fmt and Boost: torch ships its own fmt headers, which must not win).
+# (taken from the calling folder) beside it, and installs both. Every plugin links the plugin kit
+# (troupe_plugin_kit, static). TORCH links LibTorch dynamically (after fmt and Boost: torch ships its own
+# fmt headers, which must not win) and puts its version into the plugin's build fingerprint; a plugin
+# without TORCH must not link LibTorch through LIBS either.
 function(troupe_add_plugin name)
   cmake_parse_arguments(P "TORCH;NO_INSTALL" "MANIFEST;OUTPUT_DIR" "SOURCES;LIBS" ${ARGN})
   add_library(${name} MODULE ${P_SOURCES})
@@ -22,14 +24,16 @@ function(troupe_add_plugin name)
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
   if(TARGET troupe_plugin_api)
-    target_link_libraries(${name} PRIVATE troupe_plugin_api)
+    target_link_libraries(${name} PRIVATE troupe_plugin_api troupe_plugin_kit)
+    set(_torch_version "${Torch_VERSION}")
   else()  # out of tree: find_package(troupe) set TROUPE_TORCH_VERSION for the build fingerprint
-    target_link_libraries(${name} PRIVATE troupe::plugin_api)
-    target_compile_definitions(${name} PRIVATE TROUPE_TORCH_VERSION="${TROUPE_TORCH_VERSION}")
+    target_link_libraries(${name} PRIVATE troupe::plugin_api troupe::plugin_kit)
+    set(_torch_version "${TROUPE_TORCH_VERSION}")
   endif()
   target_link_libraries(${name} PRIVATE ${P_LIBS} fmt::fmt Boost::headers)
   if(P_TORCH)
     target_link_libraries(${name} PRIVATE ${TORCH_LIBRARIES})
+    target_compile_definitions(${name} PRIVATE TROUPE_PLUGIN_TORCH_VERSION="${_torch_version}")
   endif()
   if(EXISTS ${P_MANIFEST})
     configure_file(${P_MANIFEST} ${P_OUTPUT_DIR}/plugin.toml COPYONLY)

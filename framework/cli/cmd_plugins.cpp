@@ -9,6 +9,8 @@ namespace po = boost::program_options;
 
 namespace {
 nlohmann::json to_json(const PluginRecord& r) {
+    nlohmann::json commands = nlohmann::json::array();
+    for (const auto& c : r.manifest.commands) commands.push_back({{"name", c.name}, {"summary", c.summary}});
     return {{"name", r.manifest.name},
             {"kind", r.manifest.name.empty() ? "" : to_string(r.manifest.kind)},
             {"version", r.manifest.version},
@@ -18,7 +20,8 @@ nlohmann::json to_json(const PluginRecord& r) {
             {"manifest", r.manifest.manifest_path},
             {"library", r.manifest.library},
             {"capabilities", r.manifest.capabilities},
-            {"defaults", r.manifest.defaults}};
+            {"defaults", r.manifest.defaults},
+            {"commands", commands}};
 }
 }  // namespace
 
@@ -48,6 +51,7 @@ int cmd_plugins(const std::vector<std::string>& args, const GlobalOptions& globa
                        r->ok ? "loaded" : fmt::format("failed at {}: {}", to_string(r->stage), r->message),
                        r->manifest.manifest_path, r->manifest.library, fmt::join(r->manifest.capabilities, ", "));
             for (auto& [k, v] : r->manifest.defaults) fmt::print("default:      {} = {}\n", k, v);
+            for (auto& c : r->manifest.commands) fmt::print("command:      {} — {}\n", c.name, c.summary);
         }
         return r->ok ? 0 : 1;
     }

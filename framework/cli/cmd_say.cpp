@@ -1,6 +1,7 @@
 // troupe say CHARACTER --situation "…" [--action "…"]: one line from the character's text backend.
 #include "command.hpp"
 
+#include <troupe/request.hpp>
 #include <troupe/text.hpp>
 
 #include <fmt/format.h>
@@ -39,26 +40,16 @@ int cmd_say(const std::vector<std::string>& args, const GlobalOptions& global) {
     check_user_text(situation, "--situation", 2000);
     if (!action.empty()) check_user_text(action, "--action", 2000);
 
-    Host host(global.host);
+    HostOptions host_options = global.host;
+    host_options.load_plugins = false;  // only the plugins this command uses are loaded (Host::create)
+    Host host(host_options);
     const Character& c = host.character(who);
     auto backend = host.create_as<TextBackend>(c.text_backend, PluginKind::text_backend, c.text_params);
-    TextRequest request;
-    request.prompt = render_prompt(c, situation, action);
-    request.sampling = c.sampling;
-    if (seed >= 0) request.sampling.seed = uint64_t(seed);
-    if (max_new_tokens > 0) request.sampling.max_new_tokens = max_new_tokens;
-    if (vm.count("greedy")) request.sampling.greedy = true;
-    request.stop_strings = {"###"};
-    if (!c.adapter.empty()) {
-        Status s = backend->load_adapter(c.id, c.adapter);
-        if (!s) throw Error(s.code(), s.message());
-        request.adapter = c.id;
-    }
-    auto hooks = host.hooks(c);
-    if (hooks) {
-        Status h = hooks->before_generate(request);
-        if (!h) throw Error(h.code(), c.id + " hooks: " + h.message());
-    }
+    RequestOptions ro;
+    if (seed >= 0) ro.seed = uint64_t(seed);
+    if (max_new_tokens > 0) ro.max_new_tokens = max_new_tokens;
+    ro.greedy = vm.count("greedy") > 0;
+    const TextRequest request = make_text_request(host, c, backend.get(), {situation, action, {}}, ro);
     if (vm.count("show-prompt") && !global.json) fmt::print(stderr, "{}", request.prompt);
 
     TextResult result;
@@ -67,11 +58,10 @@ int cmd_say(const std::vector<std::string>& args, const GlobalOptions& global) {
     Status s = backend->generate(request, result, stream ? &print_piece : nullptr, nullptr);
     if (stream) fmt::print("\n");
     if (!s) throw Error(s.code(), s.message());
-    if (hooks) {
-        Status h = hooks->after_generate(result.text);
-        if (!h) throw Error(h.code(), c.id + " hooks: " + h.message());
-        if (stream) fmt::print("{}: {}\n", c.name, trim(result.text));
-    }
+    const std::string generated = result.text;
+    Status h = finish_line(host, c, result.text);  // the character's after_generate hook, if any
+    if (!h) throw Error(h.code(), h.message());
+    if (stream && result.text != generated) fmt::print("{}: {}\n", c.name, trim(result.text));
     if (global.json) {
         print_json(nlohmann::json{{"character", c.id},
                                   {"name", c.name},

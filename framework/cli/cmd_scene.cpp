@@ -28,7 +28,9 @@ int cmd_scene(const std::vector<std::string>& args, const GlobalOptions& global)
     SceneScript scene = load_scene(script_path);
     if (out_dir.empty()) out_dir = "out/scenes/" + fs::path(script_path).stem().string();
 
-    Host host(global.host);
+    HostOptions host_options = global.host;
+    host_options.load_plugins = false;  // only the plugins this command uses are loaded (Host::create)
+    Host host(host_options);
     CastBackends backends(host);
     SceneRenderOptions render;
     render.out_dir = fs::absolute(out_dir).string();

@@ -1,8 +1,8 @@
 // troupe speak CHARACTER --text "…" -o out.wav: speech in the character's voice.
-#include "character_line.hpp"
 #include "command.hpp"
 
 #include <troupe/audio.hpp>
+#include <troupe/request.hpp>
 #include <troupe/text.hpp>
 
 #include <chrono>
@@ -26,14 +26,12 @@ int cmd_speak(const std::vector<std::string>& args, const GlobalOptions& global)
     if (!parse_options("troupe speak CHARACTER --text \"…\" -o out.wav", options, args, vm, &positional)) return 0;
     check_user_text(text, "--text", 1000);
 
-    Host host(global.host);
+    HostOptions host_options = global.host;
+    host_options.load_plugins = false;  // only the plugins this command uses are loaded (Host::create)
+    Host host(host_options);
     const Character& c = host.character(who);
     auto backend = host.create_as<SpeechBackend>(c.speech_backend, PluginKind::speech_backend);
-    SpeechRequest request;
-    request.text = text;
-    request.emotion = emotion;
-    request.voice = voice_for(c, emotion);
-    request.seed = seed;
+    const SpeechRequest request = make_speech_request(c, text, emotion, seed);
     Audio audio;
     auto start = std::chrono::steady_clock::now();
     Status s = backend->synthesize(request, audio);

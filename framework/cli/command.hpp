@@ -1,12 +1,13 @@
-// The troupe CLI's subcommand table. Each subcommand is one function in its own file; areas that
-// need LibTorch (lm, tts, train, ...) live in libraries next to their code and are linked into the CLI.
+// The troupe CLI's own subcommands (plugins, characters, say, speak, scene, eval, data): each one
+// function in its own file. Commands that need LibTorch are served by plugins (troupe/commands.hpp);
+// plugins never include this header (they use the plugin kit, troupe/kit/*.hpp).
 #pragma once
 
 #include <troupe/host.hpp>
+#include <troupe/kit/cli.hpp>
 
 #include <boost/program_options.hpp>
 
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,10 +20,6 @@ struct GlobalOptions {
     bool quiet = false;
 };
 
-/// Exit codes (docs/cli.md): 0 ok, 1 the job ran but failed (e.g. a failed check), 2 usage,
-/// 3 invalid input file, 4 not found, 5 unsupported, 6 plugin/backend failure, 130 interrupted.
-int exit_code(Errc code) noexcept;
-
 /// `args` are the subcommand's own arguments (after the subcommand name).
 using CommandFn = int (*)(const std::vector<std::string>& args, const GlobalOptions& global);
 
@@ -32,33 +29,12 @@ struct Command {
     CommandFn run;
 };
 
-/// Runs `body`, printing an Error as "troupe <cmd>: error: <message>" and mapping it to an exit code.
-int run_guarded(const char* command, const std::function<int()>& body);
-
-/// Parses a subcommand's options. Returns false after printing `usage` and the options for --help;
-/// throws Error(invalid_argument) for unknown or malformed options.
-bool parse_options(const std::string& usage, boost::program_options::options_description& options,
-                   const std::vector<std::string>& args, boost::program_options::variables_map& vm,
-                   const boost::program_options::positional_options_description* positional = nullptr);
-
-/// Prints `json` (a serialised JSON document) on stdout followed by a newline.
-void print_json(const std::string& json);
-
-/// True when stderr is a terminal (progress bars are drawn only then).
-bool stderr_is_tty();
-
-/// A simple progress bar on stderr (no-op when not a TTY or when quiet).
-class Progress {
-public:
-    Progress(std::string label, size_t total, bool enabled = true);
-    void step(size_t n = 1);
-    void done();
-    ~Progress();
-
-private:
-    std::string label_;
-    size_t total_, current_ = 0;
-    bool enabled_, finished_ = false;
-};
+// The command-line helpers are the plugin kit's (one copy for the CLI and the plugins).
+using kit::exit_code;
+using kit::parse_options;
+using kit::print_json;
+using kit::Progress;
+using kit::run_guarded;
+using kit::stderr_is_tty;
 
 }  // namespace troupe::cli

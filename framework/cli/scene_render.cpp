@@ -1,9 +1,9 @@
 #include "scene_render.hpp"
 
-#include "character_line.hpp"
 #include "scene_lines.hpp"
 
 #include <troupe/audio.hpp>
+#include <troupe/request.hpp>
 #include <troupe/text.hpp>
 
 #include <boost/filesystem.hpp>
@@ -65,10 +65,16 @@ struct Renderer {
 
     void generate(SceneLine& line, const std::string& situation) {
         const Character& c = *line.character;
-        LineOptions options;
-        options.seed = int64_t(line.seed);
-        options.max_new_tokens = max_new_tokens;
-        TextRequest request = line_request(host, c, situation, line.beat.action, options);
+        RequestOptions options;
+        options.seed = line.seed;
+        if (max_new_tokens > 0) options.max_new_tokens = max_new_tokens;
+        TextRequest request;
+        try {  // a failing hook fails this line, not the scene; the adapter is loaded by CastBackends
+            request = make_text_request(host, c, nullptr, {situation, line.beat.action, {}}, options);
+        } catch (const Error& e) {
+            line.error = std::string("text: ") + e.what();
+            return;
+        }
         line.prompt = request.prompt;
         auto& text = backends.text(c);
         auto ticket = text.queue->enter();
@@ -94,11 +100,7 @@ struct Renderer {
 
     void voice(SceneLine& line, const fs::path& out) {
         const Character& c = *line.character;
-        SpeechRequest request;
-        request.text = line.text;
-        request.emotion = line.beat.emotion;
-        request.voice = voice_for(c, line.beat.emotion);
-        request.seed = line.seed;
+        const SpeechRequest request = make_speech_request(c, line.text, line.beat.emotion, line.seed);
         auto& speech = backends.speech(c);
         auto ticket = speech.queue->enter();
         if (!ticket->wait_turn(give_up())) throw Error(Errc::cancelled, "the scene was cancelled");

@@ -4,8 +4,7 @@
 #include "json_shapes.hpp"
 #include "stream_writer.hpp"
 
-#include "character_line.hpp"
-
+#include <troupe/request.hpp>
 #include <troupe/text.hpp>
 
 #include <atomic>
@@ -61,25 +60,31 @@ ChatCall parse_chat(const App& app, const nlohmann::json& body) {
     call.character = &find_character(app, string_field(body, "model", true), "model");
     const std::string situation = situation_of(body);
     check_text_field(situation, "messages", app.options.max_text_chars);
-    cli::LineOptions options;
+    RequestOptions options;
     std::string action;
+    int64_t seed = -1;
     if (auto t = body.find("troupe"); t != body.end() && !t->is_null()) {
         if (!t->is_object()) throw HttpError(400, "troupe", "'troupe' must be an object {action, seed}");
         action = string_field(*t, "action", false);
         if (!action.empty()) check_text_field(action, "troupe.action", app.options.max_text_chars);
-        options.seed = integer_field(*t, "seed", -1, 0, INT64_MAX);
+        seed = integer_field(*t, "seed", -1, 0, INT64_MAX);
     }
-    if (options.seed < 0) options.seed = integer_field(body, "seed", -1, 0, INT64_MAX);
-    options.max_new_tokens = int(integer_field(body, "max_completion_tokens", 0, 1, 1024));
-    if (!options.max_new_tokens) options.max_new_tokens = int(integer_field(body, "max_tokens", 0, 1, 1024));
-    options.temperature = float(number_field(body, "temperature", -1, 0, 2));
-    if (options.temperature == 0) options.greedy = true;
-    options.top_p = float(number_field(body, "top_p", -1, 0, 1));
+    if (seed < 0) seed = integer_field(body, "seed", -1, 0, INT64_MAX);
+    if (seed >= 0) options.seed = uint64_t(seed);
+    int max_tokens = int(integer_field(body, "max_completion_tokens", 0, 1, 1024));
+    if (!max_tokens) max_tokens = int(integer_field(body, "max_tokens", 0, 1, 1024));
+    if (max_tokens) options.max_new_tokens = max_tokens;
+    const double temperature = number_field(body, "temperature", -1, 0, 2);
+    const double top_p = number_field(body, "top_p", -1, 0, 1);
+    options.greedy = temperature == 0;
     if (integer_field(body, "n", 1, 1, 1) != 1) throw HttpError(400, "n", "'n' must be 1");
     call.stream = bool_field(body, "stream", false);
     if (auto so = body.find("stream_options"); so != body.end() && so->is_object())
         call.include_usage = bool_field(*so, "include_usage", false);
-    call.request = cli::line_request(app.host, *call.character, situation, action, options);
+    // The one request path (troupe/request.hpp); the adapter is already loaded (CastBackends).
+    call.request = make_text_request(app.host, *call.character, nullptr, {situation, action, {}}, options);
+    if (temperature > 0) call.request.sampling.temperature = float(temperature);
+    if (top_p >= 0) call.request.sampling.top_p = float(top_p);
     if (auto stop = body.find("stop"); stop != body.end() && !stop->is_null()) {
         if (stop->is_string()) call.request.stop_strings.push_back(stop->get<std::string>());
         else if (stop->is_array() && stop->size() <= 4)
@@ -151,7 +156,7 @@ bool answer(App& app, const ChatCall& call, BackendQueueTicket& ticket, httplib:
         return false;
     }
     ++app.completed;
-    if (s) s = cli::finish_line(app.host, *call.character, result.text);
+    if (s) s = finish_line(app.host, *call.character, result.text);
     if (!s) {
         nlohmann::json error = {{"error", {{"message", s.message()}, {"type", "server_error"}, {"param", nullptr}, {"code", nullptr}}}};
         if (call.stream) writer.event(error);

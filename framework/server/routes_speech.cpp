@@ -3,7 +3,7 @@
 #include "json_shapes.hpp"
 #include "wav_bytes.hpp"
 
-#include "character_line.hpp"
+#include <troupe/request.hpp>
 
 #include <troupe/audio.hpp>
 
@@ -55,11 +55,8 @@ void add_speech_routes(httplib::Server& http, App& app) {
         const double speed = number_field(body, "speed", 1.0, 0.25, 4.0);
         const std::string emotion = string_field(body, "emotion", false);
 
-        SpeechRequest request;
-        request.text = input;
-        request.emotion = emotion;
-        request.voice = cli::voice_for(*c, emotion);
-        request.seed = uint64_t(integer_field(body, "seed", 0, 0, INT64_MAX));
+        SpeechRequest request =
+            make_speech_request(*c, input, emotion, uint64_t(integer_field(body, "seed", 0, 0, INT64_MAX)));
         apply_speed(request.voice, c->speech_backend, speed);
         Audio audio = synthesize_queued(app, app.backends.speech(*c), request, res);
         if (format == "wav") {

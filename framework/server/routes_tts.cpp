@@ -5,7 +5,7 @@
 #include "json_shapes.hpp"
 #include "wav_bytes.hpp"
 
-#include "character_line.hpp"
+#include <troupe/request.hpp>
 
 #include <set>
 
@@ -67,7 +67,7 @@ void handle_tts(App& app, const httplib::Request& req, httplib::Response& res) {
     const Character& c = who.empty() ? app.host.characters().at(0) : find_character(app, who, "character");
     SpeechRequest request;
     request.text = text;
-    request.voice = cli::voice_for(c, string_field(p, "emotion", false));
+    request.voice = voice_for(c, string_field(p, "emotion", false));
     if (!ref.empty()) {
         request.voice.reference_audio = allowed_path(app, ref, "ref_audio_path");
         request.voice.reference_text = string_field(p, "prompt_text", false);

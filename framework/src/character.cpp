@@ -1,6 +1,7 @@
 #include <troupe/toml_reader.hpp>
 
 #include <troupe/character.hpp>
+#include <troupe/prompt.hpp>
 
 #include <boost/filesystem.hpp>
 #include <fmt/format.h>
@@ -20,9 +21,6 @@ const char* to_string(SpeechLevel level) noexcept {
 }
 
 namespace {
-
-constexpr const char* kDefaultTemplate =
-    "### Instruction:\n{persona}\n\n### Input:\n상황: {situation} [지문: {action}]\n\n### Response:\n";
 
 bool inside(const fs::path& path, const fs::path& dir) {
     auto p = path.begin();
@@ -110,9 +108,13 @@ Character load_character(const std::string& folder_in, const std::vector<std::st
         detail::TableReader r(file, *text, "text");
         c.text_backend = r.string("backend", true);
         c.adapter = resolve(r, "adapter", r.string("adapter"), folder, allowed_dirs);
-        c.prompt_template = r.string("prompt_template", false, kDefaultTemplate);
+        c.prompt_template = r.string("prompt_template", false, prompt::character_template());
         if (c.prompt_template.find("{situation}") == std::string::npos)
             r.fail_key("prompt_template", "must contain {situation}");
+        // Stop strings belong to the prompt format: the character's own, else what its template declares.
+        c.stop_strings = r.has("stop") ? r.strings("stop") : prompt::stops_for(c.prompt_template);
+        for (const auto& stop : c.stop_strings)
+            if (stop.empty()) r.fail_key("stop", "must not contain an empty string");
         c.text_params = r.flat("params");
         for (auto& [k, v] : c.text_params)
             if (is_path_key(k)) v = resolve(r, "params." + k, v, folder, allowed_dirs);
@@ -182,7 +184,7 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
 std::string render_prompt(const Character& character, const std::string& situation, const std::string& action,
                           const std::string& history) {
     std::string out = character.prompt_template;
-    std::string action_text = action.empty() ? std::string("없음") : action;
+    std::string action_text = action.empty() ? std::string(prompt::kNoAction) : action;
     std::string persona = character.persona;
     replace_all(out, "{history}", history);
     replace_all(out, "{action}", action_text);

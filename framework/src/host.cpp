@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -67,6 +68,36 @@ struct Host::Impl {
     std::vector<Character> characters;
     std::vector<CharacterIssue> character_issues;
     mutable std::map<std::string, std::shared_ptr<CharacterHooks>> hooks;  // by character id
+    std::vector<std::string> reserved_commands;
+    // Each full command name and each group word ("group:lm") -> the plugin declaring it and its manifest.
+    std::map<std::string, std::pair<std::string, std::string>> command_owner;
+
+    /// The first command of `m` that clashes with a core command or another plugin's, described with
+    /// both plugins; "" when none does (then the commands of `m` are recorded as taken).
+    std::string claim_commands(const PluginManifest& m) {
+        for (const PluginCommand& c : m.commands) {
+            const size_t space = c.name.find(' ');
+            const std::string first = c.name.substr(0, space);
+            if (std::find(reserved_commands.begin(), reserved_commands.end(), first) != reserved_commands.end())
+                return fmt::format("{}: command '{}' clashes with troupe's own '{}' command", m.manifest_path, c.name,
+                                   first);
+            // Full names and group words share one namespace: "lm" cannot be both a command and a group.
+            auto owner = command_owner.find(c.name);
+            if (owner == command_owner.end())
+                owner = command_owner.find(space == std::string::npos ? "group:" + first : first);
+            if (owner != command_owner.end() && owner->second.first != m.name)
+                return fmt::format("{}: command '{}' clashes with plugin '{}' ({}), which declares it first; remove "
+                                   "one of them from the search path or rename the command",
+                                   m.manifest_path, c.name, owner->second.first, owner->second.second);
+        }
+        for (const PluginCommand& c : m.commands) {
+            command_owner[c.name] = {m.name, m.manifest_path};
+            const size_t space = c.name.find(' ');
+            if (space != std::string::npos) command_owner.emplace("group:" + c.name.substr(0, space),
+                                                                  std::make_pair(m.name, m.manifest_path));
+        }
+        return {};
+    }
 
     void discover_plugins(bool load) {
         std::set<std::string> seen_names, seen_manifests;
@@ -96,6 +127,14 @@ struct Host::Impl {
                 if (!seen_names.insert(record.manifest.name).second) {
                     log(LogLevel::debug, fmt::format("{}: plugin '{}' is shadowed by an earlier one", path,
                                                      record.manifest.name));
+                    continue;
+                }
+                const std::string clash = claim_commands(record.manifest);
+                if (!clash.empty()) {
+                    record.stage = LoadStage::manifest;
+                    record.message = clash;
+                    log(LogLevel::warn, clash);
+                    plugins.push_back(std::move(record));
                     continue;
                 }
                 if (load) detail::load_plugin(record, services);
@@ -155,6 +194,7 @@ Host::Host(const HostOptions& options) : impl_(std::make_unique<Impl>()) {
     add(m.character_paths, m.config.character_paths);
     m.character_paths.push_back(default_character_dir());
 
+    m.reserved_commands = options.reserved_commands;
     m.discover_plugins(options.load_plugins);
     m.discover_characters();
 }
@@ -169,12 +209,34 @@ const PluginRecord* Host::find_plugin(const std::string& name) const {
     return nullptr;
 }
 
-std::shared_ptr<Object> Host::create(const std::string& plugin, const Params& params) const {
+const PluginRecord& Host::load(const std::string& name) {
+    for (auto& r : impl_->plugins) {
+        if (r.manifest.name != name) continue;
+        // Only a plugin that was discovered but not yet opened (a manifest-stage record with no
+        // message) is loaded now; failures stay as they were recorded.
+        if (!r.ok && r.stage == LoadStage::manifest && r.message.empty()) {
+            detail::load_plugin(r, impl_->services);
+            if (!r.ok) impl_->log(LogLevel::debug, r.message);
+        }
+        return r;
+    }
+    throw Error(Errc::not_found, fmt::format("no plugin named '{}' (see `troupe plugins`)", name));
+}
+
+std::vector<CommandEntry> Host::commands() const {
+    std::vector<CommandEntry> out;
+    for (const auto& r : impl_->plugins) {
+        if (r.stage == LoadStage::manifest && !r.message.empty()) continue;  // malformed or clashing manifest
+        for (const PluginCommand& c : r.manifest.commands) out.push_back({c, r.manifest.name});
+    }
+    std::sort(out.begin(), out.end(),
+              [](const CommandEntry& a, const CommandEntry& b) { return a.command.name < b.command.name; });
+    return out;
+}
+
+Params Host::plugin_params(const std::string& plugin, const Params& params) const {
     const PluginRecord* record = find_plugin(plugin);
     if (!record) throw Error(Errc::not_found, fmt::format("no plugin named '{}' (see `troupe plugins`)", plugin));
-    if (!record->ok || !record->module)
-        throw Error(Errc::init_failed, fmt::format("plugin '{}' failed to load at the {} stage: {}", plugin,
-                                                   to_string(record->stage), record->message));
     Params merged = record->manifest.defaults;
     const std::string prefix = plugin + ".";
     for (auto& [k, v] : impl_->config.plugin_params)
@@ -182,9 +244,23 @@ std::shared_ptr<Object> Host::create(const std::string& plugin, const Params& pa
     for (auto& [k, v] : params) merged[k] = v;
     // Plugins resolve relative data paths (e.g. the embedded model) against this directory.
     merged["host.data_dir"] = source_dir().empty() ? std::string(TROUPE_INSTALL_DATA_DIR) : source_dir();
+    return merged;
+}
+
+std::shared_ptr<Object> Host::create(const std::string& plugin, const Params& params) const {
+    const PluginRecord* record = find_plugin(plugin);
+    if (!record) throw Error(Errc::not_found, fmt::format("no plugin named '{}' (see `troupe plugins`)", plugin));
+    if (!record->ok && record->stage == LoadStage::manifest && record->message.empty())
+        record = &const_cast<Host*>(this)->load(plugin);  // discovered only: load it now
+    if (!record->ok || !record->module)
+        throw Error(Errc::init_failed, fmt::format("plugin '{}' failed to load at the {} stage: {}", plugin,
+                                                   to_string(record->stage), record->message));
+    const Params merged = plugin_params(plugin, params);
     std::shared_ptr<Object> object;
     Status status = record->module->create(merged, object);
-    if (!status) throw Error(status.code(), fmt::format("{}: {}", plugin, status.message()));
+    // Plugins name themselves in their messages (the kit's ParamReader does); add the name only if not.
+    const bool named = status.message().compare(0, plugin.size() + 1, plugin + ":") == 0;
+    if (!status) throw Error(status.code(), named ? status.message() : fmt::format("{}: {}", plugin, status.message()));
     if (!object) throw Error(Errc::runtime, fmt::format("{}: create returned no object", plugin));
     return object;
 }

@@ -11,6 +11,9 @@ namespace troupe::detail {
 /// Parses and validates a plugin.toml; throws Error with file:line:col.
 PluginManifest read_plugin_manifest(const std::string& path);
 
+/// True for "word" or "group word" (lowercase letters, digits, '-'; not starting with '-').
+bool valid_command_name(const std::string& name);
+
 /// Opens, checks and initialises the plugin a manifest describes, filling record.stage/ok/message.
 /// Libraries are kept loaded for the rest of the process.
 void load_plugin(PluginRecord& record, const HostServices& services);

@@ -5,6 +5,21 @@
 
 namespace troupe::detail {
 
+namespace {
+bool valid_word(const std::string& w) {
+    if (w.empty() || w.front() == '-') return false;
+    for (char ch : w)
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) return false;
+    return true;
+}
+}  // namespace
+
+bool valid_command_name(const std::string& name) {
+    const size_t space = name.find(' ');
+    if (space == std::string::npos) return valid_word(name);
+    return valid_word(name.substr(0, space)) && valid_word(name.substr(space + 1));
+}
+
 PluginManifest read_plugin_manifest(const std::string& path) {
     toml::table table = parse_toml_file(path);
     TableReader r(path, table);
@@ -27,6 +42,20 @@ PluginManifest read_plugin_manifest(const std::string& path) {
     m.description = r.string("description");
     m.capabilities = r.strings("capabilities");
     m.defaults = r.flat("defaults");
+    for (const toml::table* t : r.tables("commands")) {
+        TableReader c(path, *t, "commands");
+        PluginCommand command;
+        command.name = c.string("name", true);
+        command.summary = c.string("summary", true);
+        if (!valid_command_name(command.name))
+            c.fail_key("name", "must be one or two words of a-z, 0-9 and '-' separated by one space (got '" +
+                                   command.name + "')");
+        if (m.api_version < 2) c.fail_key("name", "[[commands]] needs api_version = 2 or later");
+        for (const PluginCommand& earlier : m.commands)
+            if (earlier.name == command.name) c.fail_key("name", "'" + command.name + "' is declared twice");
+        c.reject_unknown();
+        m.commands.push_back(command);
+    }
     r.reject_unknown();
     return m;
 }

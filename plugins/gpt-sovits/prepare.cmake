@@ -12,7 +12,8 @@ if(TARGET troupe::sndfile)
 else()
   set(_prepare_sndfile PkgConfig::SNDFILE)
 endif()
-target_link_libraries(troupe_sovits_prepare PUBLIC troupe_sovits_text troupe_core troupe_ssl troupe_torch_common
+set_target_properties(troupe_sovits_prepare PROPERTIES POSITION_INDEPENDENT_CODE ON)
+target_link_libraries(troupe_sovits_prepare PUBLIC troupe_sovits_text troupe_plugin_kit troupe_ssl troupe_torch_common
   fmt::fmt nlohmann_json::nlohmann_json ${_prepare_sndfile} ${TORCH_LIBRARIES})
 option(TROUPE_PREPARE_WITH_S2 "compile the semantic stage of troupe tts prepare (needs troupe_sovits)" ON)
 if(TARGET troupe_sovits AND TROUPE_PREPARE_WITH_S2)

@@ -150,3 +150,55 @@ BOOST_AUTO_TEST_CASE(malformed_scene_script_fails_with_position) {
     BOOST_TEST(contains(r.out, script.string() + ":4:"), r.out);
     BOOST_TEST(contains(r.out, "not in the cast"), r.out);
 }
+
+// Contract v2: the executable links no LibTorch and still offers the plugins' commands.
+BOOST_AUTO_TEST_CASE(the_executable_links_no_libtorch_and_prints_its_version) {
+    Run ldd = [] {
+        FILE* pipe = popen((std::string("ldd ") + TROUPE_CLI + " 2>&1").c_str(), "r");
+        std::string out;
+        std::array<char, 4096> buffer{};
+        while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
+        return Run{WEXITSTATUS(pclose(pipe)), out};
+    }();
+    BOOST_TEST(ldd.code == 0, ldd.out);
+    BOOST_TEST(contains(ldd.out, "libtroupe_core"), ldd.out);
+    BOOST_TEST(!contains(ldd.out, "torch"), ldd.out);
+    BOOST_TEST(!contains(ldd.out, "libc10"), ldd.out);
+    Run v = run("--version");
+    BOOST_TEST(v.code == 0, v.out);
+    BOOST_TEST(contains(v.out, "troupe 0.1.0 (api=2;compiler="), v.out);
+}
+
+BOOST_AUTO_TEST_CASE(help_lists_plugin_command_groups_and_a_group_lists_its_commands) {
+    Run help = run("--help");
+    BOOST_TEST(help.code == 0, help.out);
+    BOOST_TEST(contains(help.out, "Commands from plugins"), help.out);
+    BOOST_TEST(contains(help.out, "train        base|lora [eeve-lora]"), help.out);
+    BOOST_TEST(contains(help.out, "tts          g2p|prepare|synth [gpt-sovits]"), help.out);
+    Run train = run("train --help");
+    BOOST_TEST(train.code == 0, train.out);
+    BOOST_TEST(contains(train.out, "usage: troupe train <command>"), train.out);
+    BOOST_TEST(contains(train.out, "lora         persona LoRA SFT"), train.out);
+    BOOST_TEST(contains(train.out, "[eeve-lora]"), train.out);
+    BOOST_TEST(run("train").code == 2);
+    Run unknown = run("train nope");
+    BOOST_TEST(unknown.code == 2, unknown.out);
+    BOOST_TEST(contains(unknown.out, "unknown command 'train nope'"), unknown.out);
+    BOOST_TEST(run("no-such-command").code == 2);
+}
+
+BOOST_AUTO_TEST_CASE(plugin_commands_follow_the_plugin_path) {
+    // An empty plugin path first changes nothing; a path whose eeve-lora is broken is the one used.
+    const fs::path dir = temp_dir() / "broken-plugins" / "eeve-lora";
+    fs::create_directories(dir);
+    std::ofstream(dir / "plugin.toml") << "name = \"eeve-lora\"\nkind = \"text-backend\"\nversion = \"9\"\n"
+                                          "api_version = 2\nlibrary = \"libmissing.so\"\n"
+                                          "[[commands]]\nname = \"lm tokenize\"\nsummary = \"a broken copy\"\n";
+    Run r = run("--plugin-path " + (dir.parent_path()).string() + " lm tokenize --model x --text y");
+    BOOST_TEST(r.code == 6, r.out);
+    BOOST_TEST(contains(r.out, "plugin 'eeve-lora' failed to load at the open stage"), r.out);
+    BOOST_TEST(contains(r.out, "libmissing.so"), r.out);
+    Run help = run("--plugin-path " + (dir.parent_path()).string() + " lm --help");
+    BOOST_TEST(contains(help.out, "tokenize     a broken copy [eeve-lora]"), help.out);
+    BOOST_TEST(!contains(help.out, "generate"), help.out);  // the shadowed build copy's commands are gone
+}

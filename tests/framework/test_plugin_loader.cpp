@@ -1,6 +1,9 @@
 #define BOOST_TEST_MODULE plugin_loader
 #include <boost/test/unit_test.hpp>
 
+#include "../common/capture_stdout.hpp"
+
+#include <troupe/commands.hpp>
 #include <troupe/host.hpp>
 
 #include <boost/filesystem.hpp>
@@ -87,7 +90,7 @@ BOOST_AUTO_TEST_CASE(wrong_api_version_fails_at_version_stage) {
     const PluginRecord& r = record_for("wrong-api");
     BOOST_TEST(!r.ok);
     BOOST_TEST(to_string(r.stage) == std::string("version"));
-    BOOST_TEST(contains(r.message, "plugin API version 42, host API version 1"), r.message);
+    BOOST_TEST(contains(r.message, "plugin API version 43, host API version 2 (loads 1 to 2)"), r.message);
 }
 
 BOOST_AUTO_TEST_CASE(wrong_fingerprint_fails_at_version_stage) {
@@ -95,7 +98,8 @@ BOOST_AUTO_TEST_CASE(wrong_fingerprint_fails_at_version_stage) {
     BOOST_TEST(!r.ok);
     BOOST_TEST(to_string(r.stage) == std::string("version"));
     BOOST_TEST(contains(r.message, "compiler=msvc-1"), r.message);
-    BOOST_TEST(contains(r.message, build_fingerprint()), r.message);
+    BOOST_TEST(contains(r.message, host_fingerprint()), r.message);
+    BOOST_TEST(contains(r.message, "compiler msvc-1 is not the host's"), r.message);
 }
 
 BOOST_AUTO_TEST_CASE(throwing_init_fails_at_init_stage) {
@@ -141,4 +145,156 @@ BOOST_AUTO_TEST_CASE(character_hooks_load_from_the_character_folder_and_run) {
     BOOST_TEST(hooks->after_generate(line).ok());
     BOOST_TEST(line == "좋아요 (검수 완료)");
     BOOST_TEST(fixture_host().hooks(c).get() == hooks.get());  // loaded once
+}
+
+// ---- contract version 2 ---------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(version_1_plugins_with_the_old_fingerprint_still_load) {
+    const PluginRecord& r = record_for("v1");
+    BOOST_TEST(r.ok, r.message);
+    BOOST_TEST(r.manifest.api_version == 1u);
+    BOOST_TEST(!r.run_command);
+    auto voice = fixture_host().create_as<SpeechBackend>("fixture-v1", PluginKind::speech_backend);
+    SpeechRequest request;
+    request.text = "a";
+    Audio audio;
+    BOOST_TEST(voice->synthesize(request, audio).ok());
+    BOOST_TEST(audio.samples.size() == 800u);
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_naming_another_libtorch_fails_at_version_stage) {
+    const PluginRecord& r = record_for("other-torch");
+    BOOST_TEST(!r.ok);
+    BOOST_TEST(to_string(r.stage) == std::string("version"));
+    BOOST_TEST(contains(r.message, std::string("LibTorch 0.0.1 is not the build's ") + host_torch_version()), r.message);
+}
+
+BOOST_AUTO_TEST_CASE(the_host_fingerprint_names_no_libtorch) {
+    BOOST_TEST(!contains(host_fingerprint(), "torch"), host_fingerprint());
+    BOOST_TEST(fingerprint_mismatch(host_fingerprint()).empty());
+    BOOST_TEST(fingerprint_mismatch(std::string(host_fingerprint()) + ";torch=" + host_torch_version()).empty());
+    BOOST_TEST(!fingerprint_mismatch("api=2;cxx11abi=1").empty());  // no compiler
+}
+
+BOOST_AUTO_TEST_CASE(manifest_commands_are_read_and_listed_without_loading) {
+    const PluginRecord& good = record_for("good");
+    BOOST_REQUIRE(good.manifest.commands.size() == 3u);
+    BOOST_TEST(good.manifest.commands[0].name == "fixture echo");
+    BOOST_TEST(good.manifest.commands[0].summary == "prints what the command received");
+    BOOST_TEST(good.run_command);
+    std::vector<std::string> names;
+    for (const CommandEntry& e : fixture_host().commands())
+        if (e.plugin.rfind("fixture-", 0) == 0) names.push_back(e.command.name + "@" + e.plugin);
+    const std::vector<std::string> expected = {"fixture echo@fixture-good", "fixture fail@fixture-good",
+                                               "fixture-who@fixture-good"};
+    BOOST_TEST(names == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_command_clash_is_a_manifest_error_naming_both_plugins) {
+    const PluginRecord& r = record_for("train-clash");
+    BOOST_TEST(!r.ok);
+    BOOST_TEST(to_string(r.stage) == std::string("manifest"));
+    BOOST_TEST(contains(r.message, "train-clash/plugin.toml: command 'fixture echo' clashes with plugin 'fixture-good'"),
+               r.message);
+    BOOST_TEST(contains(r.message, "plugin-fixtures/good/plugin.toml"), r.message);
+}
+
+BOOST_AUTO_TEST_CASE(a_command_named_like_a_core_command_is_refused) {
+    HostOptions o;
+    o.plugin_paths = {std::string(TROUPE_FIXTURE_DIR) + "/good"};
+    o.load_plugins = false;
+    o.reserved_commands = {"say", "fixture"};
+    o.log_level = LogLevel::error;
+    Host host(o);
+    const PluginRecord* r = host.find_plugin("fixture-good");
+    BOOST_REQUIRE(r);
+    BOOST_TEST(!r->ok);
+    BOOST_TEST(contains(r->message, "command 'fixture echo' clashes with troupe's own 'fixture' command"), r->message);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_command_declarations_fail_at_manifest_stage) {
+    namespace fs = boost::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("troupe-commands-" + std::to_string(::getpid()));
+    const std::pair<const char*, const char*> cases[] = {
+        {"api_version = 2\n[[commands]]\nname = \"Lm Generate\"\nsummary = \"x\"\n", "must be one or two words"},
+        {"api_version = 2\n[[commands]]\nname = \"a b c\"\nsummary = \"x\"\n", "must be one or two words"},
+        {"api_version = 1\n[[commands]]\nname = \"a b\"\nsummary = \"x\"\n", "needs api_version = 2"},
+        {"api_version = 2\n[[commands]]\nname = \"a b\"\n", "summary"},
+        {"api_version = 2\n[[commands]]\nname = \"a\"\nsummary = \"x\"\n[[commands]]\nname = \"a\"\nsummary = \"y\"\n",
+         "declared twice"},
+    };
+    int n = 0;
+    for (const auto& [body, why] : cases) {
+        const fs::path folder = dir / std::to_string(n++);
+        fs::create_directories(folder);
+        std::ofstream(folder / "plugin.toml") << "name = \"bad\"\nkind = \"speech-backend\"\nversion = \"1\"\n"
+                                                 "library = \"libbad.so\"\n" << body;
+        HostOptions o;
+        o.plugin_paths = {folder.string()};
+        o.load_plugins = false;
+        o.log_level = LogLevel::error;
+        Host host(o);
+        const PluginRecord& r = host.plugins().front();
+        BOOST_TEST(!r.ok);
+        BOOST_TEST(to_string(r.stage) == std::string("manifest"));
+        BOOST_TEST(contains(r.message, why), r.message);
+        BOOST_TEST(contains(r.message, "plugin.toml:"), r.message);
+    }
+    fs::remove_all(dir);
+}
+
+namespace {
+
+// A host that only reads manifests, as `troupe <plugin command>` uses it.
+Host& command_host() {
+    static Host host([] {
+        HostOptions o;
+        o.plugin_paths = {TROUPE_FIXTURE_DIR};
+        o.load_plugins = false;
+        o.log_level = LogLevel::error;
+        return o;
+    }());
+    return host;
+}
+
+std::pair<int, std::string> run(const std::vector<std::string>& args, bool json = false) {
+    CommandOptions options;
+    options.json = json;
+    return test::capture_stdout([&] { return run_plugin_command(command_host(), args, options); });
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_plugin_command_runs_through_the_loaded_plugin_with_its_context) {
+    BOOST_TEST(!command_host().find_plugin("fixture-good")->ok);  // nothing loaded yet
+    const auto [rc, out] = run({"fixture", "echo", "a b", "--flag", "-x"}, true);
+    BOOST_TEST(rc == 0);
+    BOOST_TEST(contains(out, "command=fixture echo\n"), out);
+    BOOST_TEST(contains(out, "args=a b|--flag|-x\n"), out);
+    BOOST_TEST(contains(out, "json=true quiet=false\n"), out);
+    BOOST_TEST(contains(out, "plugin=fixture-good dir_ok=true\n"), out);
+    BOOST_TEST(contains(out, "hz=440\n"), out);  // the manifest's [defaults]
+    BOOST_TEST(contains(out, "data_dir=true\n"), out);
+    // only the plugin that serves the command was loaded
+    BOOST_TEST(command_host().find_plugin("fixture-good")->ok);
+    BOOST_TEST(!command_host().find_plugin("fixture-v1")->ok);
+}
+
+BOOST_AUTO_TEST_CASE(plugin_command_errors_become_exit_codes) {
+    BOOST_TEST(run({"fixture", "fail"}).first == 4);             // Error(not_found)
+    BOOST_TEST(run({"fixture", "fail", "--plain"}).first == 6);  // any other exception
+    BOOST_TEST(run({"fixture"}).first == 2);                     // a group needs a command
+    BOOST_TEST(run({"fixture", "nope"}).first == 2);
+    BOOST_TEST(run({"no-such-command"}).first == 2);
+    const auto [rc, out] = run({"fixture", "--help"});
+    BOOST_TEST(rc == 0);
+    BOOST_TEST(contains(out, "echo"), out);
+    BOOST_TEST(contains(out, "[fixture-good]"), out);
+}
+
+BOOST_AUTO_TEST_CASE(a_plugin_command_finds_characters_through_the_host) {
+    const auto [rc, out] = run({"fixture-who", "bujang"});
+    BOOST_TEST(rc == 0);
+    BOOST_TEST(contains(out, "/characters/bujang\n"), out);
+    BOOST_TEST(run({"fixture-who", "nobody-at-all"}).first == 4);
 }

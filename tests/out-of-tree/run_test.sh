@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Troupe into a temporary prefix, builds tests/out-of-tree against it with find_package(troupe),
-# and checks that the installed troupe CLI loads the plugin.
+# and checks that the installed troupe CLI loads the plugin, lists its command and runs it.
 set -euo pipefail
 build_dir=$1 source_dir=$2
 work=$(mktemp -d)
@@ -11,3 +11,8 @@ cmake --build "$work/build" >/dev/null
 out=$("$work/prefix/bin/troupe" --plugin-path "$work/build/plugins" plugins hello-voice)
 echo "$out"
 grep -q "status:       loaded" <<<"$out"
+help=$("$work/prefix/bin/troupe" --plugin-path "$work/build/plugins" --help)
+grep -q "hello .*greets (an out-of-tree plugin's command) \[hello-voice\]" <<<"$help"
+said=$("$work/prefix/bin/troupe" --plugin-path "$work/build/plugins" hello --name 세상)
+echo "$said"
+[ "$said" = "hello, 세상, from hello-voice (0.5 s of silence)" ]

@@ -1,9 +1,8 @@
-// Runs `troupe tts prepare ARGS` in-process (the command's function, without the rest of the tts
-// group) with stdout captured: (exit code, stdout).
+// Runs `troupe tts prepare ARGS` in-process through the host and the loaded gpt-sovits plugin, with
+// stdout captured: (exit code, stdout).
 #pragma once
 
-#include "../common/capture_stdout.hpp"
-#include "tts_commands.hpp"
+#include "../common/plugin_command.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -13,12 +12,9 @@
 
 namespace troupe::test {
 
-inline std::pair<int, std::string> run_prepare(const std::vector<std::string>& args, bool json = true) {
-    troupe::cli::GlobalOptions global;
-    global.json = json;
-    global.quiet = true;
-    return capture_stdout(
-        [&] { return troupe::cli::run_guarded("tts prepare", [&] { return troupe::cli::tts::prepare(args, global); }); });
+inline std::pair<int, std::string> run_prepare(std::vector<std::string> args, bool json = true) {
+    args.insert(args.begin(), {"tts", "prepare"});
+    return run_command(args, json, /*quiet=*/true);
 }
 
 inline std::string read_file(const std::string& path) {

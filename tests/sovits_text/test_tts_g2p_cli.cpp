@@ -1,24 +1,18 @@
-// `troupe tts g2p` through the tts dispatcher (stdout captured): JSON shape and values.
+// `troupe tts g2p` served by the loaded gpt-sovits plugin (in-process through the host, stdout
+// captured): JSON shape and values, usage errors.
 #define BOOST_TEST_MODULE tts_g2p_cli
 #include <boost/test/unit_test.hpp>
 
-#include "../common/capture_stdout.hpp"
-#include "command.hpp"
+#include "../common/plugin_command.hpp"
 
 #include <nlohmann/json.hpp>
-
-namespace troupe::cli {
-int cmd_tts(const std::vector<std::string>&, const GlobalOptions&);
-}
 
 namespace {
 
 // Runs `troupe tts ARGS` and returns (exit code, stdout).
-std::pair<int, std::string> run_tts(const std::vector<std::string>& args, bool json) {
-    troupe::cli::GlobalOptions global;
-    global.json = json;
-    return troupe::test::capture_stdout(
-        [&] { return troupe::cli::run_guarded("tts", [&] { return troupe::cli::cmd_tts(args, global); }); });
+std::pair<int, std::string> run_tts(std::vector<std::string> args, bool json) {
+    args.insert(args.begin(), "tts");
+    return troupe::test::run_command(args, json);
 }
 
 }  // namespace

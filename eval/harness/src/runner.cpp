@@ -1,6 +1,7 @@
 #include <troupe/eval/runner.hpp>
 
 #include <troupe/audio.hpp>
+#include <troupe/request.hpp>
 #include <troupe/eval/error_rate.hpp>
 #include <troupe/eval/format.hpp>
 #include <troupe/eval/journal.hpp>
@@ -277,21 +278,17 @@ private:
         TextSlot& slot = text_slot(c);
         row["backend"] = c.text_backend;
         if (!slot.backend) throw Error(Errc::not_found, slot.error);
-        TextRequest request;
-        request.prompt = render_prompt(c, spec.situation, spec.action);
-        request.sampling = c.sampling;
-        request.sampling.seed = spec.seed;
-        if (suite_.greedy) request.sampling.greedy = true;
-        if (suite_.max_new_tokens > 0) request.sampling.max_new_tokens = suite_.max_new_tokens;
-        request.stop_strings = {"###"};
-        if (!c.adapter.empty()) {
-            if (!adapters_.count(c.id + "|" + c.adapter)) {
-                Status s = slot.backend->load_adapter(c.id, c.adapter);
-                if (!s) throw Error(s.code(), "load_adapter(" + c.adapter + "): " + s.message());
-                adapters_.insert(c.id + "|" + c.adapter);
-            }
-            request.adapter = c.id;
+        if (!c.adapter.empty() && !adapters_.count(c.id + "|" + c.adapter)) {
+            Status s = slot.backend->load_adapter(c.id, c.adapter);
+            if (!s) throw Error(s.code(), "load_adapter(" + c.adapter + "): " + s.message());
+            adapters_.insert(c.id + "|" + c.adapter);
         }
+        // The request as `troupe say` makes it (template, stop strings, sampling, adapter, hooks).
+        RequestOptions ro;
+        ro.seed = spec.seed;
+        if (suite_.max_new_tokens > 0) ro.max_new_tokens = suite_.max_new_tokens;
+        ro.greedy = suite_.greedy;
+        const TextRequest request = make_text_request(host_, c, nullptr, {spec.situation, spec.action, {}}, ro);
         if (!slot.warmed) {  // first call of a backend: warm-up, reported apart from the latencies
             TextRequest warm = request;
             warm.sampling.max_new_tokens = std::min(8, request.sampling.max_new_tokens);
@@ -313,6 +310,8 @@ private:
         double gpu = gpu_memory_mib();
         if (gpu >= 0) row["gpu_mib"] = gpu;
         if (!s) throw Error(s.code(), "generate: " + s.message());
+        s = finish_line(host_, c, result.text);  // the character's after_generate hook
+        if (!s) throw Error(s.code(), s.message());
         row["text"] = result.text;
         row["stop"] = to_string(result.stop);
         row["new_tokens"] = result.token_ids.size();
@@ -353,10 +352,7 @@ private:
             SpeechSlot& slot = speech_slot(c);
             row["backend"] = c.speech_backend;
             if (!slot.backend) throw Error(Errc::not_found, slot.error);
-            SpeechRequest request;
-            request.text = text;
-            request.voice = c.voice;
-            request.seed = spec.seed;
+            const SpeechRequest request = make_speech_request(c, text, {}, spec.seed);  // the default voice
             if (!slot.warmed) {
                 SpeechRequest warm = request;
                 warm.text = "안녕하세요.";

@@ -45,7 +45,8 @@ struct Character {
     std::string text_backend;              // plugin name
     Params text_params;                    // [text.params], paths resolved
     std::string adapter;                   // absolute path of the PEFT adapter folder, may be empty
-    std::string prompt_template;           // with {persona} {situation} {action} {history}
+    std::string prompt_template;           // with {persona} {situation} {action} {history}; default troupe/prompt.hpp
+    std::vector<std::string> stop_strings; // [text] stop, else what the template declares ("###")
     SamplingParams sampling;
 
     // speech
@@ -69,7 +70,7 @@ struct CharacterIssue {
 /// `allowed_dirs` lists absolute directories a path may point into besides the folder itself.
 Character load_character(const std::string& folder, const std::vector<std::string>& allowed_dirs = {});
 
-/// Fills the character's prompt template.
+/// Fills the character's prompt template (troupe/request.hpp's make_text_request is the whole request).
 std::string render_prompt(const Character& character, const std::string& situation, const std::string& action,
                           const std::string& history = {});
 

@@ -18,6 +18,12 @@ namespace troupe {
 enum class LoadStage { manifest, open, symbol, version, init, create, loaded };
 const char* to_string(LoadStage stage) noexcept;
 
+/// A command a plugin declares in plugin.toml ([[commands]] name, summary; API version 2).
+struct PluginCommand {
+    std::string name;     // "lm generate": one or two lowercase words; the first may be a group
+    std::string summary;  // one line for `troupe --help` and `troupe <group> --help`
+};
+
 /// The parsed plugin.toml.
 struct PluginManifest {
     std::string name;
@@ -28,6 +34,7 @@ struct PluginManifest {
     std::string description;
     std::vector<std::string> capabilities;
     Params defaults;                     // [defaults] table, flattened ("a.b" keys)
+    std::vector<PluginCommand> commands; // [[commands]]
     std::string manifest_path;
 };
 
@@ -38,6 +45,13 @@ struct PluginRecord {
     bool ok = false;
     std::string message;                 // failure reason, naming the path
     Module* module = nullptr;            // set when ok
+    troupe_plugin_run_command_fn* run_command = nullptr;  // set when ok and the plugin exports it
+};
+
+/// A plugin command as the host knows it from the manifests (no library opened).
+struct CommandEntry {
+    PluginCommand command;
+    std::string plugin;                  // the plugin that declares it
 };
 
 /// Options a program gives the host; empty fields fall back to TROUPE_* environment variables,
@@ -47,7 +61,10 @@ struct HostOptions {
     std::vector<std::string> character_paths;  // --characters
     std::string config_file;                   // --config (default: ./troupe.toml if present)
     LogLevel log_level = LogLevel::info;
-    bool load_plugins = true;                  // false: only read manifests
+    bool load_plugins = true;                  // false: only read manifests (load() loads one later)
+    /// Command words the program itself owns ("say", "scene", ...): a plugin declaring one of them
+    /// fails at the manifest stage.
+    std::vector<std::string> reserved_commands;
 };
 
 class Host {
@@ -60,10 +77,20 @@ public:
     Host& operator=(const Host&) = delete;
 
     const std::vector<PluginRecord>& plugins() const;
-    /// The loaded plugin called `name`, or nullptr.
+    /// The plugin called `name` (loaded, failed, or only discovered), or nullptr.
     const PluginRecord* find_plugin(const std::string& name) const;
+    /// Loads plugin `name` if it was only discovered (HostOptions::load_plugins = false) and returns
+    /// its record (check `ok`); throws Error(not_found) when no plugin has that name.
+    const PluginRecord& load(const std::string& name);
+    /// The commands all plugins declare (from their manifests; clashing plugins left out), by name.
+    std::vector<CommandEntry> commands() const;
+    /// The parameters plugin `name` gets: its manifest [defaults] < troupe.toml [plugin.<name>] <
+    /// `overrides`, plus "host.data_dir". Throws Error(not_found) for an unknown plugin.
+    Params plugin_params(const std::string& name, const Params& overrides = {}) const;
     /// Creates an object from plugin `name` with its manifest defaults overridden by `params`;
-    /// throws Error (not_found, or the plugin's status) on failure.
+    /// throws Error (not_found, or the plugin's status) on failure. A plugin that was only discovered
+    /// (load_plugins = false) is loaded first; that step is not thread-safe, so a program that creates
+    /// objects from several threads loads its plugins up front (load_plugins = true, or load()).
     std::shared_ptr<Object> create(const std::string& plugin, const Params& params = {}) const;
     template <class T>
     std::shared_ptr<T> create_as(const std::string& plugin, PluginKind kind, const Params& params = {}) const;
@@ -104,6 +131,13 @@ std::shared_ptr<T> Host::create_as(const std::string& plugin, PluginKind kind, c
                     "plugin '" + plugin + "' is a " + to_string(object->kind()) + ", not a " + to_string(kind));
     return std::static_pointer_cast<T>(object);
 }
+
+/// The host's build fingerprint ("api=2;compiler=gcc-12;cxx11abi=1").
+const char* host_fingerprint() noexcept;
+/// The LibTorch version of this build ("1.13.0"): a plugin whose fingerprint names LibTorch must name it.
+const char* host_torch_version() noexcept;
+/// Why a plugin's fingerprint does not fit this host ("" when it does): compiler, C++ ABI, LibTorch.
+std::string fingerprint_mismatch(const std::string& plugin_fingerprint);
 
 /// Installed/build-tree locations compiled into the host.
 std::string default_plugin_dir();

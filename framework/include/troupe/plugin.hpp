@@ -3,18 +3,25 @@
 // A plugin is a shared library (built as a CMake MODULE) with a `plugin.toml` manifest beside it.
 // The host reads the manifest, opens the library with RTLD_NOW, and then calls, in this order:
 //
-//   1. troupe_plugin_api_version()        must equal TROUPE_PLUGIN_API_VERSION
-//   2. troupe_plugin_build_fingerprint()  must equal troupe::build_fingerprint() of the host
+//   1. troupe_plugin_api_version()        TROUPE_PLUGIN_API_VERSION_MIN .. TROUPE_PLUGIN_API_VERSION
+//   2. troupe_plugin_build_fingerprint()  compiler and C++ ABI equal to the host's; a LibTorch version,
+//                                         if named, equal to the one the host's build uses
 //   3. troupe_plugin_init(host, &status)  returns the plugin's Module (a singleton owned by the plugin)
+//
+// Version 2 adds one optional entry point, troupe_plugin_run_command (troupe/plugin_command.h), through
+// which a plugin serves the commands its plugin.toml declares ([[commands]]).
 //
 // Only after these checks pass does any C++ object cross the boundary. Every virtual function of the
 // contract is `noexcept`: exceptions never cross it; failures come back as a troupe::Status.
 // Libraries are never unloaded, so objects a plugin creates may live until the process exits.
 //
 // Use TROUPE_PLUGIN_DEFINE(ModuleClass) in exactly one source file of a plugin to export the three
-// entry points (see docs/howto-add-backend.md).
+// entry points (see docs/howto-add-backend.md), and TROUPE_PLUGIN_COMMANDS(table) from the plugin kit
+// (troupe/kit/command.hpp) for commands. What plugins may use beyond this contract is the plugin kit
+// (troupe/kit/*.hpp, docs/plugin-contract.md); never the host's framework/src or framework/cli.
 #pragma once
 
+#include <troupe/plugin_command.h>
 #include <troupe/status.hpp>
 #include <troupe/types.hpp>
 #include <troupe/version.hpp>
@@ -54,8 +61,8 @@ inline bool parse_plugin_kind(const std::string& text, PluginKind& out) noexcept
     return false;
 }
 
-/// Log levels of the host's log callback.
-enum class LogLevel { debug, info, warn, error };
+/// Log levels of the host's log callback (the values of enum troupe_log_level).
+enum class LogLevel { debug = TROUPE_LOG_DEBUG, info = TROUPE_LOG_INFO, warn = TROUPE_LOG_WARN, error = TROUPE_LOG_ERROR };
 
 /// Services the host hands a plugin at init. Plugins log only through `log`.
 struct HostServices {
@@ -159,7 +166,7 @@ using troupe_plugin_init_fn = troupe::Module*(const troupe::HostServices* host, 
 #define TROUPE_PLUGIN_DEFINE(ModuleClass)                                                              \
     TROUPE_PLUGIN_EXPORT uint32_t troupe_plugin_api_version() { return TROUPE_PLUGIN_API_VERSION; }   \
     TROUPE_PLUGIN_EXPORT const char* troupe_plugin_build_fingerprint() {                              \
-        return ::troupe::build_fingerprint();                                                          \
+        return TROUPE_BUILD_FINGERPRINT;                                                               \
     }                                                                                                  \
     TROUPE_PLUGIN_EXPORT troupe::Module* troupe_plugin_init(const troupe::HostServices* host,         \
                                                             troupe::Status* status) {                  \

@@ -1,4 +1,5 @@
-// troupe lm tokenize|forward|generate|bench: the Llama backend (troupe_llama) from the command line.
+// troupe lm tokenize|forward|generate: the Llama backend (troupe_llama) from the command line, served by
+// the eeve-lora plugin.
 #include "lm_commands.hpp"
 
 #include "adapter.hpp"
@@ -6,6 +7,7 @@
 #include "model.hpp"
 #include "vocab.hpp"
 
+#include <troupe/kit/file.hpp>
 #include <troupe/torch/safetensors.hpp>
 
 #include <ATen/ATen.h>
@@ -18,19 +20,13 @@
 #include <fstream>
 #include <sstream>
 
-namespace troupe::cli {
+namespace troupe::llama::cli {
 namespace po = boost::program_options;
+using kit::parse_options;
+using kit::print_json;
+using kit::read_file;
 
-namespace lm {
 namespace {
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(Errc::not_found, fmt::format("{}: cannot open file", path));
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 struct ModelOptions {
     std::string model, adapter, device = "cpu", dtype, quantize = "none";
@@ -101,7 +97,7 @@ std::string default_bench_model() {
     return root + "/llama-lora/base";
 }
 
-int tokenize(const std::vector<std::string>& args, const GlobalOptions& global) {
+int tokenize(const std::vector<std::string>& args, const CommandContext& ctx) {
     po::options_description options("troupe lm tokenize options");
     std::string model, text_file, text;
     bool no_bos = false;
@@ -116,7 +112,7 @@ int tokenize(const std::vector<std::string>& args, const GlobalOptions& global) 
     if (!text_file.empty()) text = read_file(text_file);
     const llama::Vocab vocab = llama::Vocab::load(std::filesystem::path(model));
     const std::vector<int64_t> ids = vocab.encode(text, !no_bos);
-    if (global.json) {
+    if (ctx.json) {
         print_json(nlohmann::json{{"ids", ids}}.dump());
     } else {
         for (size_t i = 0; i < ids.size(); ++i) fmt::print("{}{}", i ? " " : "", ids[i]);
@@ -125,7 +121,7 @@ int tokenize(const std::vector<std::string>& args, const GlobalOptions& global) 
     return 0;
 }
 
-int forward(const std::vector<std::string>& args, const GlobalOptions& global) {
+int forward(const std::vector<std::string>& args, const CommandContext& ctx) {
     po::options_description options("troupe lm forward options");
     ModelOptions mo;
     mo.add(options);
@@ -143,14 +139,14 @@ int forward(const std::vector<std::string>& args, const GlobalOptions& global) {
     fo.adapter = adapter.get();
     at::Tensor logits = model.forward(at::tensor(ids, at::kLong), fo).squeeze(0).to(at::kCPU, at::kFloat).contiguous();
     st::save(out, {{"logits", logits}});
-    if (global.json)
+    if (ctx.json)
         print_json(nlohmann::json{{"out", out}, {"shape", logits.sizes().vec()}, {"model", model.describe()}}.dump());
-    else if (!global.quiet)
+    else if (!ctx.quiet)
         fmt::print(stderr, "wrote {} (logits [{}, {}])\n", out, logits.size(0), logits.size(1));
     return 0;
 }
 
-int generate(const std::vector<std::string>& args, const GlobalOptions& global) {
+int generate(const std::vector<std::string>& args, const CommandContext& ctx) {
     po::options_description options("troupe lm generate options");
     ModelOptions mo;
     mo.add(options);
@@ -189,14 +185,14 @@ int generate(const std::vector<std::string>& args, const GlobalOptions& global) 
     go.stop_strings = stops;
     VocabDecoder decoder(vocab);
     llama::StreamFn stream;
-    if (!global.json)
+    if (!ctx.json)
         stream = [](const std::string& piece) {
             fmt::print("{}", piece);
             std::fflush(stdout);
             return true;
         };
     const llama::Generation g = llama::generate(model, ids, adapter.get(), go, &decoder, stream);
-    if (global.json) {
+    if (ctx.json) {
         print_json(nlohmann::json{{"ids", g.ids},
                                   {"text", g.text},
                                   {"stop", to_string(g.stop)},
@@ -206,46 +202,11 @@ int generate(const std::vector<std::string>& args, const GlobalOptions& global) 
                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     } else {
         fmt::print("\n");
-        if (!global.quiet)
+        if (!ctx.quiet)
             fmt::print(stderr, "({} prompt tokens, {} new, stop: {}, {:.1f} tok/s)\n", g.prompt_tokens, g.ids.size(),
                        to_string(g.stop), g.decode_seconds > 0 ? g.ids.size() / g.decode_seconds : 0.0);
     }
     return 0;
 }
 
-}  // namespace lm
-
-int cmd_lm(const std::vector<std::string>& args, const GlobalOptions& global) {
-    struct Sub {
-        const char* name;
-        const char* summary;
-        int (*run)(const std::vector<std::string>&, const GlobalOptions&);
-    };
-    static const Sub subs[] = {
-        {"tokenize", "text → token ids (tokenizer.json)", lm::tokenize},
-        {"forward", "token ids → float32 logits [n, vocab] in a safetensors file", lm::forward},
-        {"generate", "prompt → continuation (greedy or sampled), streamed or as JSON", lm::generate},
-        {"bench", "prefill/decode tokens per second and peak memory", lm::bench},
-    };
-    if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-        fmt::print("usage: troupe lm <command> [options]\n\nCommands:\n");
-        for (const Sub& s : subs) fmt::print("  {:<10} {}\n", s.name, s.summary);
-        if (args.empty()) throw Error(Errc::invalid_argument, "troupe lm needs a command");
-        return 0;
-    }
-    for (const Sub& s : subs)
-        if (args[0] == s.name) return s.run(std::vector<std::string>(args.begin() + 1, args.end()), global);
-    throw Error(Errc::invalid_argument, fmt::format("unknown lm command \"{}\" (tokenize, forward, generate, bench)", args[0]));
-}
-
-int cmd_bench(const std::vector<std::string>& args, const GlobalOptions& global) {
-    if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-        fmt::print("usage: troupe bench <what> [options]\n\nBenchmarks:\n  lm         text backend: prefill/decode tok/s, peak RSS\n");
-        if (args.empty()) throw Error(Errc::invalid_argument, "troupe bench needs a benchmark name");
-        return 0;
-    }
-    if (args[0] == "lm") return lm::bench(std::vector<std::string>(args.begin() + 1, args.end()), global);
-    throw Error(Errc::invalid_argument, fmt::format("unknown benchmark \"{}\" (lm)", args[0]));
-}
-
-}  // namespace troupe::cli
+}  // namespace troupe::llama::cli

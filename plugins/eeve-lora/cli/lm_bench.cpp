@@ -24,7 +24,9 @@
 #include <optional>
 #include <sys/resource.h>
 
-namespace troupe::cli::lm {
+namespace troupe::llama::cli {
+using kit::parse_options;
+using kit::print_json;
 namespace po = boost::program_options;
 
 namespace {
@@ -47,7 +49,7 @@ double peak_gpu_mib(const at::Device& device) {
 }
 }  // namespace
 
-int bench(const std::vector<std::string>& args, const GlobalOptions& global) {
+int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
     po::options_description options("troupe bench lm options");
     std::string model_dir = default_bench_model(), adapter_dir, device = "cpu", dtype, quantize = "none";
     int prompt_tokens = 64, new_tokens = 64, repeats = 3, threads = 0;
@@ -79,9 +81,9 @@ int bench(const std::vector<std::string>& args, const GlobalOptions& global) {
     std::unique_ptr<llama::Adapter> adapter;
     if (!adapter_dir.empty()) adapter = std::make_unique<llama::Adapter>(llama::Adapter::load(adapter_dir, model));
     const int64_t vocab = model.config().vocab_size;
-    const int64_t ctx = model.config().max_position_embeddings;
-    if (prompt_tokens + new_tokens >= ctx)
-        throw Error(Errc::invalid_argument, fmt::format("prompt + new tokens must stay below the context ({})", ctx));
+    const int64_t context = model.config().max_position_embeddings;
+    if (prompt_tokens + new_tokens >= context)
+        throw Error(Errc::invalid_argument, fmt::format("prompt + new tokens must stay below the context ({})", context));
     std::vector<int64_t> prompt(prompt_tokens);
     for (int i = 0; i < prompt_tokens; ++i) prompt[i] = 3 + (i * 7919) % std::max<int64_t>(vocab - 3, 1);
 
@@ -140,7 +142,7 @@ int bench(const std::vector<std::string>& args, const GlobalOptions& global) {
                                 {"peak_gpu_gib", peak_gpu_mib(model.device()) / 1024.0},
                                 {"peak_rss_mib", peak_rss_mib()},
                                 {"rss_before_load_mib", rss0}};
-    if (global.json) {
+    if (ctx.json) {
         print_json(out.dump(2));
     } else {
         fmt::print("model     {}\n", model.describe());
@@ -153,4 +155,4 @@ int bench(const std::vector<std::string>& args, const GlobalOptions& global) {
     return 0;
 }
 
-}  // namespace troupe::cli::lm
+}  // namespace troupe::llama::cli

@@ -1,19 +1,24 @@
-// The `troupe lm` sub-subcommands and the helpers they share.
+// The eeve-lora plugin's commands (`troupe lm …`, `troupe bench lm`, `troupe train lora|base`): one
+// function per command, listed in commands.cpp.
 #pragma once
 
-#include "command.hpp"
+#include <troupe/kit/command.hpp>
 
 #include <string>
 #include <vector>
 
-namespace troupe::cli::lm {
+namespace troupe::llama::cli {
 
-int tokenize(const std::vector<std::string>& args, const GlobalOptions& global);
-int forward(const std::vector<std::string>& args, const GlobalOptions& global);
-int generate(const std::vector<std::string>& args, const GlobalOptions& global);
-int bench(const std::vector<std::string>& args, const GlobalOptions& global);
+using kit::CommandContext;
+
+int tokenize(const std::vector<std::string>& args, const CommandContext& ctx);
+int forward(const std::vector<std::string>& args, const CommandContext& ctx);
+int generate(const std::vector<std::string>& args, const CommandContext& ctx);
+int bench(const std::vector<std::string>& args, const CommandContext& ctx);
+/// `train lora` or `train base` (ctx.command() says which).
+int train(const std::vector<std::string>& args, const CommandContext& ctx);
 
 /// The tiny conformance model folder ($TROUPE_CONFORMANCE_DIR/llama-lora/base), the bench default.
 std::string default_bench_model();
 
-}  // namespace troupe::cli::lm
+}  // namespace troupe::llama::cli

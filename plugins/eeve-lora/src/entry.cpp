@@ -1,19 +1,8 @@
 // The eeve-lora plugin: a troupe::TextBackend for Hugging Face Llama-architecture checkpoints with
-// PEFT LoRA adapters (see text_backend.hpp for its parameters).
+// PEFT LoRA adapters (see text_backend.hpp for its parameters). Its commands are in cli/commands.cpp.
 #include "text_backend.hpp"
 
-#include <troupe/plugin.hpp>
+#include <troupe/kit/module.hpp>
 
-namespace troupe::llama {
-
-class EeveLoraModule final : public Module {
-public:
-    PluginKind kind() const noexcept override { return PluginKind::text_backend; }
-    Status create(const Params& params, std::shared_ptr<Object>& out) noexcept override {
-        return guard([&] { out = std::make_shared<LlamaTextBackend>(params); });
-    }
-};
-
-}  // namespace troupe::llama
-
-TROUPE_PLUGIN_DEFINE(troupe::llama::EeveLoraModule)
+using EeveLoraModule = troupe::kit::SimpleModule<troupe::llama::LlamaTextBackend, troupe::PluginKind::text_backend>;
+TROUPE_PLUGIN_DEFINE(EeveLoraModule)

@@ -2,6 +2,8 @@
 
 #include "generator.hpp"
 
+#include <troupe/kit/params.hpp>
+
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 
@@ -12,19 +14,6 @@
 namespace troupe::llama {
 
 namespace {
-
-std::string param(const Params& p, const std::string& key, const std::string& fallback = {}) {
-    auto it = p.find(key);
-    return it == p.end() || it->second.empty() ? fallback : it->second;
-}
-
-bool param_bool(const Params& p, const std::string& key, bool fallback) {
-    const std::string v = param(p, key);
-    if (v.empty()) return fallback;
-    if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
-    if (v == "false" || v == "0" || v == "no" || v == "off") return false;
-    throw Error(Errc::invalid_argument, fmt::format("parameter {} = \"{}\" is not true or false", key, v));
-}
 
 class VocabDecoder final : public TokenDecoder {
 public:
@@ -39,28 +28,19 @@ private:
 }  // namespace
 
 LlamaTextBackend::LlamaTextBackend(const Params& params) {
-    std::string dir = param(params, "model.dir");
-    if (dir.empty()) throw Error(Errc::invalid_argument, "eeve-lora: parameter model.dir (an HF model folder) is required");
+    const kit::ParamReader p("eeve-lora", params);
     // A relative model.dir (the embedded default) is relative to the host's data directory.
-    if (dir[0] != '/' && !param(params, "host.data_dir").empty()) dir = param(params, "host.data_dir") + "/" + dir;
-    if (const std::string t = param(params, "threads"); !t.empty()) {
-        int n = 0;
-        try {
-            n = std::stoi(t);
-        } catch (const std::exception&) {
-            throw Error(Errc::invalid_argument, fmt::format("parameter threads = \"{}\" is not a number", t));
-        }
-        if (n > 0) at::set_num_threads(n);
-    }
+    const std::string dir = p.path("model.dir", /*required=*/true);
+    if (const int64_t threads = p.integer("threads", 0, 0, 4096); threads > 0) at::set_num_threads(int(threads));
     LoadOptions o;
-    o.device = param(params, "device", "cpu");
-    o.dtype = param(params, "dtype");
-    o.quantize = param(params, "quantize", "none");
-    o.double_quant = param_bool(params, "nf4.double_quant", true);
-    add_bos_ = param_bool(params, "add_bos", true);
-    merge_ = param_bool(params, "adapter.merge", false);
+    o.device = p.string("device", "cpu");
+    o.dtype = p.string("dtype");
+    o.quantize = p.string("quantize", "none");
+    o.double_quant = p.boolean("nf4.double_quant", true);
+    add_bos_ = p.boolean("add_bos", true);
+    merge_ = p.boolean("adapter.merge", false);
     model_ = Model::load(dir, o);
-    const std::string tokenizer = param(params, "tokenizer", dir);
+    const std::string tokenizer = p.path("tokenizer").empty() ? dir : p.path("tokenizer");
     vocab_ = std::make_unique<Vocab>(Vocab::load(std::filesystem::path(tokenizer)));
     plugin_log(LogLevel::info, "eeve-lora", "loaded " + model_.describe());
 }

@@ -72,7 +72,8 @@ std::vector<Example> read_examples(const std::vector<std::string>& files, const 
                     if (!j.contains(key) || !j[key].is_string())
                         throw Error(Errc::invalid_file, fmt::format("{}:{}: missing string field \"{}\"", file, number, key));
                 if (!r.character.empty() && j.value("character", std::string()) != r.character) continue;
-                std::string prompt = fill(fill(r.prompt_template, "{instruction}", j["instruction"].get<std::string>()),
+                const std::string instruction = j["instruction"].get<std::string>();
+                std::string prompt = fill(fill(fill(r.prompt_template, "{persona}", instruction), "{instruction}", instruction),
                                           "{input}", j["input"].get<std::string>());
                 std::vector<int64_t> prompt_ids = vocab.encode(prompt, true);
                 e.ids = vocab.encode(prompt + j["output"].get<std::string>(), true);
@@ -253,119 +254,146 @@ void write_report(const TrainRecipe& r, const TrainSummary& s) {
     md << fmt::format("| device / dtype | {} / {} |\n\n![loss curves](loss.svg)\n", r.device, r.dtype);
 }
 
-}  // namespace
-
-TrainSummary train(const TrainRecipe& r, const std::function<void(const std::string&)>& log,
-                   const std::function<bool()>& should_stop) {
-    if (r.output_dir.empty()) throw Error(Errc::invalid_argument, r.recipe_path + ": [output] dir is required");
-    if (r.train_files.empty()) throw Error(Errc::invalid_argument, r.recipe_path + ": [data] train lists no files");
-    fs::create_directories(r.output_dir);
-    const bool lora = r.mode == TrainRecipe::Mode::lora;
-
-    // Tokenizer and model.
+/// What training changes and saves: the model (and tokenizer) for `base`, the adapter over a frozen
+/// model for `lora`.
+struct Trainee {
     std::optional<Vocab> vocab;
     std::optional<Model> model;
     std::optional<Adapter> adapter;
-    std::string tokenizer_json;
+    std::string tokenizer_json;  // base: written next to the weights
+};
+
+LoadOptions load_options(const TrainRecipe& r) {
     LoadOptions load;
     load.device = r.device;
     load.dtype = r.dtype;
     load.quantize = r.quantize;
-    if (lora) {
-        model.emplace(Model::load(r.base_model, load));
-        vocab.emplace(Vocab::load(r.base_model));
-        AdapterConfig ac;
-        ac.r = r.lora_r;
-        ac.lora_alpha = r.lora_alpha;
-        ac.use_rslora = r.use_rslora;
-        ac.target_modules = r.target_modules;
-        ac.base_model = r.base_model;
-        adapter.emplace(r.resume_from.empty() ? Adapter::create(*model, ac, r.seed) : Adapter::load(r.resume_from, *model));
-        adapter->set_requires_grad(true);
+    return load;
+}
+
+/// lora: the base model and its tokenizer, and a new adapter (or the one to resume).
+Trainee load_lora(const TrainRecipe& r) {
+    Trainee t;
+    t.model.emplace(Model::load(r.base_model, load_options(r)));
+    t.vocab.emplace(Vocab::load(r.base_model));
+    AdapterConfig ac;
+    ac.r = r.lora_r;
+    ac.lora_alpha = r.lora_alpha;
+    ac.use_rslora = r.use_rslora;
+    ac.target_modules = r.target_modules;
+    ac.base_model = r.base_model;
+    t.adapter.emplace(r.resume_from.empty() ? Adapter::create(*t.model, ac, r.seed) : Adapter::load(r.resume_from, *t.model));
+    t.adapter->set_requires_grad(true);
+    return t;
+}
+
+/// base: the tokenizer.json given, the checkpoint's, or one trained (BPE) on the training data.
+std::string base_tokenizer_json(const TrainRecipe& r, const std::function<void(const std::string&)>& log) {
+    std::string json;
+    if (!r.tokenizer.empty() || !r.resume_from.empty()) {
+        const std::string file = !r.tokenizer.empty()
+                                     ? (fs::is_directory(r.tokenizer) ? r.tokenizer + "/tokenizer.json" : r.tokenizer)
+                                     : r.resume_from + "/tokenizer.json";
+        std::ifstream in(file);
+        json.assign(std::istreambuf_iterator<char>(in), {});
     } else {
-        if (!r.tokenizer.empty()) {
-            std::ifstream in(fs::is_directory(r.tokenizer) ? r.tokenizer + "/tokenizer.json" : r.tokenizer);
-            tokenizer_json.assign(std::istreambuf_iterator<char>(in), {});
-        } else if (!r.resume_from.empty()) {
-            std::ifstream in(r.resume_from + "/tokenizer.json");
-            tokenizer_json.assign(std::istreambuf_iterator<char>(in), {});
-        } else {
-            BpeTrainerOptions bo;
-            bo.vocab_size = r.vocab_size;
-            BpeTrainer bpe(bo);
-            for (const auto& file : r.train_files) {
-                if (fs::path(file).extension() != ".jsonl") {
-                    bpe.add_file(file);
-                    continue;
-                }
-                std::ifstream in(file);
-                std::string line;
-                while (std::getline(in, line)) {
-                    auto j = nlohmann::json::parse(line, nullptr, false);
-                    if (j.is_discarded()) continue;
-                    for (const char* key : {"instruction", "input", "output"})
-                        if (j.contains(key) && j[key].is_string()) bpe.add_text(j[key].get<std::string>());
-                }
+        BpeTrainerOptions bo;
+        bo.vocab_size = r.vocab_size;
+        BpeTrainer bpe(bo);
+        for (const auto& file : r.train_files) {
+            if (fs::path(file).extension() != ".jsonl") {
+                bpe.add_file(file);
+                continue;
             }
-            bpe.add_text(r.prompt_template);
-            tokenizer_json = bpe.train();
-            log(fmt::format("tokenizer: {} pieces ({} merges) from {} lines in {:.1f} s", bpe.stats().vocab_size,
-                            bpe.stats().merges, bpe.stats().lines, bpe.stats().seconds));
+            std::ifstream in(file);
+            std::string line;
+            while (std::getline(in, line)) {
+                auto j = nlohmann::json::parse(line, nullptr, false);
+                if (j.is_discarded()) continue;
+                for (const char* key : {"instruction", "input", "output"})
+                    if (j.contains(key) && j[key].is_string()) bpe.add_text(j[key].get<std::string>());
+            }
         }
-        if (tokenizer_json.empty()) throw Error(Errc::invalid_file, r.recipe_path + ": no tokenizer.json could be read");
-        vocab.emplace(Vocab::from_json_text(tokenizer_json, r.output_dir + "/tokenizer.json"));
-        if (!r.resume_from.empty()) {
-            model.emplace(Model::load(r.resume_from, load));
-            model->own_weights();
-        } else {
-            LlamaConfig c;
-            c.vocab_size = vocab->size();
-            c.hidden_size = r.hidden_size;
-            c.intermediate_size = r.intermediate_size;
-            c.num_layers = r.num_layers;
-            c.num_heads = r.num_heads;
-            c.num_kv_heads = r.num_kv_heads;
-            c.head_dim = r.hidden_size / r.num_heads;
-            c.rms_norm_eps = 1e-5;
-            c.rope_theta = r.rope_theta;
-            c.max_position_embeddings = r.max_position_embeddings;
-            c.bos_token_id = vocab->bos_id() >= 0 ? vocab->bos_id() : 1;
-            c.eos_token_ids = {vocab->eos_id() >= 0 ? vocab->eos_id() : 2};
-            model.emplace(Model::create(c, load, r.seed));
-        }
+        bpe.add_text(fill(r.prompt_template, "{persona}", "{instruction}"));  // the text troupe-mini was trained on
+        json = bpe.train();
+        log(fmt::format("tokenizer: {} pieces ({} merges) from {} lines in {:.1f} s", bpe.stats().vocab_size,
+                        bpe.stats().merges, bpe.stats().lines, bpe.stats().seconds));
     }
-    const int64_t eos = model->config().eos_token_ids.empty() ? 2 : model->config().eos_token_ids.front();
+    if (json.empty()) throw Error(Errc::invalid_file, r.recipe_path + ": no tokenizer.json could be read");
+    return json;
+}
 
-    std::vector<std::pair<std::string, at::Tensor>> params;
-    if (lora) {
-        auto tensors = adapter->parameters();
-        for (size_t i = 0; i < tensors.size(); ++i) params.emplace_back(std::to_string(i), tensors[i]);
-    } else {
-        for (auto& [name, t] : model->named_weights()) {
-            t.requires_grad_(true);
-            params.emplace_back(name, t);
-        }
-    }
-
-    const std::vector<Example> train_set = read_examples(r.train_files, r, *vocab, eos, !lora);
-    const std::vector<Example> valid_set = read_examples(r.valid_files, r, *vocab, eos, !lora);
-    if (train_set.empty()) throw Error(Errc::invalid_argument, r.recipe_path + ": no training examples (check [data] and character)");
-    const int64_t per_step = r.batch_size * r.grad_accum;
-    const int64_t steps_per_epoch = (int64_t(train_set.size()) + per_step - 1) / per_step;
-    const int64_t total = r.max_steps > 0 ? r.max_steps : steps_per_epoch * r.epochs;
-    log(fmt::format("{} training examples, {} valid; {} steps ({} per epoch, {} examples per step); {} parameters trained",
-                    train_set.size(), valid_set.size(), total, steps_per_epoch, per_step,
-                    [&] { int64_t n = 0; for (auto& [k, p] : params) n += p.numel(); return n; }()));
-
-    AdamW optimizer(params, r);
-    TrainSummary summary;
-    summary.total_steps = total;
-    summary.output_dir = r.output_dir;
-    int64_t step = 0;
+/// base: the tokenizer, then the model to resume or a new one of the recipe's shape.
+Trainee load_base(const TrainRecipe& r, const std::function<void(const std::string&)>& log) {
+    Trainee t;
+    t.tokenizer_json = base_tokenizer_json(r, log);
+    t.vocab.emplace(Vocab::from_json_text(t.tokenizer_json, r.output_dir + "/tokenizer.json"));
     if (!r.resume_from.empty()) {
-        optimizer.load(r.resume_from + "/optimizer.safetensors");
-        auto state = nlohmann::json::parse(std::ifstream(r.resume_from + "/trainer_state.json"));
-        step = state.at("step").get<int64_t>();
+        t.model.emplace(Model::load(r.resume_from, load_options(r)));
+        t.model->own_weights();
+        return t;
+    }
+    LlamaConfig c;
+    c.vocab_size = t.vocab->size();
+    c.hidden_size = r.hidden_size;
+    c.intermediate_size = r.intermediate_size;
+    c.num_layers = r.num_layers;
+    c.num_heads = r.num_heads;
+    c.num_kv_heads = r.num_kv_heads;
+    c.head_dim = r.hidden_size / r.num_heads;
+    c.rms_norm_eps = 1e-5;
+    c.rope_theta = r.rope_theta;
+    c.max_position_embeddings = r.max_position_embeddings;
+    c.bos_token_id = t.vocab->bos_id() >= 0 ? t.vocab->bos_id() : 1;
+    c.eos_token_ids = {t.vocab->eos_id() >= 0 ? t.vocab->eos_id() : 2};
+    t.model.emplace(Model::create(c, load_options(r), r.seed));
+    return t;
+}
+
+/// The tensors the optimizer updates: the adapter's, or every weight of the model.
+std::vector<std::pair<std::string, at::Tensor>> trainable_parameters(Trainee& t) {
+    std::vector<std::pair<std::string, at::Tensor>> params;
+    if (t.adapter) {
+        auto tensors = t.adapter->parameters();
+        for (size_t i = 0; i < tensors.size(); ++i) params.emplace_back(std::to_string(i), tensors[i]);
+        return params;
+    }
+    for (auto& [name, w] : t.model->named_weights()) {
+        w.requires_grad_(true);
+        params.emplace_back(name, w);
+    }
+    return params;
+}
+
+nlohmann::json log_json(const TrainLogEntry& e) {
+    return {{"step", e.step}, {"epoch", e.epoch}, {"loss", e.loss}, {"learning_rate", e.learning_rate},
+            {"grad_norm", e.grad_norm}, {"valid_loss", e.valid_loss}};
+}
+
+/// One training run: the loop's state and its steps (shuffle, step, validate, log, checkpoint).
+class TrainRun {
+public:
+    TrainRun(const TrainRecipe& r, Trainee& t, std::vector<Example> train_set, std::vector<Example> valid_set,
+             const std::function<void(const std::string&)>& log)
+        : r_(r), t_(t), train_(std::move(train_set)), valid_(std::move(valid_set)), log_(log),
+          optimizer_(trainable_parameters(t), r) {
+        per_step_ = r.batch_size * r.grad_accum;
+        steps_per_epoch_ = (int64_t(train_.size()) + per_step_ - 1) / per_step_;
+        summary_.total_steps = r.max_steps > 0 ? r.max_steps : steps_per_epoch_ * r.epochs;
+        summary_.output_dir = r.output_dir;
+    }
+
+    void describe(int64_t parameters) const {
+        log_(fmt::format("{} training examples, {} valid; {} steps ({} per epoch, {} examples per step); {} parameters "
+                         "trained",
+                         train_.size(), valid_.size(), summary_.total_steps, steps_per_epoch_, per_step_, parameters));
+    }
+
+    /// Continues from a checkpoint: optimizer state, step and the log so far.
+    void resume(const std::string& dir) {
+        optimizer_.load(dir + "/optimizer.safetensors");
+        auto state = nlohmann::json::parse(std::ifstream(dir + "/trainer_state.json"));
+        step_ = state.at("step").get<int64_t>();
         for (auto& e : state.at("log")) {
             TrainLogEntry entry;
             entry.step = e.at("step");
@@ -374,138 +402,187 @@ TrainSummary train(const TrainRecipe& r, const std::function<void(const std::str
             entry.learning_rate = e.at("learning_rate");
             entry.grad_norm = e.at("grad_norm");
             entry.valid_loss = e.value("valid_loss", -1.0);
-            summary.log.push_back(entry);
+            summary_.log.push_back(entry);
         }
-        log(fmt::format("resumed from {} at step {}", r.resume_from, step));
+        log_(fmt::format("resumed from {} at step {}", dir, step_));
     }
 
-    auto validate = [&]() -> double {
-        if (valid_set.empty()) return -1;
+    TrainSummary run(const std::function<bool()>& should_stop) {
+        jsonl_.open(r_.output_dir + "/train_log.jsonl", std::ios::trunc);
+        for (auto& e : summary_.log) jsonl_ << log_json(e).dump() << "\n";
+        const auto start = std::chrono::steady_clock::now();
+        const int64_t total = summary_.total_steps;
+        while (step_ < total) {
+            if (should_stop && should_stop()) {
+                save_checkpoint(fmt::format("{}/checkpoint-{}", r_.output_dir, step_));
+                summary_.interrupted = true;
+                log_(fmt::format("interrupted: saved {}", summary_.last_checkpoint));
+                break;
+            }
+            const double lr = learning_rate(r_, step_, total);
+            const auto [loss, grad_norm] = train_step(lr);
+            ++step_;
+            running_ += loss;
+            ++running_count_;
+            const bool last = step_ == total;
+            const bool do_eval = last || (r_.eval_every > 0 && step_ % r_.eval_every == 0);
+            if (do_eval || step_ % std::max<int64_t>(1, r_.log_every) == 0) log_step(lr, grad_norm, do_eval);
+            if (r_.save_every > 0 && step_ % r_.save_every == 0 && !last)
+                save_checkpoint(fmt::format("{}/checkpoint-{}", r_.output_dir, step_));
+        }
+        summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return finish();
+    }
+
+private:
+    /// The examples of the current step, in the epoch's shuffled order (the same however training was
+    /// resumed), split into grad_accum micro-batches; `tokens` counts the labelled tokens.
+    std::vector<std::vector<const Example*>> step_batches(int64_t& tokens) {
+        const int64_t epoch = step_ / steps_per_epoch_;
+        if (epoch != order_epoch_) {
+            order_.resize(train_.size());
+            for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+            std::mt19937_64 rng(r_.seed * 7919 + uint64_t(epoch));
+            std::shuffle(order_.begin(), order_.end(), rng);
+            order_epoch_ = epoch;
+        }
+        const int64_t first = (step_ % steps_per_epoch_) * per_step_;
+        std::vector<std::vector<const Example*>> micro(size_t(r_.grad_accum));
+        tokens = 0;
+        for (int64_t k = 0; k < per_step_ && first + k < int64_t(order_.size()); ++k) {
+            const Example* e = &train_[order_[size_t(first + k)]];
+            micro[size_t(k / r_.batch_size)].push_back(e);
+            for (size_t i = 1; i < e->labels.size(); ++i) tokens += e->labels[i] != kIgnore;
+        }
+        return micro;
+    }
+
+    /// Forward, backward and an optimizer step; returns (mean token loss, gradient norm).
+    std::pair<double, double> train_step(double lr) {
+        int64_t step_tokens = 0;
+        double step_loss = 0;
+        for (auto& batch : step_batches(step_tokens)) {
+            if (batch.empty()) continue;
+            auto [ids, labels] = make_batch(batch, t_.model->device());
+            auto [loss, n] = batch_loss(*t_.model, t_.adapter ? &*t_.adapter : nullptr, ids, labels);
+            (loss / double(std::max<int64_t>(1, step_tokens))).backward();
+            step_loss += loss.item<double>();
+            for (auto* e : batch) tokens_seen_ += int64_t(e->ids.size());
+        }
+        step_loss /= double(std::max<int64_t>(1, step_tokens));
+        const double grad_norm = optimizer_.clip();
+        optimizer_.step(lr);
+        optimizer_.zero_grad();
+        return {step_loss, grad_norm};
+    }
+
+    /// Mean token loss on the validation set (-1 without one).
+    double validate() {
+        if (valid_.empty()) return -1;
         c10::NoGradGuard no_grad;
         double sum = 0;
         int64_t tokens = 0;
-        for (size_t i = 0; i < valid_set.size(); i += size_t(r.batch_size)) {
+        for (size_t i = 0; i < valid_.size(); i += size_t(r_.batch_size)) {
             std::vector<const Example*> batch;
-            for (size_t k = i; k < std::min(valid_set.size(), i + size_t(r.batch_size)); ++k) batch.push_back(&valid_set[k]);
-            auto [ids, labels] = make_batch(batch, model->device());
-            auto [loss, n] = batch_loss(*model, lora ? &*adapter : nullptr, ids, labels);
+            for (size_t k = i; k < std::min(valid_.size(), i + size_t(r_.batch_size)); ++k) batch.push_back(&valid_[k]);
+            auto [ids, labels] = make_batch(batch, t_.model->device());
+            auto [loss, n] = batch_loss(*t_.model, t_.adapter ? &*t_.adapter : nullptr, ids, labels);
             sum += loss.item<double>();
             tokens += n;
         }
         return tokens ? sum / double(tokens) : -1;
-    };
+    }
 
-    auto save_checkpoint = [&](const std::string& dir) {
+    void log_step(double lr, double grad_norm, bool with_valid) {
+        TrainLogEntry e;
+        e.step = step_;
+        e.epoch = double(step_) / double(steps_per_epoch_);
+        e.loss = running_ / double(running_count_);
+        e.learning_rate = lr;
+        e.grad_norm = grad_norm;
+        if (with_valid) e.valid_loss = validate();
+        running_ = 0;
+        running_count_ = 0;
+        summary_.log.push_back(e);
+        jsonl_ << log_json(e).dump() << "\n";
+        jsonl_.flush();
+        log_(fmt::format("epoch {:.2f} | step {}/{} | loss {:.4f} | lr {:.2e} | grad {:.2f}{}", e.epoch, step_,
+                         summary_.total_steps, e.loss, lr, grad_norm,
+                         e.valid_loss >= 0 ? fmt::format(" | valid {:.4f}", e.valid_loss) : std::string()));
+    }
+
+    void save_weights(const std::string& dir, at::ScalarType dtype) {
+        if (t_.adapter) {
+            t_.adapter->save(dir);
+        } else {
+            t_.model->save(dir, dtype);
+            BpeTrainer::write_folder(t_.tokenizer_json, dir);
+        }
+    }
+
+    void save_checkpoint(const std::string& dir) {
         fs::create_directories(dir);
-        if (lora) {
-            adapter->save(dir);
-        } else {
-            model->save(dir);
-            BpeTrainer::write_folder(tokenizer_json, dir);
+        if (t_.adapter) t_.adapter->save(dir);
+        else {
+            t_.model->save(dir);
+            BpeTrainer::write_folder(t_.tokenizer_json, dir);
         }
-        optimizer.save(dir + "/optimizer.safetensors");
+        optimizer_.save(dir + "/optimizer.safetensors");
         nlohmann::json entries = nlohmann::json::array();
-        for (auto& e : summary.log)
-            entries.push_back({{"step", e.step}, {"epoch", e.epoch}, {"loss", e.loss}, {"learning_rate", e.learning_rate},
-                               {"grad_norm", e.grad_norm}, {"valid_loss", e.valid_loss}});
-        std::ofstream(dir + "/trainer_state.json") << nlohmann::json{{"step", step}, {"total_steps", total}, {"log", entries}}.dump(1);
-        summary.last_checkpoint = dir;
-    };
-
-    std::ofstream jsonl(r.output_dir + "/train_log.jsonl", std::ios::trunc);
-    for (auto& e : summary.log)
-        jsonl << nlohmann::json{{"step", e.step}, {"epoch", e.epoch}, {"loss", e.loss}, {"learning_rate", e.learning_rate},
-                                {"grad_norm", e.grad_norm}, {"valid_loss", e.valid_loss}}.dump() << "\n";
-
-    const auto start = std::chrono::steady_clock::now();
-    int64_t tokens_seen = 0;
-    std::vector<size_t> order;
-    int64_t order_epoch = -1;
-    double running = 0;
-    int64_t running_count = 0;
-    while (step < total) {
-        if (should_stop && should_stop()) {
-            save_checkpoint(fmt::format("{}/checkpoint-{}", r.output_dir, step));
-            summary.interrupted = true;
-            log(fmt::format("interrupted: saved {}", summary.last_checkpoint));
-            break;
-        }
-        const int64_t epoch = step / steps_per_epoch;
-        if (epoch != order_epoch) {  // the same shuffled order for an epoch, however training was resumed
-            order.resize(train_set.size());
-            for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-            std::mt19937_64 rng(r.seed * 7919 + uint64_t(epoch));
-            std::shuffle(order.begin(), order.end(), rng);
-            order_epoch = epoch;
-        }
-        const int64_t first = (step % steps_per_epoch) * per_step;
-        std::vector<std::vector<const Example*>> micro(size_t(r.grad_accum));
-        int64_t step_tokens = 0;
-        for (int64_t k = 0; k < per_step && first + k < int64_t(order.size()); ++k) {
-            const Example* e = &train_set[order[size_t(first + k)]];
-            micro[size_t(k / r.batch_size)].push_back(e);
-            for (size_t t = 1; t < e->labels.size(); ++t) step_tokens += e->labels[t] != kIgnore;
-        }
-        double step_loss = 0;
-        for (auto& batch : micro) {
-            if (batch.empty()) continue;
-            auto [ids, labels] = make_batch(batch, model->device());
-            auto [loss, n] = batch_loss(*model, lora ? &*adapter : nullptr, ids, labels);
-            (loss / double(std::max<int64_t>(1, step_tokens))).backward();
-            step_loss += loss.item<double>();
-            for (auto* e : batch) tokens_seen += int64_t(e->ids.size());
-        }
-        step_loss /= double(std::max<int64_t>(1, step_tokens));
-        const double grad_norm = optimizer.clip();
-        const double lr = learning_rate(r, step, total);
-        optimizer.step(lr);
-        optimizer.zero_grad();
-        ++step;
-        running += step_loss;
-        ++running_count;
-
-        const bool last = step == total;
-        const bool do_eval = last || (r.eval_every > 0 && step % r.eval_every == 0);
-        if (do_eval || step % std::max<int64_t>(1, r.log_every) == 0) {
-            TrainLogEntry e;
-            e.step = step;
-            e.epoch = double(step) / double(steps_per_epoch);
-            e.loss = running / double(running_count);
-            e.learning_rate = lr;
-            e.grad_norm = grad_norm;
-            if (do_eval) e.valid_loss = validate();
-            running = 0;
-            running_count = 0;
-            summary.log.push_back(e);
-            jsonl << nlohmann::json{{"step", e.step}, {"epoch", e.epoch}, {"loss", e.loss}, {"learning_rate", e.learning_rate},
-                                    {"grad_norm", e.grad_norm}, {"valid_loss", e.valid_loss}}.dump() << "\n";
-            jsonl.flush();
-            log(fmt::format("epoch {:.2f} | step {}/{} | loss {:.4f} | lr {:.2e} | grad {:.2f}{}", e.epoch, step, total,
-                            e.loss, lr, grad_norm,
-                            e.valid_loss >= 0 ? fmt::format(" | valid {:.4f}", e.valid_loss) : std::string()));
-        }
-        if (r.save_every > 0 && step % r.save_every == 0 && !last)
-            save_checkpoint(fmt::format("{}/checkpoint-{}", r.output_dir, step));
+        for (auto& e : summary_.log) entries.push_back(log_json(e));
+        std::ofstream(dir + "/trainer_state.json")
+            << nlohmann::json{{"step", step_}, {"total_steps", summary_.total_steps}, {"log", entries}}.dump(1);
+        summary_.last_checkpoint = dir;
     }
 
-    summary.steps = step;
-    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    summary.train_tokens = tokens_seen;
-    summary.tokens_per_second = summary.seconds > 0 ? double(tokens_seen) / summary.seconds : 0;
-    summary.peak_rss_mb = peak_rss_mb();
-    for (auto it = summary.log.rbegin(); it != summary.log.rend(); ++it)
-        if (summary.final_valid_loss < 0 && it->valid_loss >= 0) summary.final_valid_loss = it->valid_loss;
-    if (!summary.log.empty()) summary.final_train_loss = summary.log.back().loss;
-    if (!summary.interrupted) {
-        if (lora) {
-            adapter->save(r.output_dir);
-        } else {
-            model->save(r.output_dir, parse_dtype(r.save_dtype));
-            BpeTrainer::write_folder(tokenizer_json, r.output_dir);
-        }
+    TrainSummary finish() {
+        summary_.steps = step_;
+        summary_.train_tokens = tokens_seen_;
+        summary_.tokens_per_second = summary_.seconds > 0 ? double(tokens_seen_) / summary_.seconds : 0;
+        summary_.peak_rss_mb = peak_rss_mb();
+        for (auto it = summary_.log.rbegin(); it != summary_.log.rend(); ++it)
+            if (summary_.final_valid_loss < 0 && it->valid_loss >= 0) summary_.final_valid_loss = it->valid_loss;
+        if (!summary_.log.empty()) summary_.final_train_loss = summary_.log.back().loss;
+        if (!summary_.interrupted) save_weights(r_.output_dir, parse_dtype(r_.save_dtype));
+        write_report(r_, summary_);
+        return summary_;
     }
-    write_report(r, summary);
-    return summary;
+
+    const TrainRecipe& r_;
+    Trainee& t_;
+    const std::vector<Example> train_, valid_;
+    const std::function<void(const std::string&)>& log_;
+    AdamW optimizer_;
+    TrainSummary summary_;
+    std::ofstream jsonl_;
+    int64_t per_step_ = 1, steps_per_epoch_ = 1, step_ = 0, tokens_seen_ = 0, order_epoch_ = -1, running_count_ = 0;
+    double running_ = 0;
+    std::vector<size_t> order_;
+};
+
+}  // namespace
+
+TrainSummary train(const TrainRecipe& r, const std::function<void(const std::string&)>& log,
+                   const std::function<bool()>& should_stop) {
+    if (r.output_dir.empty()) throw Error(Errc::invalid_argument, r.recipe_path + ": [output] dir is required");
+    if (r.train_files.empty()) throw Error(Errc::invalid_argument, r.recipe_path + ": [data] train lists no files");
+    fs::create_directories(r.output_dir);
+    const bool lora = r.mode == TrainRecipe::Mode::lora;
+    Trainee trainee = lora ? load_lora(r) : load_base(r, log);
+    const int64_t eos =
+        trainee.model->config().eos_token_ids.empty() ? 2 : trainee.model->config().eos_token_ids.front();
+
+    std::vector<Example> train_set = read_examples(r.train_files, r, *trainee.vocab, eos, !lora);
+    std::vector<Example> valid_set = read_examples(r.valid_files, r, *trainee.vocab, eos, !lora);
+    if (train_set.empty())
+        throw Error(Errc::invalid_argument, r.recipe_path + ": no training examples (check [data] and character)");
+    int64_t parameters = 0;
+    for (auto& [name, p] : trainable_parameters(trainee)) parameters += p.numel();
+
+    TrainRun run(r, trainee, std::move(train_set), std::move(valid_set), log);
+    run.describe(parameters);
+    if (!r.resume_from.empty()) run.resume(r.resume_from);
+    return run.run(should_stop);
 }
 
 }  // namespace troupe::llama

@@ -4,6 +4,8 @@
 // clipping, checkpoints that resume to the same losses, a JSONL log and a report with loss curves.
 #pragma once
 
+#include <troupe/prompt.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -29,8 +31,9 @@ struct TrainRecipe {
     // data
     std::vector<std::string> train_files, valid_files;  // .jsonl (persona) or .txt (one text per line)
     std::string character;            // lora: keep only this character's examples (empty = all)
-    std::string prompt_template =
-        "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n";
+    // The format characters are prompted with (troupe/prompt.hpp): {persona} (or {instruction}) is the
+    // example's "instruction", {input} its "input".
+    std::string prompt_template = prompt::kTemplate;
     int64_t max_length = 256;         // tokens per example / block
     int64_t max_examples = 0;         // 0 = all (for quick runs)
 

@@ -1,5 +1,7 @@
 #include "espeak_voice.hpp"
 
+#include <troupe/kit/params.hpp>
+
 #include <troupe/status.hpp>
 
 #include <espeak-ng/speak_lib.h>
@@ -38,7 +40,8 @@ int param(const Params& p, const char* key, int fallback, int min, int max) {
 
 }  // namespace
 
-EspeakVoice::EspeakVoice(std::string language) : language_(std::move(language)) {
+EspeakVoice::EspeakVoice(const Params& params)
+    : language_(kit::ParamReader("espeak-ng", params).string("language", "ko")) {
     std::lock_guard<std::mutex> lock(g_mutex);
     if (g_sample_rate == 0) {
         int rate = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, nullptr, 0);

@@ -5,6 +5,7 @@
 
 namespace troupe::espeak {
 
+/// Plugin parameter: language = "ko" (espeak-ng voice name).
 /// Voice parameters (speech.voice in character.toml), all optional:
 ///   variant = "m3"      espeak-ng variant (voices/!v), e.g. m1..m7, f1..f5, klatt
 ///   pitch   = 50        base pitch 0..100
@@ -13,7 +14,7 @@ namespace troupe::espeak {
 ///   gap     = 0         extra pause between words (units of 10 ms)
 class EspeakVoice final : public SpeechBackend {
 public:
-    explicit EspeakVoice(std::string language);
+    explicit EspeakVoice(const Params& params);
     Status synthesize(const SpeechRequest& request, Audio& out) noexcept override;
     std::string describe() const noexcept override;
 

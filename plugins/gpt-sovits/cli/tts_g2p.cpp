@@ -9,7 +9,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-namespace troupe::cli::tts {
+namespace troupe::sovits::cli {
+using kit::parse_options;
+using kit::print_json;
 namespace po = boost::program_options;
 namespace txt = troupe::sovits::text;
 
@@ -29,7 +31,7 @@ std::string joined(const std::vector<int>& v) {
 
 }  // namespace
 
-int g2p(const std::vector<std::string>& args, const GlobalOptions& global) {
+int g2p(const std::vector<std::string>& args, const CommandContext& ctx) {
     po::options_description options("troupe tts g2p");
     std::string text, split;
     options.add_options()("text", po::value(&text)->required(), "Korean text (Latin letters are spelled, numbers read)")(
@@ -56,7 +58,7 @@ int g2p(const std::vector<std::string>& args, const GlobalOptions& global) {
         pronounced += s.pronounced;
     }
     const bool stages = vm.count("stages") > 0;
-    if (global.json) {
+    if (ctx.json) {
         nlohmann::json out = {{"phones", phones}, {"ids", ids}, {"norm_text", norm_text}, {"pronounced", pronounced}};
         if (!split.empty() || stages) {
             nlohmann::json segs = nlohmann::json::array();
@@ -93,4 +95,4 @@ int g2p(const std::vector<std::string>& args, const GlobalOptions& global) {
     return 0;
 }
 
-}  // namespace troupe::cli::tts
+}  // namespace troupe::sovits::cli

@@ -11,11 +11,13 @@
 
 #include <iostream>
 
-namespace troupe::cli::tts {
+namespace troupe::sovits::cli {
+using kit::parse_options;
+using kit::print_json;
 namespace po = boost::program_options;
 namespace prep = troupe::sovits::prepare;
 
-int prepare(const std::vector<std::string>& args, const GlobalOptions& global) {
+int prepare(const std::vector<std::string>& args, const CommandContext& ctx) {
     po::options_description options("troupe tts prepare");
     std::string aihub, list, out, wav_dir, hubert, s2, device = "cpu", language = "ko", speaker, dual = "pronounced";
     options.add_options()
@@ -45,7 +47,7 @@ int prepare(const std::vector<std::string>& args, const GlobalOptions& global) {
         ao.default_speaker = speaker;
         ao.dual = prep::parse_dual_transcript(dual);
         prep::AihubScan scan = prep::scan_aihub(aihub, ao);
-        if (!global.quiet && !global.json)
+        if (!ctx.quiet && !ctx.json)
             fmt::print(stderr, "labels: {} label folders, {} labels, {} audio files → {} utterances\n",
                        scan.label_folders, scan.labels, scan.audio_files, scan.entries.size());
         entries = std::move(scan.entries);
@@ -61,13 +63,13 @@ int prepare(const std::vector<std::string>& args, const GlobalOptions& global) {
     po_.s2_path = s2;
     po_.device = device;
     po_.force = vm.count("force") > 0;
-    std::unique_ptr<Progress> bar;
+    std::unique_ptr<kit::Progress> bar;
     std::string bar_stage;
     po_.progress = [&](const std::string& stage, size_t done, size_t total) {
-        if (global.quiet) return;
+        if (ctx.quiet) return;
         if (stage != bar_stage) {
             if (bar) bar->done();
-            bar = std::make_unique<Progress>(stage, total);
+            bar = std::make_unique<kit::Progress>(stage, total);
             bar_stage = stage;
         }
         bar->step();
@@ -77,8 +79,8 @@ int prepare(const std::vector<std::string>& args, const GlobalOptions& global) {
     if (bar) bar->done();
 
     for (const prep::Problem& p : report.problems)
-        if (!global.quiet) fmt::print(stderr, "skipped [{}] {}: {}\n", p.stage, p.file, p.reason);
-    if (global.json) {
+        if (!ctx.quiet) fmt::print(stderr, "skipped [{}] {}: {}\n", p.stage, p.file, p.reason);
+    if (ctx.json) {
         nlohmann::json j = prep::report_json(report);
         j["out"] = out;
         print_json(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -97,4 +99,4 @@ int prepare(const std::vector<std::string>& args, const GlobalOptions& global) {
     return report.skipped() > 0 && !vm.count("keep-going") ? 1 : 0;
 }
 
-}  // namespace troupe::cli::tts
+}  // namespace troupe::sovits::cli

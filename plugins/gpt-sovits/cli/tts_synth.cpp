@@ -14,11 +14,13 @@
 
 #include <chrono>
 
-namespace troupe::cli::tts {
+namespace troupe::sovits::cli {
+using kit::parse_options;
+using kit::print_json;
 namespace po = boost::program_options;
 namespace gsv = troupe::sovits;
 
-int synth(const std::vector<std::string>& args, const GlobalOptions& global) {
+int synth(const std::vector<std::string>& args, const CommandContext& ctx) {
     po::options_description options("troupe tts synth");
     std::string s1, s2, hubert, ref, ref_text, text, output, prompt_codes, phone_ids, device = "cpu", split = "sentences",
                                                                                         dump;
@@ -91,7 +93,7 @@ int synth(const std::vector<std::string>& args, const GlobalOptions& global) {
     so.speed = speed;
     so.seed = seed;
     so.pause_seconds = pause;
-    so.cut = sovits::text::parse_cut_method(split);
+    so.cut = text::parse_cut_method(split);
     const auto t1 = std::chrono::steady_clock::now();
     gsv::SynthResult result =
         phone_ids.empty() ? engine->synthesize(*prepared, text, so) : engine->synthesize_phones(*prepared, {ids.target}, so);
@@ -114,12 +116,12 @@ int synth(const std::vector<std::string>& args, const GlobalOptions& global) {
     const double prep_s = std::chrono::duration<double>(t1 - t0).count();
     const double synth_s = std::chrono::duration<double>(t2 - t1).count();
     const double seconds = audio.seconds();
-    if (global.json) {
+    if (ctx.json) {
         nlohmann::json segs = nlohmann::json::array();
         for (const auto& s : result.segments) {
             at::Tensor tok = s.tokens.cpu().flatten().contiguous();
             std::vector<int64_t> tokens(tok.data_ptr<int64_t>(), tok.data_ptr<int64_t>() + tok.numel());
-            segs.push_back({{"phones", s.phones.size()}, {"tokens", tokens}, {"stop", sovits::s1::to_string(s.stop)},
+            segs.push_back({{"phones", s.phones.size()}, {"tokens", tokens}, {"stop", s1::to_string(s.stop)},
                             {"samples", s.audio.numel()}});
         }
         nlohmann::json out = {{"output", output},       {"sample_rate", audio.sample_rate}, {"samples", audio.samples.size()},
@@ -127,11 +129,11 @@ int synth(const std::vector<std::string>& args, const GlobalOptions& global) {
                               {"synth_s", synth_s},     {"rtf", seconds > 0 ? synth_s / seconds : 0.0},
                               {"model", engine->describe()}};
         print_json(out.dump());
-    } else if (!global.quiet) {
+    } else if (!ctx.quiet) {
         fmt::print("{}: {:.2f} s of audio at {} Hz in {} segment(s); synthesis {:.2f} s (RTF {:.3f})\n", output, seconds,
                    audio.sample_rate, result.segments.size(), synth_s, seconds > 0 ? synth_s / seconds : 0.0);
     }
     return 0;
 }
 
-}  // namespace troupe::cli::tts
+}  // namespace troupe::sovits::cli

@@ -3,47 +3,26 @@
 // prepared once (prompt codes, phones, spectrograms, style vector) and cached by the engine.
 #include "engine.hpp"
 
+#include <troupe/kit/module.hpp>
+#include <troupe/kit/params.hpp>
 #include <troupe/plugin.hpp>
 
 #include <fmt/format.h>
 
-#include <cstdlib>
-
 namespace troupe::sovits {
 namespace {
-
-const std::string* lookup(const Params& a, const std::string& key) {
-    if (auto it = a.find(key); it != a.end() && !it->second.empty()) return &it->second;
-    return nullptr;
-}
-
-const std::string* lookup(const Params& a, const Params& b, const std::string& key) {
-    if (auto it = a.find(key); it != a.end() && !it->second.empty()) return &it->second;
-    if (auto it = b.find(key); it != b.end() && !it->second.empty()) return &it->second;
-    return nullptr;
-}
-
-double number(const Params& voice, const Params& base, const std::string& key, double fallback) {
-    const std::string* v = lookup(voice, base, key);
-    if (!v) return fallback;
-    char* end = nullptr;
-    const double x = std::strtod(v->c_str(), &end);
-    if (end == v->c_str() || *end != '\0')
-        throw Error(Errc::invalid_argument, fmt::format("gpt-sovits: parameter '{}' = '{}' is not a number", key, *v));
-    return x;
-}
 
 class GptSovitsBackend final : public SpeechBackend {
 public:
     explicit GptSovitsBackend(const Params& params) : params_(params) {
+        const kit::ParamReader p("gpt-sovits", params);
+        if (!p.has("model.s1") || !p.has("model.s2"))
+            throw Error(Errc::invalid_argument, "gpt-sovits: set model.s1 (.ckpt) and model.s2 (.pth)");
         EngineOptions o;
-        const std::string* s1 = lookup(params, "model.s1");
-        const std::string* s2 = lookup(params, "model.s2");
-        if (!s1 || !s2) throw Error(Errc::invalid_argument, "gpt-sovits: set model.s1 (.ckpt) and model.s2 (.pth)");
-        o.s1_path = *s1;
-        o.s2_path = *s2;
-        if (const std::string* h = lookup(params, "model.hubert")) o.hubert_dir = *h;
-        if (const std::string* d = lookup(params, "device")) o.device = *d;
+        o.s1_path = p.path("model.s1");
+        o.s2_path = p.path("model.s2");
+        o.hubert_dir = p.path("model.hubert");
+        o.device = p.string("device", o.device);
         engine_ = Engine::load(o);
     }
 
@@ -62,24 +41,23 @@ public:
                             fmt::format("gpt-sovits: language '{}' (only Korean, \"ko\", is supported)", request.language));
             if (request.voice.reference_audio.empty())
                 throw Error(Errc::invalid_argument, "gpt-sovits: the voice has no reference audio");
-            const Params& vp = request.voice.params;
+            const kit::ParamReader p("gpt-sovits", {&request.voice.params, &params_});  // the voice's first
             VoiceSpec spec;
             spec.reference_audio = request.voice.reference_audio;
             spec.reference_text = request.voice.reference_text;
             spec.extra_references = request.voice.extra_references;
-            if (const std::string* codes = lookup(vp, params_, "voice.prompt_codes")) spec.prompt_codes = read_id_list(*codes);
+            if (p.has("voice.prompt_codes")) spec.prompt_codes = read_id_list(p.path("voice.prompt_codes"));
             auto voice = engine_->prepare_voice(spec);
 
             SynthOptions so;
-            so.top_k = int64_t(number(vp, params_, "top_k", 15));
-            if (*so.top_k < 1) throw Error(Errc::invalid_argument, "gpt-sovits: top_k must be ≥ 1");
-            so.top_p = number(vp, params_, "top_p", 1.0);
-            so.temperature = number(vp, params_, "temperature", 1.0);
-            so.repetition_penalty = number(vp, params_, "repetition_penalty", 1.35);
-            so.noise_scale = number(vp, params_, "noise_scale", 0.5);
-            so.speed = number(vp, params_, "speed", 1.0);
-            so.pause_seconds = number(vp, params_, "pause", 0.3);
-            if (const std::string* s = lookup(vp, params_, "split")) so.cut = text::parse_cut_method(*s);
+            so.top_k = p.integer("top_k", 15, 1, 100000);
+            so.top_p = p.number("top_p", 1.0, 0.0, 1.0);
+            so.temperature = p.number("temperature", 1.0, 0.0, 100.0);
+            so.repetition_penalty = p.number("repetition_penalty", 1.35, 0.0, 100.0);
+            so.noise_scale = p.number("noise_scale", 0.5, 0.0, 100.0);
+            so.speed = p.number("speed", 1.0, 0.05, 20.0);
+            so.pause_seconds = p.number("pause", 0.3, 0.0, 60.0);
+            if (p.has("split")) so.cut = text::parse_cut_method(p.string("split"));
             so.seed = request.seed;
             if (plugin_cancel_requested()) throw Error(Errc::cancelled, "cancelled");
             SynthResult r = engine_->synthesize(*voice, request.text, so);
@@ -93,15 +71,8 @@ private:
     std::shared_ptr<Engine> engine_;
 };
 
-class GptSovitsModule final : public Module {
-public:
-    PluginKind kind() const noexcept override { return PluginKind::speech_backend; }
-    Status create(const Params& params, std::shared_ptr<Object>& out) noexcept override {
-        return guard([&] { out = std::make_shared<GptSovitsBackend>(params); });
-    }
-};
-
 }  // namespace
 }  // namespace troupe::sovits
 
-TROUPE_PLUGIN_DEFINE(troupe::sovits::GptSovitsModule)
+using GptSovitsModule = troupe::kit::SimpleModule<troupe::sovits::GptSovitsBackend, troupe::PluginKind::speech_backend>;
+TROUPE_PLUGIN_DEFINE(GptSovitsModule)

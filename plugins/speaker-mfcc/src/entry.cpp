@@ -1,18 +1,7 @@
 // Plugin entry points of the speaker-mfcc speaker encoder (a weight-free proxy).
 #include "mfcc_encoder.hpp"
 
-namespace troupe::speaker_mfcc {
-namespace {
+#include <troupe/kit/module.hpp>
 
-class MfccModule final : public Module {
-public:
-    PluginKind kind() const noexcept override { return PluginKind::speaker_encoder; }
-    Status create(const Params& params, std::shared_ptr<Object>& out) noexcept override {
-        return guard([&] { out = std::make_shared<MfccEncoder>(params); });
-    }
-};
-
-}  // namespace
-}  // namespace troupe::speaker_mfcc
-
-TROUPE_PLUGIN_DEFINE(troupe::speaker_mfcc::MfccModule)
+using MfccModule = troupe::kit::SimpleModule<troupe::speaker_mfcc::MfccEncoder, troupe::PluginKind::speaker_encoder>;
+TROUPE_PLUGIN_DEFINE(MfccModule)

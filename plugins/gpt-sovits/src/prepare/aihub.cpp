@@ -178,187 +178,233 @@ std::string clean_transcript(std::string_view text_in, DualTranscript dual) {
     return text::u32_to_utf8(collapsed);
 }
 
-AihubScan scan_aihub(const std::string& root_in, const AihubOptions& options) {
-    std::error_code ec;
-    fs::path root = fs::absolute(fs::path(root_in), ec).lexically_normal();
-    if (!fs::is_directory(root)) throw Error(Errc::not_found, root_in + ": no such folder");
-    AihubScan scan;
+namespace {
 
-    // Collect label and source folders (not looking inside them for more).
+/// The label folders (TL_*/VL_*), audio folders (TS_*/VS_*) and unextracted archives under a root.
+struct Folders {
     std::vector<std::pair<FolderKey, fs::path>> labels, sources;
     std::vector<fs::path> archives;
+    fs::path walk_root;
+    bool only_root = false;  // the root is itself a label folder: scan just that one
+};
+
+Folders find_folders(const fs::path& root) {
+    std::error_code ec;
+    Folders f;
     FolderKey rootkey;
-    fs::path walk_root = root;
-    bool only_root = false;
+    f.walk_root = root;
     if (folder_key(root, rootkey) && rootkey.kind == 'L') {
-        walk_root = root.parent_path();
-        only_root = true;
+        f.walk_root = root.parent_path();
+        f.only_root = true;
     }
-    for (auto it = fs::recursive_directory_iterator(walk_root, fs::directory_options::skip_permission_denied, ec);
+    for (auto it = fs::recursive_directory_iterator(f.walk_root, fs::directory_options::skip_permission_denied, ec);
          it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (ec) break;
         const fs::path p = it->path();
         FolderKey key;
         if (it->is_directory(ec) && folder_key(p, key)) {
             if (key.kind == 'L') {
-                if (!only_root || p == root) labels.push_back({key, p});
+                if (!f.only_root || p == root) f.labels.push_back({key, p});
             } else {
-                sources.push_back({key, p});
+                f.sources.push_back({key, p});
             }
-            it.disable_recursion_pending();
+            it.disable_recursion_pending();  // not looking inside them for more
         } else if (it->is_regular_file(ec) && lower(p.extension().string()) == ".zip" && folder_key(p.stem(), key)) {
-            archives.push_back(p);
+            f.archives.push_back(p);
         }
     }
-    std::sort(labels.begin(), labels.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
-    std::sort(sources.begin(), sources.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
-    std::sort(archives.begin(), archives.end());
-    if (labels.empty()) {
-        std::string hint = archives.empty() ? "" : fmt::format(" ({} TS_/TL_ .zip archives found: extract them first)", archives.size());
+    std::sort(f.labels.begin(), f.labels.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    std::sort(f.sources.begin(), f.sources.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    std::sort(f.archives.begin(), f.archives.end());
+    return f;
+}
+
+std::vector<fs::path> files_with_extension(const fs::path& dir, const char* extension) {
+    std::error_code ec;
+    std::vector<fs::path> out;
+    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        if (it->is_regular_file(ec) && lower(it->path().extension().string()) == extension) out.push_back(it->path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+/// The audio files of one source folder, by relative stem, file name and stem.
+struct AudioIndex {
+    std::map<std::string, std::vector<fs::path>> by_rel_stem, by_name, by_stem;
+
+    static const std::vector<fs::path>* lookup(const std::map<std::string, std::vector<fs::path>>& m, const std::string& k) {
+        auto it = m.find(k);
+        return it == m.end() ? nullptr : &it->second;
+    }
+    /// The one file in `v`, or an empty path (with `why` set when there are several).
+    static fs::path unique_or(const std::vector<fs::path>* v, std::string& why, const std::string& what) {
+        if (!v || v->empty()) return {};
+        if (v->size() > 1) {
+            why = fmt::format("{} audio files match {}: {}, {}", v->size(), what, (*v)[0].string(), (*v)[1].string());
+            return {};
+        }
+        return v->front();
+    }
+};
+
+AudioIndex index_audio(const fs::path& source_dir, size_t& audio_files) {
+    std::error_code ec;
+    AudioIndex index;
+    for (auto it = fs::recursive_directory_iterator(source_dir, fs::directory_options::skip_permission_denied, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        if (!it->is_regular_file(ec) || !is_audio_file(it->path().string())) continue;
+        const fs::path rel = it->path().lexically_relative(source_dir);
+        index.by_rel_stem[stem_key(rel)].push_back(it->path());
+        index.by_name[it->path().filename().string()].push_back(it->path());
+        index.by_stem[it->path().stem().string()].push_back(it->path());
+        ++audio_files;
+    }
+    return index;
+}
+
+/// The audio file of a label (`rel` is the label's path in its folder): the file the label names, else
+/// the one with the label's path or name. Empty with `why` set when there is none or several.
+fs::path find_audio(const LabelFields& f, const fs::path& rel, const fs::path& source_dir, const AudioIndex& index,
+                    std::string& why) {
+    fs::path audio;
+    if (!f.audio.empty()) {
+        const fs::path named = fs::path(f.audio).filename();
+        const bool has_ext = is_audio_file(named.string());
+        const std::string rel_stem = stem_key(rel.parent_path() / named);
+        if (has_ext && fs::is_regular_file(source_dir / rel.parent_path() / named)) audio = source_dir / rel.parent_path() / named;
+        if (audio.empty() && !has_ext)
+            audio = AudioIndex::unique_or(AudioIndex::lookup(index.by_rel_stem, rel_stem), why, "'" + f.audio + "'");
+        if (audio.empty() && why.empty())
+            audio = has_ext ? AudioIndex::unique_or(AudioIndex::lookup(index.by_name, named.string()), why, "'" + f.audio + "'")
+                            : AudioIndex::unique_or(AudioIndex::lookup(index.by_stem, named.string()), why, "'" + f.audio + "'");
+        if (audio.empty() && why.empty())
+            why = fmt::format("the audio file '{}' named by the label is not in {}", f.audio, source_dir.string());
+        return audio;
+    }
+    audio = AudioIndex::unique_or(AudioIndex::lookup(index.by_rel_stem, stem_key(rel)), why, "the label's path");
+    if (audio.empty() && why.empty())
+        audio = AudioIndex::unique_or(AudioIndex::lookup(index.by_stem, rel.stem().string()), why, "the label's name");
+    if (audio.empty() && why.empty()) why = fmt::format("no audio file named {}.* in {}", rel.stem().string(), source_dir.string());
+    return audio;
+}
+
+/// Reads one label file (a UTF-8 BOM allowed); throws json::exception when it is not JSON.
+json read_label_json(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    std::string content = buf.str();
+    if (content.rfind("\xEF\xBB\xBF", 0) == 0) content.erase(0, 3);
+    return json::parse(content);
+}
+
+/// The labels of one label folder against its audio folder: entries, and a problem for each label
+/// refused and each audio file left without a label.
+void scan_label_folder(const fs::path& label_dir, const std::vector<fs::path>& label_files, const fs::path& source_dir,
+                       const AihubOptions& options, std::set<std::string>& used_audio, AihubScan& scan) {
+    const AudioIndex index = index_audio(source_dir, scan.audio_files);
+    std::set<std::string> claimed;  // audio of refused labels (reported with the label, not as orphans)
+    for (const fs::path& lf : label_files) {
+        const std::string file = lf.string();
+        auto refuse = [&](const std::string& reason) {
+            scan.problems.push_back({file, "labels", reason});
+            if (auto* same = AudioIndex::lookup(index.by_rel_stem, stem_key(lf.lexically_relative(label_dir))))
+                for (const fs::path& p : *same) claimed.insert(p.string());
+        };
+        json j;
+        try {
+            j = read_label_json(lf);
+        } catch (const json::exception& e) {
+            refuse(fmt::format("invalid JSON: {}", e.what()));
+            continue;
+        }
+        LabelFields f;
+        std::string text;
+        try {
+            f = read_label_fields(j, file);
+            text = clean_transcript(f.text, options.dual);
+        } catch (const Error& e) {
+            std::string msg = e.what();
+            if (msg.rfind(file + ": ", 0) == 0) msg.erase(0, file.size() + 2);
+            refuse(msg);
+            continue;
+        }
+        if (const std::string problem = list_field_problem(text); !problem.empty()) {
+            refuse(fmt::format("transcript {}", problem));
+            continue;
+        }
+        std::string why;
+        const fs::path audio = find_audio(f, lf.lexically_relative(label_dir), source_dir, index, why);
+        if (audio.empty()) {
+            scan.problems.push_back({file, "labels", why});
+            continue;
+        }
+        if (!used_audio.insert(audio.string()).second) {
+            scan.problems.push_back({file, "labels", fmt::format("the audio {} is already used by another label", audio.string())});
+            continue;
+        }
+        std::string speaker = f.speaker.empty() ? options.default_speaker : f.speaker;
+        if (speaker.empty()) speaker = lf.parent_path().filename().string();
+        // The list format cannot carry '|' or line breaks in the speaker: replace them.
+        for (char& c : speaker)
+            if (c == '|' || c == '\n' || c == '\r' || c == '\t') c = '_';
+        scan.entries.push_back({audio.string(), speaker, options.language, text, file});
+    }
+    for (const auto& [name, paths] : index.by_name)
+        for (const fs::path& p : paths)
+            if (!used_audio.count(p.string()) && !claimed.count(p.string()))
+                scan.problems.push_back({p.string(), "labels", "audio file without a label"});
+}
+
+}  // namespace
+
+AihubScan scan_aihub(const std::string& root_in, const AihubOptions& options) {
+    std::error_code ec;
+    fs::path root = fs::absolute(fs::path(root_in), ec).lexically_normal();
+    if (!fs::is_directory(root)) throw Error(Errc::not_found, root_in + ": no such folder");
+    AihubScan scan;
+    const Folders folders = find_folders(root);
+    if (folders.labels.empty()) {
+        std::string hint = folders.archives.empty()
+                               ? ""
+                               : fmt::format(" ({} TS_/TL_ .zip archives found: extract them first)", folders.archives.size());
         throw Error(Errc::not_found, fmt::format("{}: no label folder (TL_*/VL_*) found{}", root_in, hint));
     }
-    for (const fs::path& a : archives) {
+    for (const fs::path& a : folders.archives) {
         fs::path extracted = a.parent_path() / a.stem();
         if (!fs::is_directory(extracted))
             scan.problems.push_back({a.string(), "labels", "archive not extracted (extract it beside itself to use it)"});
     }
-    scan.label_folders = labels.size();
-    scan.source_folders = sources.size();
+    scan.label_folders = folders.labels.size();
+    scan.source_folders = folders.sources.size();
 
     std::set<fs::path> matched_sources;
     std::set<std::string> used_audio;
-    for (const auto& [key, label_dir] : labels) {
+    for (const auto& [key, label_dir] : folders.labels) {
         std::vector<fs::path> candidates;
-        for (const auto& [skey, sdir] : sources)
+        for (const auto& [skey, sdir] : folders.sources)
             if (skey.split == key.split && skey.suffix == key.suffix) candidates.push_back(sdir);
         const std::string want = fmt::format("{}S_{}", key.split, key.suffix);
-        // Labels of this folder.
-        std::vector<fs::path> label_files;
-        for (auto it = fs::recursive_directory_iterator(label_dir, fs::directory_options::skip_permission_denied, ec);
-             it != fs::recursive_directory_iterator(); it.increment(ec)) {
-            if (ec) break;
-            if (it->is_regular_file(ec) && lower(it->path().extension().string()) == ".json") label_files.push_back(it->path());
-        }
-        std::sort(label_files.begin(), label_files.end());
+        const std::vector<fs::path> label_files = files_with_extension(label_dir, ".json");
         scan.labels += label_files.size();
         if (candidates.size() != 1) {
             const std::string why = candidates.empty()
-                ? fmt::format("no audio folder {} found under {}", want, walk_root.string())
+                ? fmt::format("no audio folder {} found under {}", want, folders.walk_root.string())
                 : fmt::format("{} audio folders named {} (ambiguous): {}, {}", candidates.size(), want,
                               candidates[0].string(), candidates[1].string());
             for (const fs::path& lf : label_files) scan.problems.push_back({lf.string(), "labels", why});
             if (label_files.empty()) scan.problems.push_back({label_dir.string(), "labels", why});
             continue;
         }
-        const fs::path source_dir = candidates.front();
-        matched_sources.insert(source_dir);
-
-        // Index the audio of the source folder.
-        std::map<std::string, std::vector<fs::path>> by_rel_stem, by_name, by_stem;
-        for (auto it = fs::recursive_directory_iterator(source_dir, fs::directory_options::skip_permission_denied, ec);
-             it != fs::recursive_directory_iterator(); it.increment(ec)) {
-            if (ec) break;
-            if (!it->is_regular_file(ec) || !is_audio_file(it->path().string())) continue;
-            const fs::path rel = it->path().lexically_relative(source_dir);
-            by_rel_stem[stem_key(rel)].push_back(it->path());
-            by_name[it->path().filename().string()].push_back(it->path());
-            by_stem[it->path().stem().string()].push_back(it->path());
-            ++scan.audio_files;
-        }
-        auto unique_or = [](const std::vector<fs::path>* v, std::string& why, const std::string& what) -> fs::path {
-            if (!v || v->empty()) return {};
-            if (v->size() > 1) {
-                why = fmt::format("{} audio files match {}: {}, {}", v->size(), what, (*v)[0].string(), (*v)[1].string());
-                return {};
-            }
-            return v->front();
-        };
-        auto lookup = [](const std::map<std::string, std::vector<fs::path>>& m, const std::string& k) {
-            auto it = m.find(k);
-            return it == m.end() ? nullptr : &it->second;
-        };
-
-        std::set<std::string> claimed;  // audio of refused labels (reported with the label, not as orphans)
-        for (const fs::path& lf : label_files) {
-            const std::string file = lf.string();
-            auto refuse = [&](const std::string& reason) {
-                scan.problems.push_back({file, "labels", reason});
-                if (auto* same = lookup(by_rel_stem, stem_key(lf.lexically_relative(label_dir))))
-                    for (const fs::path& p : *same) claimed.insert(p.string());
-            };
-            json j;
-            {
-                std::ifstream in(lf, std::ios::binary);
-                std::stringstream buf;
-                buf << in.rdbuf();
-                std::string content = buf.str();
-                if (content.rfind("\xEF\xBB\xBF", 0) == 0) content.erase(0, 3);
-                try {
-                    j = json::parse(content);
-                } catch (const json::exception& e) {
-                    refuse(fmt::format("invalid JSON: {}", e.what()));
-                    continue;
-                }
-            }
-            LabelFields f;
-            std::string text;
-            try {
-                f = read_label_fields(j, file);
-                text = clean_transcript(f.text, options.dual);
-            } catch (const Error& e) {
-                std::string msg = e.what();
-                if (msg.rfind(file + ": ", 0) == 0) msg.erase(0, file.size() + 2);
-                refuse(msg);
-                continue;
-            }
-            if (const std::string problem = list_field_problem(text); !problem.empty()) {
-                refuse(fmt::format("transcript {}", problem));
-                continue;
-            }
-            // Find the audio.
-            const fs::path rel = lf.lexically_relative(label_dir);
-            std::string why;
-            fs::path audio;
-            if (!f.audio.empty()) {
-                const fs::path named = fs::path(f.audio).filename();
-                const bool has_ext = is_audio_file(named.string());
-                const std::string rel_stem = stem_key(rel.parent_path() / named);
-                if (has_ext && fs::is_regular_file(source_dir / rel.parent_path() / named)) audio = source_dir / rel.parent_path() / named;
-                if (audio.empty() && !has_ext) audio = unique_or(lookup(by_rel_stem, rel_stem), why, "'" + f.audio + "'");
-                if (audio.empty() && why.empty())
-                    audio = has_ext ? unique_or(lookup(by_name, named.string()), why, "'" + f.audio + "'")
-                                    : unique_or(lookup(by_stem, named.string()), why, "'" + f.audio + "'");
-                if (audio.empty() && why.empty())
-                    why = fmt::format("the audio file '{}' named by the label is not in {}", f.audio, source_dir.string());
-            } else {
-                audio = unique_or(lookup(by_rel_stem, stem_key(rel)), why, "the label's path");
-                if (audio.empty() && why.empty()) audio = unique_or(lookup(by_stem, rel.stem().string()), why, "the label's name");
-                if (audio.empty() && why.empty())
-                    why = fmt::format("no audio file named {}.* in {}", rel.stem().string(), source_dir.string());
-            }
-            if (audio.empty()) {
-                scan.problems.push_back({file, "labels", why});
-                continue;
-            }
-            if (!used_audio.insert(audio.string()).second) {
-                scan.problems.push_back({file, "labels", fmt::format("the audio {} is already used by another label", audio.string())});
-                continue;
-            }
-            std::string speaker = f.speaker.empty() ? options.default_speaker : f.speaker;
-            if (speaker.empty()) speaker = lf.parent_path().filename().string();
-            // The list format cannot carry '|' or line breaks in the speaker: replace them.
-            for (char& c : speaker)
-                if (c == '|' || c == '\n' || c == '\r' || c == '\t') c = '_';
-            scan.entries.push_back({audio.string(), speaker, options.language, text, file});
-        }
-        // Audio without a label.
-        for (const auto& [name, paths] : by_name)
-            for (const fs::path& p : paths)
-                if (!used_audio.count(p.string()) && !claimed.count(p.string()))
-                    scan.problems.push_back({p.string(), "labels", "audio file without a label"});
+        matched_sources.insert(candidates.front());
+        scan_label_folder(label_dir, label_files, candidates.front(), options, used_audio, scan);
     }
-    for (const auto& [key, sdir] : sources)
-        if (!matched_sources.count(sdir) && !only_root)
+    for (const auto& [key, sdir] : folders.sources)
+        if (!matched_sources.count(sdir) && !folders.only_root)
             scan.problems.push_back({sdir.string(), "labels",
                                      fmt::format("audio folder without a label folder {}L_{}", key.split, key.suffix)});
     return scan;

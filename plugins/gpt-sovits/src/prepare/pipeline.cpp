@@ -91,24 +91,25 @@ std::vector<float> loudness_mix(const std::vector<float>& x, float peak, float s
     return out;
 }
 
-PrepareReport run_prepare(const std::vector<ListEntry>& entries, const PrepareOptions& options,
-                          std::vector<Problem> problems) {
-    if (options.out_dir.empty()) throw Error(Errc::invalid_argument, "prepare: no output folder");
-    const fs::path out(options.out_dir);
-    std::error_code ec;
-    fs::create_directories(out, ec);
-    if (!fs::is_directory(out)) throw Error(Errc::runtime, fmt::format("{}: cannot create the output folder", out.string()));
+namespace {
 
-    PrepareReport report;
-    report.utterances = entries.size();
-    report.problems = std::move(problems);
-    auto skip = [&](const std::string& file, const std::string& stage, const std::string& reason) {
+/// The state the stages share: where they write, the options, and the report they fill.
+struct Stages {
+    const fs::path out;
+    const PrepareOptions& options;
+    PrepareReport& report;
+    void skip(const std::string& file, const std::string& stage, const std::string& reason) {
         report.problems.push_back({file, stage, reason});
-    };
+    }
+};
 
-    // ---- list: validate and write list.txt ------------------------------------------------
+/// list: validates the entries, writes list.txt; returns the items to prepare (pointing into `listed`).
+std::vector<Item> list_stage(Stages& S, const std::vector<ListEntry>& entries, std::vector<ListEntry>& listed) {
+    const fs::path& out = S.out;
+    const PrepareOptions& options = S.options;
+    PrepareReport& report = S.report;
+    auto skip = [&](const std::string& f, const std::string& st, const std::string& r) { S.skip(f, st, r); };
     std::vector<Item> items;
-    std::vector<ListEntry> listed;
     {
         StageSummary st{"list"};
         st.ran = true;
@@ -145,7 +146,15 @@ PrepareReport run_prepare(const std::vector<ListEntry>& entries, const PrepareOp
         report.stages.push_back(st);
     }
 
-    // ---- text: 2-name2text.txt ------------------------------------------------------------
+    return items;
+}
+
+/// text: the Korean front-end's phones for each item, 2-name2text.txt; returns the items with text.
+std::vector<Item> text_stage(Stages& S, const std::vector<Item>& items) {
+    const fs::path& out = S.out;
+    const PrepareOptions& options = S.options;
+    PrepareReport& report = S.report;
+    auto skip = [&](const std::string& f, const std::string& st, const std::string& r) { S.skip(f, st, r); };
     std::vector<Item> texted;
     {
         StageSummary st{"text"};
@@ -186,11 +195,20 @@ PrepareReport run_prepare(const std::vector<ListEntry>& entries, const PrepareOp
         report.stages.push_back(st);
     }
 
-    // ---- wav32k + hubert: 5-wav32k/<name>, 4-cnhubert/<name>.pt ------------------------------
+    return texted;
+}
+
+/// wav32k + hubert: 5-wav32k/<name> (loudness-normalised 32 kHz) and 4-cnhubert/<name>.pt; returns the
+/// items that have their audio (and features, when --hubert is given).
+std::vector<Item> audio_stages(Stages& S, const std::vector<Item>& texted, const c10::Device& device) {
+    const fs::path& out = S.out;
+    const PrepareOptions& options = S.options;
+    PrepareReport& report = S.report;
+    auto skip = [&](const std::string& f, const std::string& st, const std::string& r) { S.skip(f, st, r); };
+    std::error_code ec;
     const fs::path wav_dir = out / "5-wav32k", hubert_dir = out / "4-cnhubert";
     fs::create_directories(wav_dir);
     std::optional<ssl::Encoder> hubert;
-    const c10::Device device(options.device);
     StageSummary wav_st{"wav32k"}, hub_st{"hubert"};
     wav_st.ran = true;
     if (options.hubert_dir.empty()) {
@@ -267,7 +285,18 @@ PrepareReport run_prepare(const std::vector<ListEntry>& entries, const PrepareOp
     report.stages.push_back(wav_st);
     report.stages.push_back(hub_st);
 
-    // ---- semantic: 6-name2semantic.tsv ------------------------------------------------------
+    return with_audio;
+}
+
+/// semantic: the S2 model's codes of each item's HuBERT features, 6-name2semantic.tsv.
+void semantic_stage(Stages& S, const std::vector<Item>& with_audio, const c10::Device& device) {
+    const fs::path& out = S.out;
+    const fs::path hubert_dir = out / "4-cnhubert";
+    const PrepareOptions& options = S.options;
+    PrepareReport& report = S.report;
+    auto skip = [&](const std::string& f, const std::string& st, const std::string& r) { S.skip(f, st, r); };
+    (void)skip;
+    (void)hubert_dir;
     StageSummary sem{"semantic"};
     if (options.s2_path.empty()) {
         sem.not_run = "needs --s2 FILE (the pretrained S2 .pth whose ssl_proj + quantizer give the codes)";
@@ -316,6 +345,28 @@ PrepareReport run_prepare(const std::vector<ListEntry>& entries, const PrepareOp
     }
     report.stages.push_back(sem);
 
+}
+
+}  // namespace
+
+PrepareReport run_prepare(const std::vector<ListEntry>& entries, const PrepareOptions& options,
+                          std::vector<Problem> problems) {
+    if (options.out_dir.empty()) throw Error(Errc::invalid_argument, "prepare: no output folder");
+    const fs::path out(options.out_dir);
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    if (!fs::is_directory(out)) throw Error(Errc::runtime, fmt::format("{}: cannot create the output folder", out.string()));
+
+    PrepareReport report;
+    report.utterances = entries.size();
+    report.problems = std::move(problems);
+    Stages stages{out, options, report};
+    const c10::Device device(options.device);
+    std::vector<ListEntry> listed;
+    const std::vector<Item> items = list_stage(stages, entries, listed);
+    const std::vector<Item> texted = text_stage(stages, items);
+    const std::vector<Item> with_audio = audio_stages(stages, texted, device);
+    semantic_stage(stages, with_audio, device);
     write_text_file((out / "prepare-report.json").string(), report_json(report).dump(2) + "\n");
     return report;
 }

@@ -1,4 +1,5 @@
-#include "command.hpp"
+// The plugin kit's command-line helpers (troupe/kit/cli.hpp).
+#include <troupe/kit/cli.hpp>
 
 #include <fmt/format.h>
 
@@ -6,7 +7,7 @@
 #include <sstream>
 #include <unistd.h>
 
-namespace troupe::cli {
+namespace troupe::kit {
 
 int exit_code(Errc code) noexcept {
     switch (code) {
@@ -22,7 +23,7 @@ int exit_code(Errc code) noexcept {
     return 1;
 }
 
-int run_guarded(const char* command, const std::function<int()>& body) {
+int run_guarded(const char* command, const std::function<int()>& body) noexcept {
     try {
         return body();
     } catch (const Error& e) {
@@ -30,6 +31,9 @@ int run_guarded(const char* command, const std::function<int()>& body) {
         return exit_code(e.code());
     } catch (const std::exception& e) {
         fmt::print(stderr, "troupe {}: error: {}\n", command, e.what());
+        return 6;
+    } catch (...) {
+        fmt::print(stderr, "troupe {}: error: unknown exception\n", command);
         return 6;
     }
 }
@@ -84,4 +88,4 @@ void Progress::done() {
 
 Progress::~Progress() { done(); }
 
-}  // namespace troupe::cli
+}  // namespace troupe::kit

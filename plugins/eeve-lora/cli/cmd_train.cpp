@@ -1,29 +1,32 @@
-// troupe train lora|base --config recipe.toml [--resume DIR]: LoRA SFT and base-model training.
-#include "command.hpp"
+// troupe train lora|base --config recipe.toml [--resume DIR]: LoRA SFT and base-model training, served
+// by the eeve-lora plugin.
+#include "lm_commands.hpp"
 
 #include "trainer.hpp"
 
-#include <troupe/toml_reader.hpp>
+#include <troupe/kit/toml.hpp>
 
 #include <boost/filesystem.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-namespace troupe::cli {
+namespace troupe::llama::cli {
 namespace po = boost::program_options;
+using kit::parse_options;
+using kit::print_json;
 
 namespace {
 
 /// Reads a recipe; relative paths resolve against the directory the command runs in.
 llama::TrainRecipe read_recipe(const std::string& path, llama::TrainRecipe::Mode mode) {
-    toml::table table = detail::parse_toml_file(path);
-    detail::TableReader top(path, table);
+    toml::table table = kit::parse_toml_file(path);
+    kit::TableReader top(path, table);
     llama::TrainRecipe r;
     r.mode = mode;
     r.recipe_path = path;
     const bool lora = mode == llama::TrainRecipe::Mode::lora;
     if (const toml::table* t = top.table("model")) {
-        detail::TableReader m(path, *t, "model");
+        kit::TableReader m(path, *t, "model");
         r.base_model = m.string("base", lora);
         r.device = m.string("device", false, r.device);
         r.dtype = m.string("dtype", false, r.dtype);
@@ -42,7 +45,7 @@ llama::TrainRecipe read_recipe(const std::string& path, llama::TrainRecipe::Mode
         top.fail_key("model", "is required ([model] base = \"…\")");
     }
     if (const toml::table* t = top.table("tokenizer")) {
-        detail::TableReader k(path, *t, "tokenizer");
+        kit::TableReader k(path, *t, "tokenizer");
         r.tokenizer = k.string("file");
         r.vocab_size = k.integer("vocab_size", r.vocab_size, 260, 1 << 20);
         k.reject_unknown();
@@ -50,7 +53,7 @@ llama::TrainRecipe read_recipe(const std::string& path, llama::TrainRecipe::Mode
     const toml::table* data = top.table("data");
     if (!data) top.fail_key("data", "is required ([data] train = [\"…\"])");
     {
-        detail::TableReader d(path, *data, "data");
+        kit::TableReader d(path, *data, "data");
         r.train_files = d.strings("train");
         r.valid_files = d.strings("valid");
         if (r.train_files.empty()) d.fail_key("train", "must list at least one file");
@@ -61,7 +64,7 @@ llama::TrainRecipe read_recipe(const std::string& path, llama::TrainRecipe::Mode
         d.reject_unknown();
     }
     if (const toml::table* t = top.table("lora")) {
-        detail::TableReader l(path, *t, "lora");
+        kit::TableReader l(path, *t, "lora");
         r.lora_r = l.integer("r", r.lora_r, 1, 4096);
         r.lora_alpha = l.number("alpha", r.lora_alpha, 0.0, 1e6);
         r.use_rslora = l.boolean("use_rslora", r.use_rslora);
@@ -69,7 +72,7 @@ llama::TrainRecipe read_recipe(const std::string& path, llama::TrainRecipe::Mode
         l.reject_unknown();
     }
     if (const toml::table* t = top.table("train")) {
-        detail::TableReader o(path, *t, "train");
+        kit::TableReader o(path, *t, "train");
         r.epochs = o.integer("epochs", r.epochs, 1, 10000);
         r.batch_size = o.integer("batch_size", r.batch_size, 1, 65536);
         r.grad_accum = o.integer("grad_accum", r.grad_accum, 1, 65536);
@@ -90,7 +93,7 @@ llama::TrainRecipe read_recipe(const std::string& path, llama::TrainRecipe::Mode
     const toml::table* output = top.table("output");
     if (!output) top.fail_key("output", "is required ([output] dir = \"…\")");
     {
-        detail::TableReader o(path, *output, "output");
+        kit::TableReader o(path, *output, "output");
         r.output_dir = o.string("dir", true);
         r.save_dtype = o.string("dtype", false, r.save_dtype);
         o.reject_unknown();
@@ -101,21 +104,18 @@ llama::TrainRecipe read_recipe(const std::string& path, llama::TrainRecipe::Mode
 
 }  // namespace
 
-int cmd_train(const std::vector<std::string>& args, const GlobalOptions& global) {
-    po::options_description options("troupe train options");
-    std::string mode, config, resume, output;
+int train(const std::vector<std::string>& args, const CommandContext& ctx) {
+    const std::string mode = ctx.command() == "train base" ? "base" : "lora";
+    po::options_description options("troupe " + ctx.command() + " options");
+    std::string config, resume, output;
     int64_t max_steps = 0;
-    options.add_options()("mode", po::value(&mode)->required(), "lora | base")(
+    options.add_options()(
         "config,c", po::value(&config)->required(), "recipe TOML (see docs/training.md)")(
         "resume", po::value(&resume), "continue from a checkpoint-N folder")(
         "output", po::value(&output), "override [output] dir")("max-steps", po::value(&max_steps),
                                                                "override [train] max_steps");
-    po::positional_options_description positional;
-    positional.add("mode", 1);
     po::variables_map vm;
-    if (!parse_options("troupe train lora|base --config recipe.toml [--resume DIR]", options, args, vm, &positional))
-        return 0;
-    if (mode != "lora" && mode != "base") throw Error(Errc::invalid_argument, "train mode must be lora or base");
+    if (!parse_options("troupe " + ctx.command() + " --config recipe.toml [--resume DIR]", options, args, vm)) return 0;
     llama::TrainRecipe recipe =
         read_recipe(config, mode == "lora" ? llama::TrainRecipe::Mode::lora : llama::TrainRecipe::Mode::base);
     if (!resume.empty()) recipe.resume_from = resume;
@@ -123,9 +123,9 @@ int cmd_train(const std::vector<std::string>& args, const GlobalOptions& global)
     if (max_steps > 0) recipe.max_steps = max_steps;
 
     llama::TrainSummary s = llama::train(
-        recipe, [&](const std::string& line) { if (!global.quiet) fmt::print(stderr, "{}\n", line); },
-        [] { return Host::interrupted(); });
-    if (global.json)
+        recipe, [&](const std::string& line) { if (!ctx.quiet) fmt::print(stderr, "{}\n", line); },
+        [&] { return ctx.cancelled(); });
+    if (ctx.json)
         print_json(nlohmann::json{{"output", s.output_dir}, {"steps", s.steps}, {"total_steps", s.total_steps},
                                   {"final_train_loss", s.final_train_loss}, {"final_valid_loss", s.final_valid_loss},
                                   {"tokens_per_second", s.tokens_per_second}, {"peak_rss_mb", s.peak_rss_mb},
@@ -138,4 +138,4 @@ int cmd_train(const std::vector<std::string>& args, const GlobalOptions& global)
     return s.interrupted ? 130 : 0;
 }
 
-}  // namespace troupe::cli
+}  // namespace troupe::llama::cli
