@@ -93,7 +93,7 @@ private:
         nlohmann::json j;
         try {
             j = nlohmann::json::parse(text);
-        } catch (const nlohmann::json::parse_error& e) {
+        } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e400
             problem(file, line, kind::invalid_json, e.what());
             return false;
         }

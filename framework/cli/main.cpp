@@ -20,6 +20,7 @@ int cmd_speak(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_eval(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_scene(const std::vector<std::string>&, const GlobalOptions&);
 int cmd_data(const std::vector<std::string>&, const GlobalOptions&);
+int cmd_serve(const std::vector<std::string>&, const GlobalOptions&);
 }  // namespace troupe::cli
 
 namespace {
@@ -34,6 +35,7 @@ const Command kCommands[] = {
     {"speak", "speech from a character's voice", cmd_speak},
     {"eval", "run an eval suite (report.md, results.json, report.html); compare two runs", cmd_eval},
     {"scene", "the main job: a scene script to voiced lines, subtitles and a summary", cmd_scene},
+    {"serve", "the cast over HTTP: OpenAI-compatible chat and speech, api_v2 /tts, scene jobs, studio", cmd_serve},
     {"data", "dataset tools: check persona JSONL (schema, duplicates, split leaks)", cmd_data},
 };
 

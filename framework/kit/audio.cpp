@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <sndfile.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -21,18 +22,24 @@ Audio read_wav(const std::string& path) {
         sf_close(file);
         throw Error(Errc::invalid_file, fmt::format("{}: longer than an hour", path));
     }
-    std::vector<float> interleaved(size_t(info.frames) * size_t(info.channels));
-    sf_count_t got = sf_readf_float(file, interleaved.data(), info.frames);
-    sf_close(file);
-    if (got <= 0) throw Error(Errc::invalid_file, fmt::format("{}: could not decode samples", path));
+    // Read in blocks: the frame count is the header's claim (a FLAC or AU header can claim hours that
+    // the file does not hold), so memory grows with what is really decoded, never with the claim.
+    const sf_count_t kBlock = std::max<sf_count_t>(1, 65536 / info.channels);  // frames per read
+    std::vector<float> block(size_t(kBlock) * size_t(info.channels));
     Audio audio;
     audio.sample_rate = info.samplerate;
-    audio.samples.resize(size_t(got));
-    for (sf_count_t i = 0; i < got; ++i) {
-        float sum = 0;
-        for (int c = 0; c < info.channels; ++c) sum += interleaved[size_t(i) * info.channels + c];
-        audio.samples[size_t(i)] = sum / float(info.channels);
+    for (sf_count_t left = info.frames; left > 0;) {
+        const sf_count_t got = sf_readf_float(file, block.data(), std::min(left, kBlock));
+        if (got <= 0) break;
+        for (sf_count_t i = 0; i < got; ++i) {
+            float sum = 0;
+            for (int c = 0; c < info.channels; ++c) sum += block[size_t(i) * info.channels + c];
+            audio.samples.push_back(sum / float(info.channels));
+        }
+        left -= got;
     }
+    sf_close(file);
+    if (audio.samples.empty()) throw Error(Errc::invalid_file, fmt::format("{}: could not decode samples", path));
     return audio;
 }
 

@@ -180,3 +180,37 @@ BOOST_AUTO_TEST_CASE(run_interrupt_resume_report_compare) {
     eval::compare_results(results, results, "A", "A", &same);
     BOOST_TEST(same["verdict_changes"].empty());
 }
+
+// The runner makes requests as `troupe say` does (troupe/request.hpp): the character's hooks run on
+// both sides of generation, so what is scored is the line a user would get.
+BOOST_AUTO_TEST_CASE(the_runner_runs_character_hooks) {
+    const fs::path chars = fs::path(fresh_dir("hooks")) / "characters";
+    const fs::path gamma = chars / "gamma";
+    fs::create_directories(gamma / "hooks");
+    for (const char* f : {"plugin.toml", "libfixture-hooks.so"})
+        fs::copy_file(fs::path(EVAL_TEST_HOOKS_DIR) / f, gamma / "hooks" / f, fs::copy_options::overwrite_existing);
+    std::ofstream(gamma / "character.toml")
+        << "id = \"gamma\"\nname = \"감마\"\nhooks = \"hooks\"\n[persona]\ndefinition = \"FORMAL 서명하는 사원\"\n"
+           "speech_level = \"hasipsio\"\n[text]\nbackend = \"eval-fake\"\n[speech]\nbackend = \"eval-fake-voice\"\n"
+           "[[eval.scenarios]]\nsituation = \"회식 장소를 정한다\"\naction = \"\"\n";
+    const fs::path suite_path = chars.parent_path() / "suite.toml";
+    std::ofstream(suite_path) << "name = \"hooks\"\n[text]\ncharacters = [\"gamma\"]\n";
+    HostOptions o = options();
+    o.character_paths = {chars.string()};
+    Host host(o);
+    eval::RunOptions run;
+    run.out_dir = (chars.parent_path() / "out").string();
+    const eval::RunSummary s = eval::run_suite(eval::load_suite(suite_path.string()), host, run);
+    BOOST_TEST(s.failed == 0u);
+    const eval::JournalContents journal = eval::read_journal(run.out_dir + "/cases.jsonl");
+    size_t signed_lines = 0, text_rows = 0;
+    for (const json& row : journal.rows) {
+        if (row.value("type", "") != "text") continue;
+        ++text_rows;
+        const std::string text = row["text"].get<std::string>();
+        BOOST_TEST(text.size() > std::string(" (검수 완료)").size());
+        signed_lines += text.rfind(" (검수 완료)") == text.size() - std::string(" (검수 완료)").size();
+    }
+    BOOST_TEST(text_rows >= 1u);
+    BOOST_TEST(signed_lines == text_rows);
+}

@@ -173,13 +173,15 @@ BOOST_AUTO_TEST_CASE(help_lists_plugin_command_groups_and_a_group_lists_its_comm
     Run help = run("--help");
     BOOST_TEST(help.code == 0, help.out);
     BOOST_TEST(contains(help.out, "Commands from plugins"), help.out);
-    BOOST_TEST(contains(help.out, "train        base|lora [eeve-lora]"), help.out);
+    BOOST_TEST(contains(help.out, "train        base|lora|s1 [eeve-lora, gpt-sovits]"), help.out);
     BOOST_TEST(contains(help.out, "tts          g2p|prepare|synth [gpt-sovits]"), help.out);
     Run train = run("train --help");
     BOOST_TEST(train.code == 0, train.out);
     BOOST_TEST(contains(train.out, "usage: troupe train <command>"), train.out);
     BOOST_TEST(contains(train.out, "lora         persona LoRA SFT"), train.out);
     BOOST_TEST(contains(train.out, "[eeve-lora]"), train.out);
+    BOOST_TEST(contains(train.out, "s1           fine-tune the GPT-SoVITS v2 S1"), train.out);  // a second plugin in the group
+    BOOST_TEST(contains(train.out, "[gpt-sovits]"), train.out);
     BOOST_TEST(run("train").code == 2);
     Run unknown = run("train nope");
     BOOST_TEST(unknown.code == 2, unknown.out);

@@ -9,6 +9,7 @@
 #include <boost/filesystem.hpp>
 
 #include <cmath>
+#include <dlfcn.h>
 #include <fstream>
 
 using namespace troupe;
@@ -174,6 +175,21 @@ BOOST_AUTO_TEST_CASE(the_host_fingerprint_names_no_libtorch) {
     BOOST_TEST(fingerprint_mismatch(host_fingerprint()).empty());
     BOOST_TEST(fingerprint_mismatch(std::string(host_fingerprint()) + ";torch=" + host_torch_version()).empty());
     BOOST_TEST(!fingerprint_mismatch("api=2;cxx11abi=1").empty());  // no compiler
+}
+
+BOOST_AUTO_TEST_CASE(only_plugins_that_link_libtorch_name_it_in_their_fingerprint) {
+    auto fingerprint_of = [](const std::string& library) -> std::string {
+        void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+        BOOST_REQUIRE_MESSAGE(handle, dlerror());
+        auto* fn = reinterpret_cast<troupe_plugin_build_fingerprint_fn*>(dlsym(handle, "troupe_plugin_build_fingerprint"));
+        BOOST_REQUIRE(fn);
+        return fn();  // the library stays loaded (plugins are never unloaded)
+    };
+    const std::string dir = default_plugin_dir();
+    const std::string espeak = fingerprint_of(dir + "/espeak-ng/libespeak-ng-voice.so");
+    BOOST_TEST(espeak == host_fingerprint());
+    const std::string eeve = fingerprint_of(dir + "/eeve-lora/libeeve-lora.so");
+    BOOST_TEST(eeve == std::string(host_fingerprint()) + ";torch=" + host_torch_version());
 }
 
 BOOST_AUTO_TEST_CASE(manifest_commands_are_read_and_listed_without_loading) {

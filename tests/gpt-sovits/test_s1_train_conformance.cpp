@@ -6,6 +6,7 @@
 // step, every parameter at the end, ScaledAdam's recorded clipping norms; and the export format
 // against upstream's exported checkpoint. Weights come only from the .ckpt files; cases, names,
 // sizes and tolerances' inputs come from cases.json; files a set does not ship are skipped.
+// TROUPE_TEST_DEVICE=cuda runs the training on the GPU (TF32 off, as the fixture's tolerances need).
 #define BOOST_TEST_MODULE s1_train_conformance
 #include <boost/test/unit_test.hpp>
 
@@ -61,6 +62,17 @@ bool have(const fs::path& p) {
     return false;
 }
 
+c10::Device test_device() {
+    const char* env = std::getenv("TROUPE_TEST_DEVICE");
+    if (!env || !*env) return c10::Device(c10::kCPU);
+    c10::Device d{std::string(env)};
+    if (d.is_cuda()) {
+        at::globalContext().setAllowTF32CuBLAS(false);
+        at::globalContext().setAllowTF32CuDNN(false);
+    }
+    return d;
+}
+
 // The model as upstream trains it from the checkpoint: float32, every dropout off (as recorded).
 std::shared_ptr<s1::Text2SemanticDecoderImpl> load_model(const fs::path& ckpt) {
     const auto loaded = s1::load_s1(ckpt.string());
@@ -71,6 +83,7 @@ std::shared_ptr<s1::Text2SemanticDecoderImpl> load_model(const fs::path& ckpt) {
     s1::StateDict state;
     for (const auto& p : loaded.model->named_parameters(true)) state[p.key()] = p.value();
     m->load_state(state, ckpt.string());
+    m->to(test_device());
     m->train();
     return m;
 }
@@ -105,15 +118,15 @@ tr::S1Batch load_batch(const nlohmann::json& b, int64_t pad_val, int64_t bert_di
 
 std::vector<tr::S1Batch> load_batches(const nlohmann::json& c, const s1::S1Config& cfg) {
     std::vector<tr::S1Batch> out;
-    for (const auto& b : c.at("batches")) out.push_back(load_batch(b, c.value("pad_val", cfg.eos), cfg.bert_dim));
+    for (const auto& b : c.at("batches")) out.push_back(load_batch(b, c.value("pad_val", cfg.eos), cfg.bert_dim).to(test_device()));
     return out;
 }
 
 double rel(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-30); }
 
 double rel_l2(const at::Tensor& a, const at::Tensor& b) {
-    const at::Tensor d = a.to(at::kDouble) - b.to(at::kDouble);
-    const double nb = b.to(at::kDouble).norm().item<double>();
+    const at::Tensor d = a.to(at::kCPU, at::kDouble) - b.to(at::kCPU, at::kDouble);
+    const double nb = b.to(at::kCPU, at::kDouble).norm().item<double>();
     return d.norm().item<double>() / std::max(nb, 1e-30);
 }
 
@@ -123,7 +136,7 @@ tr::S1StepOptions step_options(const nlohmann::json& c) {
     o.optimizer.lr = sa.at("lr_constructor");
     o.optimizer.beta1 = sa.at("betas")[0];
     o.optimizer.beta2 = sa.at("betas")[1];
-    o.optimizer.clipping_scale = sa.at("clipping_scale");
+    o.optimizer.clipping_scale = sa.at("clipping_scale").is_null() ? 0.0 : sa.at("clipping_scale").get<double>();
     o.optimizer.clipping_update_period = sa.at("clipping_update_period");
     o.optimizer.scalar_lr_scale = sa.at("scalar_lr_scale");
     o.optimizer.eps = sa.at("eps");
@@ -145,7 +158,7 @@ tr::S1StepOptions step_options(const nlohmann::json& c) {
 double check_params(const std::string& what, const std::string& name, const at::Tensor& got, const at::Tensor& want,
                   const nlohmann::json& noise, double lr_sum) {
     BOOST_REQUIRE_MESSAGE(got.sizes() == want.sizes(), what << " " << name << " shape");
-    at::Tensor g = got.detach().to(at::kDouble).reshape({-1}), w = want.to(at::kDouble).reshape({-1});
+    at::Tensor g = got.detach().to(at::kCPU, at::kDouble).reshape({-1}), w = want.to(at::kCPU, at::kDouble).reshape({-1});
     const double rms = w.pow(2).mean().sqrt().item<double>();
     at::Tensor diff = (g - w).abs();
     if (noise.contains(name)) {
@@ -181,17 +194,18 @@ BOOST_AUTO_TEST_CASE(first_training_step) {
     BOOST_TEST_MESSAGE("loss " << loss << " (upstream " << first.at("loss").get<double>() << ")");
     BOOST_TEST(rel(loss, first.at("loss")) <= 1e-5);
     BOOST_TEST(out.accuracy == first.at("top_3_acc").get<double>());
-    if (ref.contains("targets")) BOOST_TEST(out.targets.equal(ref.tensor("targets")));
-    if (ref.contains("attn_blocked")) BOOST_TEST(out.attn_blocked.equal(ref.tensor("attn_blocked").to(at::kBool)));
-    if (ref.contains("top3_hit")) BOOST_TEST(out.top_hit.equal(ref.tensor("top3_hit").to(at::kBool)));
+    BOOST_TEST_MESSAGE("device " << test_device());
+    if (ref.contains("targets")) BOOST_TEST(out.targets.cpu().equal(ref.tensor("targets")));
+    if (ref.contains("attn_blocked")) BOOST_TEST(out.attn_blocked.cpu().equal(ref.tensor("attn_blocked").to(at::kBool)));
+    if (ref.contains("top3_hit")) BOOST_TEST(out.top_hit.cpu().equal(ref.tensor("top3_hit").to(at::kBool)));
     if (ref.contains("ce_per_position")) {
         const at::Tensor want = ref.tensor("ce_per_position").to(at::kDouble);
-        const double d = ((out.ce_per_position.to(at::kDouble) - want).abs() / want.abs().clamp_min(1e-6)).max().item<double>();
+        const double d = ((out.ce_per_position.to(at::kCPU, at::kDouble) - want).abs() / want.abs().clamp_min(1e-6)).max().item<double>();
         BOOST_TEST_MESSAGE("ce_per_position max rel " << d);
         BOOST_TEST(d <= 1e-5);
     }
     if (ref.contains("logits_last_text_position")) {
-        const at::Tensor got = out.logits.select(1, 0);
+        const at::Tensor got = out.logits.select(1, 0).cpu();
         const double d = (got.to(at::kDouble) - ref.tensor("logits_last_text_position").to(at::kDouble)).abs().max().item<double>();
         BOOST_TEST(d <= 1e-4, "logits of the last text position max abs " << d);
     }
@@ -298,7 +312,7 @@ BOOST_AUTO_TEST_CASE(training_steps_and_export) {
     const auto f = troupe::st::File::open(after.string());
     {
         torch::NoGradGuard no_grad;
-        for (const auto& p : model->named_parameters(true)) p.value().copy_(f.tensor(p.key()));
+        for (const auto& p : model->named_parameters(true)) p.value().copy_(f.tensor(p.key()).to(p.value().device()));
     }
     const auto want = troupe::pt::Checkpoint::open(after_ckpt.string());
     const fs::path out = fs::temp_directory_path() / ("troupe_s1_export_" + std::to_string(::getpid()) + ".ckpt");

@@ -234,10 +234,28 @@ BOOST_AUTO_TEST_CASE(dataset_errors_name_the_file) {
     BOOST_TEST(ds.unique_items == kUtts.size());
     BOOST_TEST(ds.items.size() == kUtts.size() * 16);  // upstream: max(2, 100 / 6) copies
     BOOST_TEST(ds.items[6].name == "a.wav");
+    std::string e;
 
+    // 3-bert/<name>.pt features (upstream writes them for Chinese) land in the batch; a wrong
+    // width is refused naming the file.
+    fs::create_directories(dir / "3-bert");
+    const at::Tensor feat = at::randn({1024, 20});
+    troupe::pt::save((dir / "3-bert" / "b.wav.pt").string(), troupe::pt::SaveValue::tensor(feat));
+    {
+        const auto with_bert = tr::load_s1_dataset(o);
+        BOOST_TEST(with_bert.items[1].bert_path.find("3-bert") != std::string::npos);
+        BOOST_TEST(with_bert.items[0].bert_path.empty());
+        const auto batch = tr::collate(with_bert, {0, 1});
+        BOOST_TEST(batch.bert_feature[1].slice(1, 0, 20).equal(feat));
+        BOOST_TEST(batch.bert_feature[0].abs().sum().item<double>() == 0.0);
+        troupe::pt::save((dir / "3-bert" / "b.wav.pt").string(), troupe::pt::SaveValue::tensor(at::randn({1024, 7})));
+        e = error_of([&] { tr::collate(with_bert, {1}); });
+        BOOST_TEST(e.find("b.wav.pt") != std::string::npos, e);
+        fs::remove_all(dir / "3-bert");
+    }
     // A transcript without codes.
     write_set(dir, {{"a.wav", 12, 30}, {"lost.wav", 12, 0}});
-    std::string e = error_of([&] { tr::load_s1_dataset(o); });
+    e = error_of([&] { tr::load_s1_dataset(o); });
     BOOST_TEST(e.find("6-name2semantic.tsv") != std::string::npos, e);
     BOOST_TEST(e.find("lost.wav") != std::string::npos, e);
     // ... unless `troupe tts prepare` reported it skipped after the text stage.

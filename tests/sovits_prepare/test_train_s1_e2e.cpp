@@ -1,6 +1,8 @@
-// End to end on the CPU: an espeak-ng Korean corpus → `troupe tts prepare` (text, 32 kHz audio and,
+// End to end on the CPU: an espeak-ng Korean corpus → `troupe tts prepare` (through the loaded
+// gpt-sovits plugin: text, 32 kHz audio and,
 // through the conformance S2's ssl_proj + quantizer, semantic codes) → 2 S1 optimizer steps from the
-// conformance S1 → the exported .ckpt loads in Troupe's S1 loader → synthesis with it runs.
+// conformance S1 → the exported .ckpt loads in Troupe's S1 loader → synthesis with it runs; then
+// `troupe train s1 --config` itself through the plugin, and a recipe with an absurd value.
 // The HuBERT features are seeded stand-ins written where `--hubert` would write them: the only
 // HuBERT fixture is narrower than the S2 fixture's SSL input (widths are read from the weights).
 #define BOOST_TEST_MODULE train_s1_e2e
@@ -133,6 +135,26 @@ BOOST_AUTO_TEST_CASE(prepare_train_export_load_synth) {
     for (float s : out_audio.samples) finite &= std::isfinite(s);
     BOOST_TEST(finite);
     BOOST_TEST_MESSAGE("synthesised " << out_audio.samples.size() << " samples with the fine-tuned S1");
+    // 6. The same through the command: a recipe TOML, --max-steps, --json; a bad recipe names its line.
+    {
+        std::ofstream(dir / "s1.toml") << "[data]\ndir = \"" << out << "\"\n[model]\npretrained = \"" << s1_ckpt
+                                       << "\"\n[output]\ndir = \"" << (dir / "cli").string() << "\"\nname = \"cli\"\n"
+                                       << "[train]\nepochs = 3\ndropout = 0.0\n";
+        std::ofstream(dir / "bad.toml") << "[data]\ndir = \"" << out << "\"\n[model]\npretrained = \"" << s1_ckpt
+                                        << "\"\n[output]\ndir = \"x\"\n[train]\nepochs = 0\n";
+    }
+    // Through the host and the loaded gpt-sovits plugin, as `troupe train s1 …` runs it.
+    const auto [crc, ctext] = run_command({"train", "s1", "--config", (dir / "s1.toml").string(), "--max-steps", "1"},
+                                          /*json=*/true, /*quiet=*/true);
+    BOOST_TEST(crc == 0, ctext);
+    const auto summary = nlohmann::json::parse(ctext);
+    BOOST_TEST(summary.at("steps") == 1);
+    BOOST_TEST(summary.at("exported").size() == 1u);
+    BOOST_TEST(fs::exists(summary.at("exported")[0].get<std::string>()));
+    const auto [brc, btext] = run_command({"train", "s1", "--config", (dir / "bad.toml").string()}, true, true);
+    BOOST_TEST(brc != 0);
+    BOOST_TEST(!fs::exists("x"));
+
     if (std::getenv("TROUPE_KEEP_TEST_OUTPUT")) BOOST_TEST_MESSAGE("kept " << dir);
     else fs::remove_all(dir);
 }

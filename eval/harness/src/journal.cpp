@@ -10,6 +10,16 @@ namespace fs = std::filesystem;
 
 namespace troupe::eval {
 
+namespace {
+
+/// A string member, or "" when absent or not a string: a corrupt line must not throw a JSON type error.
+std::string string_field(const nlohmann::json& j, const char* key) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
 Journal::Journal(const std::string& path, const std::string& config_hash, const nlohmann::json& header_extra)
     : path_(path), hash_(config_hash) {
     if (!fs::path(path).parent_path().empty()) fs::create_directories(fs::path(path).parent_path());
@@ -30,15 +40,17 @@ Journal::Journal(const std::string& path, const std::string& config_hash, const 
             } catch (const std::exception&) {
                 break;  // a torn or corrupt line: everything after it is dropped
             }
-            if (j.value("type", "") == "header") {
-                if (j.value("config_hash", "") != config_hash)
+            if (!j.is_object()) break;  // not a journal line: corrupt, as above
+            const std::string type = string_field(j, "type");
+            if (type == "header") {
+                if (string_field(j, "config_hash") != config_hash)
                     throw Error(Errc::invalid_argument,
                                 path + ": this journal belongs to a different suite configuration (hash " +
-                                    j.value("config_hash", "?").substr(0, 12) + " ≠ " + config_hash.substr(0, 12) +
+                                    string_field(j, "config_hash").substr(0, 12) + " ≠ " + config_hash.substr(0, 12) +
                                     "); use another --out directory or --fresh");
                 header_ = j;
                 have_header = true;
-            } else if (j.value("type", "") == "event") {
+            } else if (type == "event") {
                 events_.push_back(j);
             } else if (j.contains("id") && j["id"].is_string()) {
                 std::string id = j["id"];

@@ -40,10 +40,15 @@ JournalContents read_journal(const std::string& path) {
         } catch (const std::exception&) {
             break;
         }
-        std::string type = j.value("type", "");
+        // Lines that are not objects, or whose "type" or "id" is not a string, are not journal lines:
+        // skipped (value() and get<std::string>() would throw a raw JSON type error on them).
+        if (!j.is_object()) continue;
+        const auto type_it = j.find("type");
+        if (type_it != j.end() && !type_it->is_string()) continue;
+        const std::string type = type_it != j.end() ? type_it->get<std::string>() : "";
         if (type == "header") c.header = j;
         else if (type == "event") c.events.push_back(j);
-        else if (j.contains("id")) {
+        else if (j.contains("id") && j["id"].is_string()) {
             std::string id = j["id"];
             auto it = index.find(id);
             if (it == index.end()) { index[id] = c.rows.size(); c.rows.push_back(j); }

@@ -8,6 +8,7 @@ const troupe::kit::CommandHandler kCommands[] = {
     {"tts g2p", troupe::sovits::cli::g2p},
     {"tts synth", troupe::sovits::cli::synth},
     {"tts prepare", troupe::sovits::cli::prepare},
+    {"train s1", troupe::sovits::cli::train_s1},
     {"train s2", troupe::sovits::cli::train_s2},
 };
 

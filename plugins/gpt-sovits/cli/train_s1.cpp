@@ -1,12 +1,11 @@
 // troupe train s1 --config R.toml: GPT-SoVITS v2 S1 fine-tuning (plugins/gpt-sovits/src/train,
-// docs/voice-training.md). Reads the recipe, draws a progress bar with loss and ETA, prints the
-// per-epoch log line, stops resumably on Ctrl-C (the host's cancel flag).
+// docs/voice-training.md), a command of the gpt-sovits plugin. Reads the recipe, draws a progress bar
+// with loss and ETA, prints the per-epoch log line, stops resumably on Ctrl-C (the host's cancel flag).
 #include "tts_commands.hpp"
 
 #include "train/s1_trainer.hpp"
 
-#include <troupe/host.hpp>
-#include <troupe/toml_reader.hpp>
+#include <troupe/kit/toml.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -14,21 +13,22 @@
 #include <cmath>
 #include <cstdio>
 
-namespace troupe::cli::tts {
+namespace troupe::sovits::cli {
 namespace {
 
 namespace tr = sovits::train;
+using kit::TableReader;
 
 /// Reads a recipe (docs/voice-training.md); every error names file:line:column. Relative paths
 /// resolve against the directory the command runs in.
 tr::S1TrainConfig read_s1_recipe(const std::string& path) {
-    toml::table table = detail::parse_toml_file(path);
-    detail::TableReader top(path, table);
+    toml::table table = kit::parse_toml_file(path);
+    TableReader top(path, table);
     tr::S1TrainConfig c;
     const toml::table* data = top.table("data");
     if (!data) top.fail_key("data", "is required ([data] dir = \"<troupe tts prepare output>\")");
     {
-        detail::TableReader d(path, *data, "data");
+        TableReader d(path, *data, "data");
         c.data_dir = d.string("dir", true);
         c.phoneme_path = d.string("phonemes");
         c.semantic_path = d.string("semantic");
@@ -37,21 +37,22 @@ tr::S1TrainConfig read_s1_recipe(const std::string& path) {
     const toml::table* model = top.table("model");
     if (!model) top.fail_key("model", "is required ([model] pretrained = \"<S1 .ckpt>\")");
     {
-        detail::TableReader m(path, *model, "model");
+        TableReader m(path, *model, "model");
         c.pretrained = m.string("pretrained", true);
         c.device = m.string("device", false, c.device);
+        c.tf32 = m.boolean("tf32", c.tf32);
         m.reject_unknown();
     }
     const toml::table* output = top.table("output");
     if (!output) top.fail_key("output", "is required ([output] dir = \"…\")");
     {
-        detail::TableReader o(path, *output, "output");
+        TableReader o(path, *output, "output");
         c.output_dir = o.string("dir", true);
         c.exp_name = o.string("name", false, c.exp_name);
         o.reject_unknown();
     }
     if (const toml::table* t = top.table("train")) {
-        detail::TableReader o(path, *t, "train");
+        TableReader o(path, *t, "train");
         c.epochs = o.integer("epochs", c.epochs, 1, 100000);
         c.batch_size = o.integer("batch_size", c.batch_size, 1, 4096);
         c.save_every_epochs = o.integer("save_every_epochs", c.save_every_epochs, 1, 100000);
@@ -63,7 +64,7 @@ tr::S1TrainConfig read_s1_recipe(const std::string& path) {
         o.reject_unknown();
     }
     if (const toml::table* t = top.table("optimizer")) {  // upstream config's optimizer section
-        detail::TableReader o(path, *t, "optimizer");
+        TableReader o(path, *t, "optimizer");
         c.schedule.lr = o.number("lr", c.schedule.lr, 0.0, 10.0);
         c.schedule.lr_init = o.number("lr_init", c.schedule.lr_init, 0.0, 10.0);
         c.schedule.lr_end = o.number("lr_end", c.schedule.lr_end, 0.0, 10.0);
@@ -72,7 +73,7 @@ tr::S1TrainConfig read_s1_recipe(const std::string& path) {
         o.reject_unknown();
     }
     if (const toml::table* t = top.table("scaled_adam")) {
-        detail::TableReader o(path, *t, "scaled_adam");
+        TableReader o(path, *t, "scaled_adam");
         auto& a = c.optimizer;
         a.lr = o.number("lr", a.lr, 1e-12, 10.0);
         a.beta1 = o.number("beta1", a.beta1, 0.0, 0.999999);
@@ -88,7 +89,7 @@ tr::S1TrainConfig read_s1_recipe(const std::string& path) {
         o.reject_unknown();
     }
     if (const toml::table* t = top.table("fixes")) {
-        detail::TableReader o(path, *t, "fixes");
+        TableReader o(path, *t, "fixes");
         c.fix_text_padding_mask = o.boolean("text_padding_mask", c.fix_text_padding_mask);
         c.fix_lr_schedule = o.boolean("lr_schedule", c.fix_lr_schedule);
         o.reject_unknown();
@@ -105,7 +106,7 @@ std::string clock(double s) {
 
 }  // namespace
 
-int train_s1(const std::vector<std::string>& args, const GlobalOptions& global) {
+int train_s1(const std::vector<std::string>& args, const CommandContext& ctx) {
     namespace po = boost::program_options;
     po::options_description options("troupe train s1 options");
     std::string config, output, device;
@@ -116,18 +117,18 @@ int train_s1(const std::vector<std::string>& args, const GlobalOptions& global) 
         "max-steps", po::value(&max_steps), "override [train] max_steps (optimizer steps)")(
         "no-resume", po::bool_switch(&no_resume), "start over even if the output folder holds a training state");
     po::variables_map vm;
-    if (!parse_options("troupe train s1 --config recipe.toml [--output DIR] [--max-steps N]", options, args, vm)) return 0;
+    if (!kit::parse_options("troupe train s1 --config recipe.toml [--output DIR] [--max-steps N]", options, args, vm)) return 0;
     tr::S1TrainConfig c = read_s1_recipe(config);
     if (!output.empty()) c.output_dir = output;
     if (!device.empty()) c.device = device;
     if (max_steps >= 0) c.max_steps = max_steps;
     if (no_resume) c.resume = false;
 
-    const bool bar = !global.quiet && !global.json && stderr_is_tty();
+    const bool bar = !ctx.quiet && !ctx.json && kit::stderr_is_tty();
     bool bar_drawn = false;
     tr::S1TrainHooks hooks;
     hooks.log = [&](const std::string& line) {
-        if (global.quiet) return;
+        if (ctx.quiet) return;
         fmt::print(stderr, "{}{}\n", bar_drawn ? "\r\033[K" : "", line);
         bar_drawn = false;
     };
@@ -141,15 +142,15 @@ int train_s1(const std::vector<std::string>& args, const GlobalOptions& global) 
         std::fflush(stderr);
         bar_drawn = true;
     };
-    hooks.should_stop = [] { return Host::interrupted(); };
+    hooks.should_stop = [&] { return ctx.cancelled(); };
     const tr::S1TrainResult r = tr::train_s1(c, hooks);
     if (bar_drawn) fmt::print(stderr, "\n");
-    if (global.json) {
+    if (ctx.json) {
         nlohmann::json epochs = nlohmann::json::array();
         for (const auto& e : r.epochs)
             epochs.push_back({{"epoch", e.epoch}, {"steps", e.steps}, {"loss", e.loss}, {"top_3_acc", e.accuracy}, {"lr", e.lr},
                               {"seconds", e.seconds}});
-        print_json(nlohmann::json{{"exported", r.exported}, {"state", r.state_path}, {"steps", r.steps},
+        kit::print_json(nlohmann::json{{"exported", r.exported}, {"state", r.state_path}, {"steps", r.steps},
                                   {"micro_batches", r.micro_batches}, {"epochs_done", r.epoch}, {"interrupted", r.interrupted},
                                   {"resumed", r.resumed}, {"utterances", r.unique_items}, {"items", r.items},
                                   {"batch_size", r.batch_size}, {"epochs", epochs}}
@@ -162,4 +163,4 @@ int train_s1(const std::vector<std::string>& args, const GlobalOptions& global) 
     return r.interrupted ? 130 : 0;
 }
 
-}  // namespace troupe::cli::tts
+}  // namespace troupe::sovits::cli

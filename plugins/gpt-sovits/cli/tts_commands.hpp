@@ -1,5 +1,5 @@
-// The gpt-sovits plugin's commands (`troupe tts …`): one function per command, each in its own
-// tts_<name>.cpp, listed in commands.cpp's table.
+// The gpt-sovits plugin's commands (`troupe tts …`, `troupe train s1`): one function per command, each
+// in its own <group>_<name>.cpp, listed in commands.cpp's table.
 #pragma once
 
 #include <troupe/kit/command.hpp>
@@ -21,6 +21,10 @@ int prepare(const std::vector<std::string>& args, const CommandContext& ctx);
 /// `troupe tts synth --s1 F --s2 F (--hubert DIR | --prompt-codes F) --ref WAV (--ref-text "…" --text "…" |
 /// --phone-ids F) -o out.wav [--seed N] [--top-k K] [--noise-scale X] [--speed X] [--dump F] [--json]`.
 int synth(const std::vector<std::string>& args, const CommandContext& ctx);
+
+/// `troupe train s1 --config R.toml [--output DIR] [--device D] [--max-steps N] [--no-resume]`: S1
+/// fine-tuning from a prepared folder and a pretrained .ckpt (train_s1.cpp, docs/voice-training.md).
+int train_s1(const std::vector<std::string>& args, const CommandContext& ctx);
 
 /// `troupe train s2 --config R.toml [--output DIR] [--device D] [--max-steps N] [--no-resume]`: S2 (SoVITS)
 /// fine-tuning from a prepared folder and the pretrained generator/discriminator (docs/voice-training.md).

@@ -384,7 +384,10 @@ AihubScan scan_aihub(const std::string& root_in, const AihubOptions& options) {
 
     std::set<fs::path> matched_sources;
     std::set<std::string> used_audio;
-    for (const auto& [key, label_dir] : folders.labels) {
+    for (const auto& label_folder : folders.labels) {
+        // Not a structured binding: lambdas below may use label_dir (C++17 forbids capturing those; clang refuses).
+        const FolderKey& key = label_folder.first;
+        const fs::path& label_dir = label_folder.second;
         std::vector<fs::path> candidates;
         for (const auto& [skey, sdir] : folders.sources)
             if (skey.split == key.split && skey.suffix == key.suffix) candidates.push_back(sdir);

@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 
 namespace troupe::sovits::train {
@@ -66,6 +67,7 @@ Setup load_model(const S1TrainConfig& c) {
     s1::StateDict state;
     for (const auto& p : loaded.model->named_parameters(true)) state[p.key()] = p.value();
     s.model->load_state(state, c.pretrained);
+    if (s.device.is_cuda()) at::globalContext().setAllowTF32CuBLAS(c.tf32);
     s.model->to(s.device, at::kFloat);
     s.model->train();
     return s;
@@ -198,172 +200,218 @@ void S1TrainConfig::validate() const {
 
 std::string s1_state_path(const std::string& output_dir) { return (fs::path(output_dir) / "state.safetensors").string(); }
 
-S1TrainResult train_s1(const S1TrainConfig& cfg_in, const S1TrainHooks& hooks) {
-    S1TrainConfig cfg = cfg_in;
-    if (cfg.phoneme_path.empty()) cfg.phoneme_path = (fs::path(cfg.data_dir) / "2-name2text.txt").string();
-    if (cfg.semantic_path.empty()) cfg.semantic_path = (fs::path(cfg.data_dir) / "6-name2semantic.tsv").string();
-    cfg.schedule.locked = !cfg.fix_lr_schedule;
-    cfg.validate();
-    auto log = [&](const std::string& s) {
-        if (hooks.log) hooks.log(s);
-    };
+namespace {
 
-    Setup setup = load_model(cfg);
+// One run: what train_s1 sets up once, and the loop over epochs and micro-batches.
+class S1Run {
+public:
+    S1Run(const S1TrainConfig& cfg, const S1TrainHooks& hooks);
+    S1TrainResult run();
+
+private:
+    void log(const std::string& s) const {
+        if (hooks_.log) hooks_.log(s);
+    }
+    void load_data();
+    void prepare_export_config();
+    void export_now(int64_t epoch_done, bool mid_epoch);
+    void save_now(const Position& p) { save_state(res_.state_path, *step_, p, identity_, setup_.device); }
+    // Runs micro-batches from pos_.batch_idx to the end of the epoch (or a stop); false = stop now.
+    bool run_epoch(const std::vector<std::vector<size_t>>& batches, S1EpochLog& elog);
+    void report_progress(const S1StepResult& r, double loss, int64_t batches) const;
+    void finish_epoch(const S1EpochLog& elog, bool last);
+
+    S1TrainConfig cfg_;
+    const S1TrainHooks& hooks_;
+    Setup setup_;
+    S1Dataset ds_;
+    std::unique_ptr<BucketSampler> sampler_;
+    std::unique_ptr<S1TrainStep> step_;
+    nlohmann::json identity_, export_cfg_;
+    std::ofstream jsonl_;
+    Position pos_;
+    S1TrainResult res_;
+    int64_t per_epoch_ = 0, done_at_start_ = 0;
+    bool stop_steps_ = false;
+    Clock::time_point t0_ = Clock::now();
+};
+
+S1Run::S1Run(const S1TrainConfig& cfg_in, const S1TrainHooks& hooks) : cfg_(cfg_in), hooks_(hooks) {
+    if (cfg_.phoneme_path.empty()) cfg_.phoneme_path = (fs::path(cfg_.data_dir) / "2-name2text.txt").string();
+    if (cfg_.semantic_path.empty()) cfg_.semantic_path = (fs::path(cfg_.data_dir) / "6-name2semantic.tsv").string();
+    cfg_.schedule.locked = !cfg_.fix_lr_schedule;
+    cfg_.validate();
+    setup_ = load_model(cfg_);
+    load_data();
+    S1StepOptions sopt;
+    sopt.optimizer = cfg_.optimizer;
+    sopt.schedule = cfg_.schedule;
+    sopt.loss.fix_text_padding_mask = cfg_.fix_text_padding_mask;
+    sopt.accumulate = cfg_.accumulate;
+    step_ = std::make_unique<S1TrainStep>(setup_.model, sopt);
+    // What must not change between a run and its resume.
+    identity_ = {{"items", ds_.items.size()},         {"batch_size", res_.batch_size}, {"seed", cfg_.seed},
+                 {"accumulate", cfg_.accumulate},     {"dropout", cfg_.dropout},
+                 {"fix_text_padding_mask", cfg_.fix_text_padding_mask},
+                 {"fix_lr_schedule", cfg_.fix_lr_schedule}, {"layers", setup_.config.n_layer},
+                 {"hidden", setup_.config.hidden_dim}};
+    prepare_export_config();
+}
+
+void S1Run::load_data() {
     S1DatasetOptions dopt;
-    dopt.phoneme_path = cfg.phoneme_path;
-    dopt.semantic_path = cfg.semantic_path;
-    dopt.max_sec = setup.config.max_sec;
-    dopt.phoneme_vocab = setup.config.phoneme_vocab_size;
-    dopt.semantic_vocab = setup.config.eos;
-    const S1Dataset ds = load_s1_dataset(dopt);
-    S1TrainResult res;
-    res.items = ds.items.size();
-    res.unique_items = ds.unique_items;
-    res.batch_size = upstream_batch_size(cfg.batch_size, ds.items.size());
+    dopt.phoneme_path = cfg_.phoneme_path;
+    dopt.semantic_path = cfg_.semantic_path;
+    dopt.max_sec = setup_.config.max_sec;
+    dopt.phoneme_vocab = setup_.config.phoneme_vocab_size;
+    dopt.semantic_vocab = setup_.config.eos;
+    ds_ = load_s1_dataset(dopt);
+    res_.items = ds_.items.size();
+    res_.unique_items = ds_.unique_items;
+    res_.batch_size = upstream_batch_size(cfg_.batch_size, ds_.items.size());
     std::vector<double> seconds;
-    for (size_t i = 0; i < ds.items.size(); ++i) seconds.push_back(ds.seconds(i));
-    const BucketSampler sampler(seconds, res.batch_size);
-    const int64_t per_epoch = sampler.batches_per_epoch();
+    for (size_t i = 0; i < ds_.items.size(); ++i) seconds.push_back(ds_.seconds(i));
+    sampler_ = std::make_unique<BucketSampler>(seconds, res_.batch_size);
+    per_epoch_ = sampler_->batches_per_epoch();
     log(fmt::format("S1: {} utterances ({} after upstream's repetition; dropped: {} too long, {} phones/s out of range, {} not prepared), "
                     "batch {}, {} micro-batches per epoch, {} epochs, optimizer step every {} micro-batches",
-                    ds.unique_items, ds.items.size(), ds.dropped_too_long, ds.dropped_ps_ratio, ds.dropped_unprepared,
-                    res.batch_size, per_epoch, cfg.epochs, cfg.accumulate));
+                    ds_.unique_items, ds_.items.size(), ds_.dropped_too_long, ds_.dropped_ps_ratio, ds_.dropped_unprepared,
+                    res_.batch_size, per_epoch_, cfg_.epochs, cfg_.accumulate));
+}
 
-    S1StepOptions sopt;
-    sopt.optimizer = cfg.optimizer;
-    sopt.schedule = cfg.schedule;
-    sopt.loss.fix_text_padding_mask = cfg.fix_text_padding_mask;
-    sopt.accumulate = cfg.accumulate;
-    S1TrainStep step(setup.model, sopt);
+void S1Run::prepare_export_config() {
+    export_cfg_ = export_config(setup_.base_config, setup_.config, train_section(cfg_));
+    export_cfg_["pretrained_s1"] = cfg_.pretrained;
+    export_cfg_["train_semantic_path"] = cfg_.semantic_path;
+    export_cfg_["train_phoneme_path"] = cfg_.phoneme_path;
+    export_cfg_["output_dir"] = cfg_.output_dir;
+    export_cfg_["optimizer"] = {{"lr", cfg_.schedule.lr},
+                                {"lr_init", cfg_.schedule.lr_init},
+                                {"lr_end", cfg_.schedule.lr_end},
+                                {"warmup_steps", cfg_.schedule.warmup_steps},
+                                {"decay_steps", cfg_.schedule.decay_steps}};
+}
 
-    fs::create_directories(cfg.output_dir);
-    const std::string state_path = s1_state_path(cfg.output_dir);
-    res.state_path = state_path;
-    // What must not change between a run and its resume.
-    const nlohmann::json identity = {{"items", ds.items.size()},      {"batch_size", res.batch_size}, {"seed", cfg.seed},
-                                     {"accumulate", cfg.accumulate},  {"dropout", cfg.dropout},
-                                     {"fix_text_padding_mask", cfg.fix_text_padding_mask},
-                                     {"fix_lr_schedule", cfg.fix_lr_schedule}, {"layers", setup.config.n_layer},
-                                     {"hidden", setup.config.hidden_dim}};
-    Position pos;
-    if (cfg.resume && fs::exists(state_path)) {
-        pos = load_state(state_path, step, identity, setup.device);
-        res.resumed = true;
-        log(fmt::format("S1: resumed from {} at epoch {}, micro-batch {}, {} optimizer steps", state_path, pos.epoch + 1,
-                        pos.batch_idx, pos.steps));
-    } else {
-        at::manual_seed(cfg.seed);  // upstream seed_everything
+void S1Run::export_now(int64_t epoch_done, bool mid_epoch) {
+    const std::string name = mid_epoch ? fmt::format("{}-e{}-s{}.ckpt", cfg_.exp_name, epoch_done, res_.steps)
+                                       : fmt::format("{}-e{}.ckpt", cfg_.exp_name, epoch_done);
+    const std::string path = (fs::path(cfg_.output_dir) / name).string();
+    export_s1_checkpoint(path, step_->model(), export_cfg_, fmt::format("GPT-e{}", epoch_done));
+    res_.exported.push_back(path);
+    log(fmt::format("S1: wrote {}", path));
+}
+
+void S1Run::report_progress(const S1StepResult& r, double loss, int64_t batches) const {
+    if (!hooks_.progress) return;
+    S1Progress p;
+    p.epoch = pos_.epoch + 1;
+    p.epochs = cfg_.epochs;
+    p.batch = pos_.batch_idx + 1;
+    p.batches = batches;
+    p.done = res_.micro_batches;
+    p.total = cfg_.epochs * per_epoch_;
+    p.steps = res_.steps;
+    p.loss = loss;
+    p.accuracy = r.out.accuracy;
+    p.lr = r.logged_lr;
+    p.elapsed_s = std::chrono::duration<double>(Clock::now() - t0_).count();
+    const int64_t run_here = res_.micro_batches - done_at_start_;
+    p.eta_s = run_here > 0 ? p.elapsed_s / double(run_here) * double(p.total - res_.micro_batches) : -1;
+    hooks_.progress(p);
+}
+
+bool S1Run::run_epoch(const std::vector<std::vector<size_t>>& batches, S1EpochLog& elog) {
+    int64_t counted = 0;
+    for (; pos_.batch_idx < int64_t(batches.size()); ++pos_.batch_idx) {
+        if (hooks_.should_stop && hooks_.should_stop()) {
+            save_now(Position{pos_.epoch, pos_.batch_idx, res_.steps, res_.micro_batches});
+            res_.interrupted = true;
+            log(fmt::format("S1: stopped at epoch {}, micro-batch {}; state saved to {} (run again to resume)", pos_.epoch + 1,
+                            pos_.batch_idx, res_.state_path));
+            return false;
+        }
+        const S1Batch batch =
+            collate(ds_, batches[size_t(pos_.batch_idx)], setup_.config.eos, setup_.config.bert_dim).to(setup_.device);
+        const S1StepResult r = step_->run(batch, pos_.batch_idx);
+        const double loss = r.out.loss.item<double>();
+        if (!std::isfinite(loss))
+            throw Error(Errc::runtime, fmt::format("S1: the loss became {} at epoch {}, micro-batch {} (learning rate too high?); "
+                                                   "the last saved state is {}", loss, pos_.epoch + 1, pos_.batch_idx, res_.state_path));
+        res_.losses.push_back(loss);
+        ++res_.micro_batches;
+        if (r.stepped) ++res_.steps;
+        elog.loss += loss;
+        elog.accuracy += r.out.accuracy;
+        elog.lr = r.logged_lr;
+        ++counted;
+        report_progress(r, loss, int64_t(batches.size()));
+        if (cfg_.max_steps > 0 && r.stepped && res_.steps >= cfg_.max_steps) {
+            stop_steps_ = true;
+            ++pos_.batch_idx;
+            break;
+        }
     }
-    res.steps = pos.steps;
-    res.micro_batches = pos.micro_batches;
-    res.epoch = pos.epoch;
+    if (counted > 0) {
+        elog.loss /= double(counted);
+        elog.accuracy /= double(counted);
+    }
+    elog.steps = res_.steps;
+    if (stop_steps_ && pos_.batch_idx < int64_t(batches.size())) {
+        // Stopped mid-epoch by max_steps: export and keep the exact position for a later run.
+        export_now(pos_.epoch + 1, true);
+        save_now(Position{pos_.epoch, pos_.batch_idx, res_.steps, res_.micro_batches});
+        log(fmt::format("S1: reached max_steps {} at epoch {}, micro-batch {}", cfg_.max_steps, pos_.epoch + 1, pos_.batch_idx));
+        return false;
+    }
+    return true;
+}
 
-    const nlohmann::json train = train_section(cfg);
-    nlohmann::json export_cfg = export_config(setup.base_config, setup.config, train);
-    export_cfg["pretrained_s1"] = cfg.pretrained;
-    export_cfg["train_semantic_path"] = cfg.semantic_path;
-    export_cfg["train_phoneme_path"] = cfg.phoneme_path;
-    export_cfg["output_dir"] = cfg.output_dir;
-    export_cfg["optimizer"] = {{"lr", cfg.schedule.lr}, {"lr_init", cfg.schedule.lr_init}, {"lr_end", cfg.schedule.lr_end},
-                               {"warmup_steps", cfg.schedule.warmup_steps}, {"decay_steps", cfg.schedule.decay_steps}};
-    auto export_now = [&](int64_t epoch_done, bool mid_epoch) {
-        const std::string name = mid_epoch ? fmt::format("{}-e{}-s{}.ckpt", cfg.exp_name, epoch_done, res.steps)
-                                           : fmt::format("{}-e{}.ckpt", cfg.exp_name, epoch_done);
-        const std::string path = (fs::path(cfg.output_dir) / name).string();
-        export_s1_checkpoint(path, step.model(), export_cfg, fmt::format("GPT-e{}", epoch_done));
-        res.exported.push_back(path);
-        log(fmt::format("S1: wrote {}", path));
-    };
-    auto save_now = [&]() {
-        Position p{pos.epoch, pos.batch_idx, res.steps, res.micro_batches};
-        save_state(state_path, step, p, identity, setup.device);
-    };
+void S1Run::finish_epoch(const S1EpochLog& elog, bool last) {
+    res_.epochs.push_back(elog);
+    res_.epoch = pos_.epoch + 1;
+    log(fmt::format("epoch {}/{} | steps {} | loss {:.4f} | top_3_acc {:.4f} | lr {:.2e} | {}", elog.epoch, cfg_.epochs, elog.steps,
+                    elog.loss, elog.accuracy, elog.lr, fmt_duration(elog.seconds)));
+    if (jsonl_)
+        jsonl_ << nlohmann::json{{"epoch", elog.epoch}, {"steps", elog.steps}, {"loss", elog.loss}, {"top_3_acc", elog.accuracy},
+                                 {"lr", elog.lr}, {"seconds", elog.seconds}}.dump()
+               << "\n"
+               << std::flush;
+    if ((pos_.epoch + 1) % cfg_.save_every_epochs == 0 || last) {
+        export_now(pos_.epoch + 1, false);
+        save_now(Position{pos_.epoch + 1, 0, res_.steps, res_.micro_batches});
+    }
+}
 
-    std::ofstream jsonl((fs::path(cfg.output_dir) / "train-log.jsonl").string(), std::ios::app);
-    const int64_t total = cfg.epochs * per_epoch;
-    const auto t0 = Clock::now();
-    const int64_t done_at_start = res.micro_batches;
-    bool stop_steps = false;
-    for (; pos.epoch < cfg.epochs && !stop_steps; ++pos.epoch, pos.batch_idx = 0) {
-        const auto batches = sampler.epoch_batches(pos.epoch);
+S1TrainResult S1Run::run() {
+    fs::create_directories(cfg_.output_dir);
+    res_.state_path = s1_state_path(cfg_.output_dir);
+    if (cfg_.resume && fs::exists(res_.state_path)) {
+        pos_ = load_state(res_.state_path, *step_, identity_, setup_.device);
+        res_.resumed = true;
+        log(fmt::format("S1: resumed from {} at epoch {}, micro-batch {}, {} optimizer steps", res_.state_path, pos_.epoch + 1,
+                        pos_.batch_idx, pos_.steps));
+    } else {
+        at::manual_seed(cfg_.seed);  // upstream seed_everything
+    }
+    res_.steps = pos_.steps;
+    res_.micro_batches = done_at_start_ = pos_.micro_batches;
+    res_.epoch = pos_.epoch;
+    jsonl_.open((fs::path(cfg_.output_dir) / "train-log.jsonl").string(), std::ios::app);
+    t0_ = Clock::now();
+    for (; pos_.epoch < cfg_.epochs && !stop_steps_; ++pos_.epoch, pos_.batch_idx = 0) {
+        const auto batches = sampler_->epoch_batches(pos_.epoch);
         const auto e0 = Clock::now();
         S1EpochLog elog;
-        elog.epoch = pos.epoch + 1;
-        int64_t counted = 0;
-        for (; pos.batch_idx < int64_t(batches.size()); ++pos.batch_idx) {
-            if (hooks.should_stop && hooks.should_stop()) {
-                save_now();
-                res.interrupted = true;
-                log(fmt::format("S1: stopped at epoch {}, micro-batch {}; state saved to {} (run again to resume)", pos.epoch + 1,
-                                pos.batch_idx, state_path));
-                return res;
-            }
-            const S1Batch batch = collate(ds, batches[size_t(pos.batch_idx)], setup.config.eos, setup.config.bert_dim).to(setup.device);
-            const S1StepResult r = step.run(batch, pos.batch_idx);
-            const double loss = r.out.loss.item<double>();
-            if (!std::isfinite(loss))
-                throw Error(Errc::runtime, fmt::format("S1: the loss became {} at epoch {}, micro-batch {} (learning rate too high?); "
-                                                       "the last saved state is {}", loss, pos.epoch + 1, pos.batch_idx, state_path));
-            res.losses.push_back(loss);
-            ++res.micro_batches;
-            if (r.stepped) ++res.steps;
-            elog.loss += loss;
-            elog.accuracy += r.out.accuracy;
-            elog.lr = r.logged_lr;
-            ++counted;
-            if (hooks.progress) {
-                S1Progress p;
-                p.epoch = pos.epoch + 1;
-                p.epochs = cfg.epochs;
-                p.batch = pos.batch_idx + 1;
-                p.batches = int64_t(batches.size());
-                p.done = res.micro_batches;
-                p.total = total;
-                p.steps = res.steps;
-                p.loss = loss;
-                p.accuracy = r.out.accuracy;
-                p.lr = r.logged_lr;
-                p.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
-                const int64_t run_here = res.micro_batches - done_at_start;
-                p.eta_s = run_here > 0 ? p.elapsed_s / double(run_here) * double(total - res.micro_batches) : -1;
-                hooks.progress(p);
-            }
-            if (cfg.max_steps > 0 && r.stepped && res.steps >= cfg.max_steps) {
-                stop_steps = true;
-                ++pos.batch_idx;
-                break;
-            }
-        }
-        elog.steps = res.steps;
+        elog.epoch = pos_.epoch + 1;
+        if (!run_epoch(batches, elog)) return res_;
         elog.seconds = std::chrono::duration<double>(Clock::now() - e0).count();
-        if (counted > 0) {
-            elog.loss /= double(counted);
-            elog.accuracy /= double(counted);
-        }
-        if (stop_steps && pos.batch_idx < int64_t(batches.size())) {
-            // Stopped mid-epoch by max_steps: export and keep the exact position for a later run.
-            export_now(pos.epoch + 1, true);
-            save_now();
-            log(fmt::format("S1: reached max_steps {} at epoch {}, micro-batch {}", cfg.max_steps, pos.epoch + 1, pos.batch_idx));
-            return res;
-        }
-        res.epochs.push_back(elog);
-        res.epoch = pos.epoch + 1;
-        log(fmt::format("epoch {}/{} | steps {} | loss {:.4f} | top_3_acc {:.4f} | lr {:.2e} | {}", elog.epoch, cfg.epochs,
-                        elog.steps, elog.loss, elog.accuracy, elog.lr, fmt_duration(elog.seconds)));
-        if (jsonl)
-            jsonl << nlohmann::json{{"epoch", elog.epoch}, {"steps", elog.steps}, {"loss", elog.loss}, {"top_3_acc", elog.accuracy},
-                                    {"lr", elog.lr}, {"seconds", elog.seconds}}.dump()
-                  << "\n"
-                  << std::flush;
-        const bool last = pos.epoch + 1 == cfg.epochs || stop_steps;
-        if ((pos.epoch + 1) % cfg.save_every_epochs == 0 || last) {
-            export_now(pos.epoch + 1, false);
-            Position next{pos.epoch + 1, 0, res.steps, res.micro_batches};
-            save_state(state_path, step, next, identity, setup.device);
-        }
+        finish_epoch(elog, pos_.epoch + 1 == cfg_.epochs || stop_steps_);
     }
-    return res;
+    return res_;
 }
+
+}  // namespace
+
+S1TrainResult train_s1(const S1TrainConfig& config, const S1TrainHooks& hooks) { return S1Run(config, hooks).run(); }
 
 }  // namespace troupe::sovits::train

@@ -35,6 +35,7 @@ struct S1TrainConfig {
     std::string semantic_path;   // default <data_dir>/6-name2semantic.tsv
     std::string pretrained;      // upstream S1 .ckpt to start from (required)
     std::string device = "cpu";
+    bool tf32 = true;            // CUDA: TF32 matmuls, as upstream's set_float32_matmul_precision("high")
     // output
     std::string output_dir;      // required
     std::string exp_name = "s1";
