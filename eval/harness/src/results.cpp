@@ -38,12 +38,13 @@ JournalContents read_journal(const std::string& path) {
         try {
             j = json::parse(line);
         } catch (const std::exception&) {
-            break;
+            continue;  // a torn or corrupt line: skip it, keep the rows after it (as Journal does)
         }
+        if (!j.is_object()) continue;
         std::string type = j.value("type", "");
         if (type == "header") c.header = j;
         else if (type == "event") c.events.push_back(j);
-        else if (j.contains("id")) {
+        else if (j.contains("id") && j["id"].is_string()) {
             std::string id = j["id"];
             auto it = index.find(id);
             if (it == index.end()) { index[id] = c.rows.size(); c.rows.push_back(j); }
