@@ -37,7 +37,7 @@ BOOST_AUTO_TEST_CASE(synthesizes_korean_with_a_cached_voice) {
     req.text = (*prompted)["target_text"].get<std::string>();
     req.voice.reference_audio = dir + "/s2/ref_a.wav";
     req.voice.reference_text = (*prompted)["prompt_text"].get<std::string>();
-    req.voice.params = {{"voice.prompt_codes", codes}, {"top_k", "1"}, {"noise_scale", "0"}};
+    req.voice.params = {{"prompt_codes_file", codes}, {"top_k", "1"}, {"noise_scale", "0"}};
     req.seed = 3;
     Audio a, b;
     Status s = tts->synthesize(req, a);
@@ -63,5 +63,24 @@ BOOST_AUTO_TEST_CASE(synthesizes_korean_with_a_cached_voice) {
     s = tts->synthesize(req, b);
     BOOST_TEST(!s.ok());
     BOOST_TEST(int(s.code()) == int(Errc::unsupported));
+    req.language.clear();
+
+    // The old key (not a path key, so never checked by the host) is refused by name.
+    SpeechRequest old = req;
+    old.voice.params = {{"voice.prompt_codes", codes}};
+    s = tts->synthesize(old, b);
+    BOOST_TEST(!s.ok());
+    BOOST_TEST(s.message().find("prompt_codes_file") != std::string::npos, s.message());
+    // A file that is not an id list is an error that names it without echoing its content.
+    const std::string secret = codes + ".secret";
+    std::ofstream(secret) << "root:x:0:0:TOP-SECRET-LINE\n";
+    SpeechRequest wrong = req;
+    wrong.voice.params = {{"prompt_codes_file", secret}};
+    s = tts->synthesize(wrong, b);
+    BOOST_TEST(!s.ok());
+    BOOST_TEST(int(s.code()) == int(Errc::invalid_file));
+    BOOST_TEST(s.message().find(secret) != std::string::npos, s.message());
+    BOOST_TEST(s.message().find("TOP-SECRET") == std::string::npos, s.message());
+    std::filesystem::remove(secret);
     std::filesystem::remove(codes);
 }

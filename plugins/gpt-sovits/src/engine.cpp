@@ -216,9 +216,16 @@ SynthResult Engine::synthesize(const PreparedVoice& voice, const std::string& te
 
 namespace {
 
+constexpr std::streamoff kMaxIdFileBytes = 1 << 20;  // id lists are a few thousand numbers
+
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(Errc::not_found, fmt::format("{}: cannot open", path));
+    in.seekg(0, std::ios::end);
+    const std::streamoff size = in.tellg();
+    if (size > kMaxIdFileBytes)
+        throw Error(Errc::invalid_file, fmt::format("{}: {} bytes; an id file is at most {} bytes", path, size, kMaxIdFileBytes));
+    in.seekg(0);
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();
@@ -232,10 +239,14 @@ std::vector<int64_t> parse_ids(const std::string& text, const std::string& path)
         try {
             size_t pos = 0;
             const long long v = std::stoll(tok, &pos);
-            if (pos != tok.size()) throw std::invalid_argument(tok);
+            if (pos != tok.size()) throw std::invalid_argument("id");
             out.push_back(v);
         } catch (const std::exception&) {
-            throw Error(Errc::invalid_file, fmt::format("{}: '{}' is not an integer id", path, tok));
+            // The file's content is not echoed: it may be any file the user pointed at by mistake.
+            throw Error(Errc::invalid_file,
+                        fmt::format("{}: item {} is not an integer id (expected numbers separated by spaces, "
+                                    "commas or newlines, or a JSON list)",
+                                    path, out.size() + 1));
         }
         tok.clear();
     };
