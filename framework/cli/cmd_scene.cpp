@@ -4,6 +4,7 @@
 #include "command.hpp"
 
 #include <troupe/audio.hpp>
+#include <troupe/files.hpp>
 #include <troupe/request.hpp>
 #include <troupe/eval/format.hpp>
 #include <troupe/eval/line_length.hpp>
@@ -16,6 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <fstream>
 
@@ -47,14 +49,37 @@ std::string srt_time(double seconds) {
     return fmt::format("{:02}:{:02}:{:02},{:03}", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, ms % 1000);
 }
 
-void write_text(const fs::path& path, const std::string& text) {
-    const fs::path tmp = path.string() + ".tmp";
-    {
-        std::ofstream out(tmp.string(), std::ios::binary | std::ios::trunc);
-        out << text;
-        if (!out) throw Error(Errc::runtime, tmp.string() + ": write failed");
+void write_text(const fs::path& path, const std::string& text) { write_file_atomic(path.string(), text); }
+
+constexpr double kMaxMixSeconds = 3600;  // the mixed track of one scene: at most an hour
+
+/// The files a scene writes into its folder; manifest.json is written last, so a folder without it
+/// holds an unfinished scene.
+const char* const kSceneFiles[] = {"mix.wav", "subtitles.srt", "script.txt", "summary.md", "timing.json", "manifest.json"};
+
+bool is_line_wav(const std::string& name) {
+    const auto underscore = name.find('_');
+    if (underscore == std::string::npos || underscore == 0 || name.size() < 5 ||
+        name.compare(name.size() - 4, 4, ".wav") != 0)
+        return false;
+    for (size_t i = 0; i < underscore; ++i)
+        if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
+    return true;
+}
+
+/// Removes what an earlier (finished or killed) scene left in `out`: its line WAVs, its outputs and
+/// temporary files, so the folder ends up holding exactly this scene. Other files are left alone.
+void clear_scene_folder(const fs::path& out) {
+    for (const char* name : kSceneFiles) {
+        fs::remove(out / name);
+        fs::remove(out / (std::string(name) + ".tmp"));
     }
-    fs::rename(tmp, path);
+    for (auto& entry : fs::directory_iterator(out / "lines")) {
+        const std::string name = entry.path().filename().string();
+        const std::string base = name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0
+                                     ? name.substr(0, name.size() - 4) : name;
+        if (is_line_wav(base) && fs::is_regular_file(entry.path())) fs::remove(entry.path());
+    }
 }
 
 /// The situation as the model sees it: the beat's situation plus the last lines of the scene.
@@ -178,7 +203,7 @@ Audio write_audio(const fs::path& out, const SceneScript& scene, std::vector<Sce
         script += fmt::format("{}: {}\n", line.character->name, line.error.empty() ? line.text : "(실패: " + line.error + ")");
         if (!line.error.empty()) continue;
         Audio audio = resample(line.audio, kMixRate);
-        line.wav = fmt::format("lines/{:02}_{}.wav", line.index + 1, line.character->id);
+        line.wav = fmt::format("lines/{:03}_{}.wav", line.index + 1, line.character->id);  // ≤ 200 beats: sorts by name
         write_wav((out / line.wav).string(), audio);
         if (!mix.samples.empty()) mix.samples.insert(mix.samples.end(), pause, 0.0f);
         line.start = double(mix.samples.size()) / kMixRate;
@@ -258,7 +283,6 @@ nlohmann::json write_manifest(const fs::path& out, const SceneScript& scene, con
     nlohmann::json manifest = {{"title", scene.title}, {"script", fs::absolute(script_path).string()},
                                {"seed", scene.seed}, {"cast", scene.cast}, {"sample_rate", kMixRate},
                                {"backends", backends}, {"lines", manifest_lines}, {"summary", summary}};
-    write_text(out / "manifest.json", manifest.dump(2) + "\n");
     // Wall-clock figures differ between runs, so they live apart from the deterministic files.
     write_text(out / "timing.json",
                nlohmann::json{{"load_seconds", load_seconds}, {"lines", timing}}.dump(2) + "\n");
@@ -273,6 +297,7 @@ nlohmann::json write_manifest(const fs::path& out, const SceneScript& scene, con
         md += fmt::format("| speech level as declared, turn {} | {} |\n", t["turn"].get<int>(), pct(t["speech_level_match"]));
     md += fmt::format("| mixed track | {:.1f} s |\n\nLatency per line and model load time: timing.json.\n", mix.seconds());
     write_text(out / "summary.md", md);
+    write_text(out / "manifest.json", manifest.dump(2) + "\n");  // last: its presence marks a finished scene
     return summary;
 }
 
@@ -291,12 +316,19 @@ int cmd_scene(const std::vector<std::string>& args, const GlobalOptions& global)
     positional.add("script", 1);
     po::variables_map vm;
     if (!parse_options("troupe scene SCRIPT [--out DIR] [--seed N] [--json]", options, args, vm, &positional)) return 0;
+    check_generation_options(vm, seed, max_new_tokens);
 
     SceneScript scene = load_scene(script_path);
-    if (seed >= 0) scene.seed = uint64_t(seed);
+    if (vm.count("seed")) scene.seed = uint64_t(seed);
     if (out_dir.empty()) out_dir = "out/scenes/" + fs::path(script_path).stem().string();
     const fs::path out = fs::absolute(out_dir);
+    if (fs::exists(out) && !fs::is_directory(out))
+        throw Error(Errc::invalid_argument, "--out " + out_dir + ": is a file; the scene needs a folder");
     fs::create_directories(out / "lines");
+    // One scene per folder at a time (a second run is refused, not interleaved); then the folder is
+    // cleared of an earlier scene's files so that it ends up holding exactly this one.
+    DirLock lock(out.string(), ".troupe-scene.lock", "troupe scene");
+    clear_scene_folder(out);
 
     HostOptions host_options = global.host;
     host_options.load_plugins = false;  // only the plugins this command uses are loaded (Host::create)
@@ -308,10 +340,17 @@ int cmd_scene(const std::vector<std::string>& args, const GlobalOptions& global)
 
     std::vector<SceneLine> lines;
     std::string last_situation;
+    double voiced_seconds = 0;
     Progress progress("scene", scene.beats.size(), !global.quiet && !global.json);
     for (size_t i = 0; i < scene.beats.size(); ++i) {
         if (Host::interrupted()) throw Error(Errc::cancelled, "interrupted");
         SceneLine line = make_line(host, backends, scene, i, cast, last_situation, lines, max_new_tokens);
+        voiced_seconds += line.audio.seconds() + scene.pause_seconds;
+        if (voiced_seconds > kMaxMixSeconds)
+            throw Error(Errc::invalid_argument,
+                        fmt::format("{}: the scene's audio passes {:.0f} s at line {} ({}); a mixed track is at most "
+                                    "{:.0f} s — shorten or split the scene",
+                                    script_path, voiced_seconds, i + 1, line.character->id, kMaxMixSeconds));
         if (!line.error.empty())
             host.log(LogLevel::warn, fmt::format("line {} ({}): {}", i + 1, line.character->id, line.error));
         lines.push_back(std::move(line));
