@@ -185,11 +185,22 @@ SynthSegment Engine::run_segment(const PreparedVoice& voice, const std::vector<i
     return seg;
 }
 
+namespace {
+constexpr double kMinSpeed = 0.25, kMaxSpeed = 4.0;
+}  // namespace
+
 SynthResult Engine::synthesize_phones(const PreparedVoice& voice, const std::vector<std::vector<int64_t>>& segments,
                                       const SynthOptions& options) {
     if (segments.empty()) throw Error(Errc::invalid_argument, "GPT-SoVITS: nothing to synthesise");
-    if (!(options.speed > 0) || options.noise_scale < 0 || options.pause_seconds < 0)
-        throw Error(Errc::invalid_argument, "GPT-SoVITS: speed must be > 0, noise scale and pause ≥ 0");
+    // Ranges (docs/cli.md "Limits"): the frame count is F / speed and the pause is rate × seconds,
+    // so an unbounded speed or pause is an unbounded allocation.
+    if (!(options.speed >= kMinSpeed && options.speed <= kMaxSpeed))
+        throw Error(Errc::invalid_argument,
+                    fmt::format("GPT-SoVITS: speed must be between {} and {} (got {})", kMinSpeed, kMaxSpeed, options.speed));
+    if (!(options.noise_scale >= 0 && options.noise_scale <= 2))
+        throw Error(Errc::invalid_argument, fmt::format("GPT-SoVITS: noise scale must be between 0 and 2 (got {})", options.noise_scale));
+    if (!(options.pause_seconds >= 0 && options.pause_seconds <= 10))
+        throw Error(Errc::invalid_argument, fmt::format("GPT-SoVITS: pause must be between 0 and 10 s (got {})", options.pause_seconds));
     std::lock_guard<std::mutex> lock(mutex_);
     SynthResult result;
     result.sample_rate = sample_rate();
