@@ -39,6 +39,11 @@ expect 3 "copy.threshold must be at least 0 and at most 1" eval --suite "$(suite
 threshold = 7")" --out "$OUT/r"
 expect 3 "max_new_tokens must be" eval --suite "$(suite tokens "$BASE
 max_new_tokens = 100000")" --out "$OUT/r"
+# a voice sentence id names an audio file: one safe name
+expect 3 "voice sentence id 'a/b' must be" eval --suite "$(suite sid '[voice]
+[[voice.sentences]]
+id = "a/b"
+text = "안녕하세요"')" --out "$OUT/r"
 # a suite without cases, and one whose characters give none
 expect 3 "the suite has no cases" eval --suite "$(suite empty 'name = "empty"')" --out "$OUT/r"
 expect 3 "expands to no cases" eval --suite "$(suite nobody '[text]

@@ -184,6 +184,10 @@ Suite load_suite(const std::string& path) {
                 sr.get("kind", v.kind);
                 sr.reject_unknown("voice.sentences.");
                 if (v.id.empty() || v.text.empty()) fail(path, e, "each voice sentence needs an id and a text");
+                // The id names the case's audio file (audio/<character>_voice-<id>.wav): one safe name,
+                // so that two sentences can never share (and overwrite) a file.
+                if (!is_safe_file_name(v.id) || v.id.size() > 64)
+                    fail(path, e, "voice sentence id '" + v.id + "' must be 1-64 ASCII letters, digits, '-', '_' or '.', not starting with '.'");
                 if (!ids.insert(v.id).second) fail(path, e, "duplicate voice sentence id '" + v.id + "'");
                 if (v.kind.empty()) v.kind = "short";
                 if (utf8_length(v.text) > kMaxSentenceChars)
