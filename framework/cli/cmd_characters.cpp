@@ -37,7 +37,9 @@ nlohmann::json to_json(const Character& c) {
 /// `troupe characters validate [FOLDER...]`: the manifest (with troupe.toml's allow_dirs), then
 /// what run time needs (Host::check_character), for the named folders or every character found.
 int validate(const std::vector<std::string>& targets, bool use_backends, const GlobalOptions& global) {
-    Host host(global.host);
+    HostOptions host_options = global.host;
+    host_options.load_plugins = false;  // only the plugins the characters use are loaded (check_character)
+    Host host(host_options);
     struct Target {
         std::string label;
         std::optional<Character> character;

@@ -10,7 +10,7 @@ namespace po = boost::program_options;
 namespace {
 /// The kind is known once the manifest was read; a record that failed there has none.
 std::string kind_of(const PluginRecord& r) {
-    return r.stage == LoadStage::manifest && !r.ok ? std::string() : std::string(to_string(r.manifest.kind));
+    return r.stage == LoadStage::manifest && !r.message.empty() ? std::string() : std::string(to_string(r.manifest.kind));
 }
 
 nlohmann::json to_json(const PluginRecord& r) {

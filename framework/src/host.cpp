@@ -346,11 +346,14 @@ std::vector<std::string> Host::check_character(const Character& c, bool use_back
     std::vector<std::string> problems;
     auto check_plugin = [&](const std::string& name, PluginKind kind, const char* key) {
         const PluginRecord* r = find_plugin(name);
+        if (r && !r->ok && r->stage == LoadStage::manifest && r->message.empty())
+            r = &const_cast<Host*>(this)->load(name);  // discovered only (load_plugins = false): load it now
         if (!r) {
             std::string known;
             for (const auto& p : impl_->plugins)
-                if (p.ok && p.manifest.kind == kind) known += (known.empty() ? "" : ", ") + p.manifest.name;
-            problems.push_back(fmt::format("{}: {} = '{}' is no plugin (loaded {} plugins: {})", c.manifest_path, key, name,
+                if (!(p.stage == LoadStage::manifest && !p.message.empty()) && p.manifest.kind == kind)
+                    known += (known.empty() ? "" : ", ") + p.manifest.name;
+            problems.push_back(fmt::format("{}: {} = '{}' is no plugin (known {} plugins: {})", c.manifest_path, key, name,
                                            to_string(kind), known.empty() ? "none" : known));
             return false;
         }

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <troupe/character.hpp>
+#include <troupe/kit/params.hpp>
 #include <troupe/status.hpp>
 
 #include <boost/filesystem.hpp>
@@ -191,4 +192,15 @@ BOOST_AUTO_TEST_CASE(ids_sizes_and_counts_have_limits) {
     list += "]\nspeech_level";
     e = error_of(write_character(replaced(kValid, "speech_level", list)));
     BOOST_TEST(contains(e, "at most 100 entries"), e);
+}
+
+BOOST_AUTO_TEST_CASE(the_plugin_kit_confines_paths_where_they_really_lead) {
+    const fs::path dir = test_root() / "kit-confine";
+    fs::create_directories(dir);
+    fs::remove(dir / "passwd");
+    fs::create_symlink("/etc/passwd", dir / "passwd");
+    BOOST_CHECK_THROW(kit::confine_path((dir / "passwd").string(), {dir.string()}, "voice"), Error);
+    BOOST_CHECK_THROW(kit::confine_path((dir / ".." / "x").string(), {dir.string()}, "voice"), Error);
+    std::ofstream((dir / "codes.txt").string()) << "1 2 3";
+    BOOST_TEST(kit::confine_path((dir / "codes.txt").string(), {dir.string()}, "voice") == (dir / "codes.txt").string());
 }

@@ -392,14 +392,15 @@ void check_suite(const Suite& suite, const Host& host) {
         if (name.empty() || name == "auto" || name == "none") return;
         for (const auto& p : host.plugins()) {
             if (p.manifest.name != name) continue;
-            if (p.stage != LoadStage::manifest && p.manifest.kind != kind)
+            const bool manifest_read = !(p.stage == LoadStage::manifest && !p.message.empty());
+            if (manifest_read && p.manifest.kind != kind)
                 throw Error(Errc::invalid_file, fmt::format("{}: scorers.{} = '{}' is a {} plugin, not a {}", suite.path, key,
                                                             name, to_string(p.manifest.kind), to_string(kind)));
             return;  // loaded, or failed: a failed scorer is reported as unavailable in the results
         }
         std::string known;
         for (const auto& p : host.plugins())
-            if (p.stage != LoadStage::manifest && p.manifest.kind == kind) known += (known.empty() ? "" : ", ") + p.manifest.name;
+            if (!(p.stage == LoadStage::manifest && !p.message.empty()) && p.manifest.kind == kind) known += (known.empty() ? "" : ", ") + p.manifest.name;
         throw Error(Errc::not_found, fmt::format("{}: scorers.{} = '{}' is no plugin (known {} plugins: {})", suite.path, key,
                                                  name, to_string(kind), known.empty() ? "none" : known));
     };
