@@ -8,7 +8,7 @@ out=out/demo
 mkdir -p "$out"
 
 echo "== plugins"
-"$troupe" plugins
+"$troupe" plugins || echo "(some plugins failed to load: listed above with the stage and reason)"
 echo
 echo "== characters"
 "$troupe" characters

@@ -5,6 +5,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <filesystem>
 #include <iostream>
 
 namespace troupe::cli {
@@ -55,6 +56,13 @@ int data_check(const std::vector<std::string>& args, const GlobalOptions& global
     }
     options.check_leaks = !no_leaks;
     json = json || global.json;
+    // A file that is not there is "not found" (4), a folder a usage error (2), as for every command.
+    for (const auto& f : files) {
+        std::error_code ec;
+        if (std::filesystem::is_directory(f, ec))
+            throw Error(Errc::invalid_argument, f + ": is a folder; give the JSONL files in it");
+        if (!std::filesystem::exists(f, ec)) throw Error(Errc::not_found, f + ": no such file");
+    }
 
     const data::CheckReport report = data::check_files(files, options);
     if (json) {

@@ -2,6 +2,8 @@
 // and report.html; troupe eval compare A B: deltas per metric between two runs.
 #include "command.hpp"
 
+#include <troupe/files.hpp>
+
 #include <troupe/eval/report.hpp>
 #include <troupe/eval/results.hpp>
 #include <troupe/eval/runner.hpp>
@@ -20,15 +22,28 @@ namespace po = boost::program_options;
 
 namespace {
 
-void write_file(const fs::path& path, const std::string& content) {
-    fs::path tmp = path;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << content;
-        if (!out) throw Error(Errc::runtime, "cannot write " + tmp.string());
+void write_file(const fs::path& path, const std::string& content) { write_file_atomic(path.string(), content); }
+
+/// Checks the parts of a results.json that `compare` reads, naming the file and the first wrong field.
+void check_results_shape(const json& j, const std::string& path) {
+    auto bad = [&](const std::string& what) {
+        throw Error(Errc::invalid_file, path + ": not a troupe eval results.json: " + what);
+    };
+    if (!j.is_object()) bad("the top level is not an object");
+    if (!j.contains("report_rows") || !j["report_rows"].is_array()) bad("'report_rows' is missing or not an array");
+    if (j.contains("suite") && !j["suite"].is_object()) bad("'suite' is not an object");
+    if (j.contains("suite") && j["suite"].contains("name") && !j["suite"]["name"].is_string()) bad("'suite.name' is not a string");
+    for (const char* key : {"git_revision", "config_hash"})
+        if (j.contains(key) && !j[key].is_string()) bad(std::string("'") + key + "' is not a string");
+    size_t i = 0;
+    for (const auto& r : j["report_rows"]) {
+        const std::string at = "report_rows[" + std::to_string(i++) + "]";
+        if (!r.is_object()) bad(at + " is not an object");
+        for (const char* key : {"scope", "item", "metric", "value", "verdict"})
+            if (r.contains(key) && !r[key].is_string()) bad(at + "." + key + " is not a string");
+        if (r.contains("value_num") && !r["value_num"].is_number() && !r["value_num"].is_null())
+            bad(at + ".value_num is not a number");
     }
-    fs::rename(tmp, path);
 }
 
 json load_results(const std::string& where) {
@@ -36,11 +51,15 @@ json load_results(const std::string& where) {
     if (fs::is_directory(p)) p /= "results.json";
     std::ifstream in(p);
     if (!in) throw Error(Errc::not_found, "no results at " + p.string() + " (give a run folder or its results.json)");
+    json j;
     try {
-        return json::parse(in);
+        j = json::parse(in);
     } catch (const std::exception& e) {
         throw Error(Errc::invalid_file, p.string() + ": not valid JSON: " + e.what());
     }
+    check_results_shape(j, p.string());
+    if (!j.contains("suite")) j["suite"] = json::object();
+    return j;
 }
 
 int cmd_compare(const std::vector<std::string>& args, const GlobalOptions& global) {
@@ -78,7 +97,9 @@ int cmd_eval(const std::vector<std::string>& args, const GlobalOptions& global) 
                        options, args, vm))
         return 0;
     eval::Suite suite = eval::load_suite(suite_path);
-    if (out.empty()) out = (fs::path("out") / "eval" / suite.name).string();
+    if (out.empty()) out = (fs::path("out") / "eval" / suite.name).string();  // the name is one safe component
+    if (fs::exists(out) && !fs::is_directory(out))
+        throw Error(Errc::invalid_argument, out + ": --out must be a folder, and this is a file");
     Host host(global.host);
     for (const auto& issue : host.character_issues()) host.log(LogLevel::warn, "character " + issue.path + ": " + issue.message);
 

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <optional>
+
 namespace troupe::cli {
 namespace po = boost::program_options;
 
@@ -32,6 +34,52 @@ nlohmann::json to_json(const Character& c) {
             {"scenarios", scenarios}};
 }
 
+/// `troupe characters validate [FOLDER...]`: the manifest (with troupe.toml's allow_dirs), then
+/// what run time needs (Host::check_character), for the named folders or every character found.
+int validate(const std::vector<std::string>& targets, bool use_backends, const GlobalOptions& global) {
+    HostOptions host_options = global.host;
+    host_options.load_plugins = false;  // only the plugins the characters use are loaded (check_character)
+    Host host(host_options);
+    struct Target {
+        std::string label;
+        std::optional<Character> character;
+        std::vector<std::string> problems;
+    };
+    std::vector<Target> checked;
+    if (targets.empty()) {
+        for (const auto& c : host.characters()) checked.push_back({c.folder, c, {}});
+        for (const auto& i : host.character_issues()) checked.push_back({i.path, std::nullopt, {i.message}});
+    }
+    for (const auto& folder : targets) {
+        Target t{folder, std::nullopt, {}};
+        try {
+            t.character = load_character(folder, host.allowed_dirs());
+        } catch (const Error& e) {
+            t.problems.push_back(e.what());
+        }
+        checked.push_back(std::move(t));
+    }
+    int failures = 0;
+    nlohmann::json results = nlohmann::json::array();
+    for (auto& t : checked) {
+        if (t.character) {
+            auto more = host.check_character(*t.character, use_backends);
+            t.problems.insert(t.problems.end(), more.begin(), more.end());
+        }
+        const bool ok = t.problems.empty();
+        failures += !ok;
+        nlohmann::json entry = {{"folder", t.label}, {"ok", ok}, {"errors", t.problems}};
+        if (t.character) entry["id"] = t.character->id;
+        if (!ok) entry["error"] = t.problems.front();
+        results.push_back(entry);
+        if (global.json) continue;
+        if (ok) fmt::print("{}: ok ({} {})\n", t.label, t.character->id, t.character->name);
+        for (const auto& p : t.problems) fmt::print(stderr, "{}\n", p);
+    }
+    if (global.json) print_json(results.dump(2));
+    return failures ? 3 : 0;
+}
+
 }  // namespace
 
 int cmd_characters(const std::vector<std::string>& args, const GlobalOptions& global) {
@@ -39,36 +87,20 @@ int cmd_characters(const std::vector<std::string>& args, const GlobalOptions& gl
     std::string action = "list";
     std::vector<std::string> targets;
     options.add_options()("action", po::value(&action), "list | show | validate")(
-        "target", po::value(&targets), "character id (show) or folders (validate)");
+        "target", po::value(&targets), "character id (show) or folders (validate)")(
+        "static", "validate: check manifests and plugins only, without creating the backends");
     po::positional_options_description positional;
     positional.add("action", 1).add("target", -1);
     po::variables_map vm;
-    if (!parse_options("troupe characters [list | show ID | validate [FOLDER...]] [--json]", options, args, vm,
+    if (!parse_options("troupe characters [list | show ID | validate [FOLDER...] [--static]] [--json]", options, args, vm,
                        &positional))
         return 0;
 
+    if (action == "validate") return validate(targets, vm.count("static") == 0, global);
     HostOptions host_options = global.host;
     host_options.load_plugins = false;
-    if (action == "validate" && !targets.empty()) {
-        int failures = 0;
-        nlohmann::json results = nlohmann::json::array();
-        for (const auto& folder : targets) {
-            try {
-                Character c = load_character(folder, {});
-                results.push_back({{"folder", folder}, {"ok", true}, {"id", c.id}});
-                if (!global.json) fmt::print("{}: ok ({} {})\n", folder, c.id, c.name);
-            } catch (const Error& e) {
-                ++failures;
-                results.push_back({{"folder", folder}, {"ok", false}, {"error", e.what()}});
-                if (!global.json) fmt::print(stderr, "{}\n", e.what());
-            }
-        }
-        if (global.json) print_json(results.dump(2));
-        return failures ? 3 : 0;
-    }
-
     Host host(host_options);
-    if (action == "list" || action == "validate") {
+    if (action == "list") {
         if (global.json) {
             nlohmann::json list = nlohmann::json::array(), issues = nlohmann::json::array();
             for (const auto& c : host.characters()) list.push_back(to_json(c));

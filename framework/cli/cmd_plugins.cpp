@@ -8,11 +8,16 @@ namespace troupe::cli {
 namespace po = boost::program_options;
 
 namespace {
+/// The kind is known once the manifest was read; a record that failed there has none.
+std::string kind_of(const PluginRecord& r) {
+    return r.stage == LoadStage::manifest && !r.message.empty() ? std::string() : std::string(to_string(r.manifest.kind));
+}
+
 nlohmann::json to_json(const PluginRecord& r) {
     nlohmann::json commands = nlohmann::json::array();
     for (const auto& c : r.manifest.commands) commands.push_back({{"name", c.name}, {"summary", c.summary}});
     return {{"name", r.manifest.name},
-            {"kind", r.manifest.name.empty() ? "" : to_string(r.manifest.kind)},
+            {"kind", kind_of(r)},
             {"version", r.manifest.version},
             {"ok", r.ok},
             {"stage", to_string(r.stage)},
@@ -47,7 +52,7 @@ int cmd_plugins(const std::vector<std::string>& args, const GlobalOptions& globa
         } else {
             fmt::print("name:         {}\nkind:         {}\nversion:      {}\nstatus:       {}\nmanifest:     {}\n"
                        "library:      {}\ncapabilities: {}\n",
-                       r->manifest.name, to_string(r->manifest.kind), r->manifest.version,
+                       r->manifest.name, kind_of(*r).empty() ? "?" : kind_of(*r), r->manifest.version,
                        r->ok ? "loaded" : fmt::format("failed at {}: {}", to_string(r->stage), r->message),
                        r->manifest.manifest_path, r->manifest.library, fmt::join(r->manifest.capabilities, ", "));
             for (auto& [k, v] : r->manifest.defaults) fmt::print("default:      {} = {}\n", k, v);
@@ -57,9 +62,13 @@ int cmd_plugins(const std::vector<std::string>& args, const GlobalOptions& globa
     }
     if (global.json) {
         nlohmann::json list = nlohmann::json::array();
-        for (const auto& r : host.plugins()) list.push_back(to_json(r));
-        print_json(nlohmann::json{{"plugins", list}, {"search_paths", host.plugin_search_paths()}}.dump(2));
-        return 0;
+        size_t failed = 0;
+        for (const auto& r : host.plugins()) {
+            list.push_back(to_json(r));
+            failed += !r.ok;
+        }
+        print_json(nlohmann::json{{"plugins", list}, {"failed", failed}, {"search_paths", host.plugin_search_paths()}}.dump(2));
+        return failed ? 1 : 0;  // the listing is complete, but not every plugin loaded
     }
     size_t failed = 0;
     fmt::print("{:<18} {:<18} {:<8} {}\n", "PLUGIN", "KIND", "VERSION", "STATUS");
@@ -69,12 +78,12 @@ int cmd_plugins(const std::vector<std::string>& args, const GlobalOptions& globa
         } else {
             ++failed;
             fmt::print("{:<18} {:<18} {:<8} FAILED ({}): {}\n", r.manifest.name.empty() ? "?" : r.manifest.name,
-                       r.manifest.name.empty() ? "?" : to_string(r.manifest.kind), r.manifest.version,
+                       kind_of(r).empty() ? "?" : kind_of(r), r.manifest.version.empty() ? "?" : r.manifest.version,
                        to_string(r.stage), r.message);
         }
     }
     fmt::print("{} loaded, {} failed\n", host.plugins().size() - failed, failed);
-    return 0;
+    return failed ? 1 : 0;  // docs/cli.md: 1 = the job ran but did not fully succeed
 }
 
 }  // namespace troupe::cli

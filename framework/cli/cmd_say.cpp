@@ -39,6 +39,7 @@ int cmd_say(const std::vector<std::string>& args, const GlobalOptions& global) {
         return 0;
     check_user_text(situation, "--situation", 2000);
     if (!action.empty()) check_user_text(action, "--action", 2000);
+    check_generation_options(vm, seed, max_new_tokens);
 
     HostOptions host_options = global.host;
     host_options.load_plugins = false;  // only the plugins this command uses are loaded (Host::create)

@@ -25,8 +25,12 @@ int cmd_scene(const std::vector<std::string>& args, const GlobalOptions& global)
     po::variables_map vm;
     if (!parse_options("troupe scene SCRIPT [--out DIR] [--seed N] [--json]", options, args, vm, &positional)) return 0;
 
+    check_generation_options(vm, seed, max_new_tokens);
+
     SceneScript scene = load_scene(script_path);
     if (out_dir.empty()) out_dir = "out/scenes/" + fs::path(script_path).stem().string();
+    if (fs::exists(out_dir) && !fs::is_directory(out_dir))
+        throw Error(Errc::invalid_argument, "--out " + out_dir + ": is a file; the scene needs a folder");
 
     HostOptions host_options = global.host;
     host_options.load_plugins = false;  // only the plugins this command uses are loaded (Host::create)

@@ -15,7 +15,7 @@ namespace po = boost::program_options;
 int cmd_speak(const std::vector<std::string>& args, const GlobalOptions& global) {
     po::options_description options("troupe speak options");
     std::string who, text, out, emotion;
-    uint64_t seed = 0;
+    int64_t seed = 0;
     options.add_options()("character", po::value(&who)->required(), "character id or name")(
         "text", po::value(&text)->required(), "what to say")("output,o", po::value(&out)->required(), "WAV file")(
         "emotion", po::value(&emotion), "emotion of the line (its reference voice, where there is one)")(
@@ -25,13 +25,15 @@ int cmd_speak(const std::vector<std::string>& args, const GlobalOptions& global)
     po::variables_map vm;
     if (!parse_options("troupe speak CHARACTER --text \"…\" -o out.wav", options, args, vm, &positional)) return 0;
     check_user_text(text, "--text", 1000);
+    check_generation_options(vm, seed, 1);
+    check_output_file(out, "-o");
 
     HostOptions host_options = global.host;
     host_options.load_plugins = false;  // only the plugins this command uses are loaded (Host::create)
     Host host(host_options);
     const Character& c = host.character(who);
     auto backend = host.create_as<SpeechBackend>(c.speech_backend, PluginKind::speech_backend);
-    const SpeechRequest request = make_speech_request(c, text, emotion, seed);
+    const SpeechRequest request = make_speech_request(c, text, emotion, uint64_t(seed));
     Audio audio;
     auto start = std::chrono::steady_clock::now();
     Status s = backend->synthesize(request, audio);

@@ -36,5 +36,8 @@ using kit::print_json;
 using kit::Progress;
 using kit::run_guarded;
 using kit::stderr_is_tty;
+using kit::check_generation_options;
+using kit::check_output_file;
+using kit::kMaxNewTokensLimit;
 
 }  // namespace troupe::cli

@@ -3,6 +3,7 @@
 #include "scene_lines.hpp"
 
 #include <troupe/audio.hpp>
+#include <troupe/files.hpp>
 #include <troupe/eval/line_length.hpp>
 #include <troupe/eval/signal_checks.hpp>
 #include <troupe/eval/speech_level.hpp>
@@ -74,15 +75,7 @@ std::string summary_markdown(const std::string& title, const nlohmann::json& sum
 
 }  // namespace
 
-void write_scene_text(const std::string& path, const std::string& text) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << text;
-        if (!out) throw Error(Errc::runtime, tmp + ": write failed");
-    }
-    fs::rename(tmp, path);
-}
+void write_scene_text(const std::string& path, const std::string& text) { write_file_atomic(path, text); }
 
 nlohmann::json write_scene_outputs(const std::string& out_dir, const SceneScript& scene,
                                    std::vector<SceneLine>& lines, const nlohmann::json& backends,
@@ -143,11 +136,11 @@ nlohmann::json write_scene_outputs(const std::string& out_dir, const SceneScript
     nlohmann::json manifest = {{"title", scene.title}, {"script", fs::absolute(scene.path).string()},
                                {"seed", scene.seed}, {"cast", scene.cast}, {"sample_rate", kSceneMixRate},
                                {"backends", backends}, {"lines", manifest_lines}, {"summary", summary}};
-    write_scene_text((out / "manifest.json").string(), manifest.dump(2) + "\n");
     // Wall-clock figures differ between runs, so they live apart from the deterministic files.
     write_scene_text((out / "timing.json").string(),
                      nlohmann::json{{"load_seconds", load_seconds}, {"lines", timing}}.dump(2) + "\n");
     write_scene_text((out / "summary.md").string(), summary_markdown(scene.title, summary, voiced, lines.size(), mix_seconds));
+    write_scene_text((out / "manifest.json").string(), manifest.dump(2) + "\n");  // last: marks a finished scene
     return manifest;
 }
 

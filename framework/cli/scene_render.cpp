@@ -3,12 +3,14 @@
 #include "scene_lines.hpp"
 
 #include <troupe/audio.hpp>
+#include <troupe/files.hpp>
 #include <troupe/request.hpp>
 #include <troupe/text.hpp>
 
 #include <boost/filesystem.hpp>
 #include <fmt/format.h>
 
+#include <cctype>
 #include <chrono>
 #include <set>
 
@@ -18,6 +20,36 @@ namespace fs = boost::filesystem;
 namespace {
 
 constexpr size_t kHistoryLines = 2;  // earlier lines quoted in each prompt
+constexpr double kMaxMixSeconds = 3600;  // the mixed track of one scene: at most an hour
+
+/// The files a scene writes into its folder; manifest.json is written last, so a folder without it
+/// holds an unfinished scene.
+const char* const kSceneFiles[] = {"mix.wav", "subtitles.srt", "script.txt", "summary.md", "timing.json", "manifest.json"};
+
+bool is_line_wav(const std::string& name) {
+    const auto underscore = name.find('_');
+    if (underscore == std::string::npos || underscore == 0 || name.size() < 5 ||
+        name.compare(name.size() - 4, 4, ".wav") != 0)
+        return false;
+    for (size_t i = 0; i < underscore; ++i)
+        if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
+    return true;
+}
+
+/// Removes what an earlier (finished or killed) scene left in `out`: its line WAVs, its outputs and
+/// temporary files, so the folder ends up holding exactly this scene. Other files are left alone.
+void clear_scene_folder(const fs::path& out) {
+    for (const char* name : kSceneFiles) {
+        fs::remove(out / name);
+        fs::remove(out / (std::string(name) + ".tmp"));
+    }
+    for (auto& entry : fs::directory_iterator(out / "lines")) {
+        const std::string name = entry.path().filename().string();
+        const std::string base = name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0
+                                     ? name.substr(0, name.size() - 4) : name;
+        if (is_line_wav(base) && fs::is_regular_file(entry.path())) fs::remove(entry.path());
+    }
+}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -113,7 +145,7 @@ struct Renderer {
             return;
         }
         line.audio = resample(line.original, kSceneMixRate);
-        line.wav = fmt::format("lines/{:02}_{}.wav", line.index + 1, c.id);
+        line.wav = fmt::format("lines/{:03}_{}.wav", line.index + 1, c.id);  // ≤ 200 beats: sorts by name
         write_wav((out / line.wav).string(), line.audio);
     }
 };
@@ -123,7 +155,13 @@ struct Renderer {
 SceneRenderResult render_scene(const Host& host, CastBackends& backends, const SceneScript& scene,
                                const SceneRenderOptions& options, const SceneProgress& progress) {
     const fs::path out = options.out_dir;
+    if (fs::exists(out) && !fs::is_directory(out))
+        throw Error(Errc::invalid_argument, out.string() + ": is a file; the scene needs a folder");
     fs::create_directories(out / "lines");
+    // One scene per folder at a time (a second run is refused, not interleaved); then the folder is
+    // cleared of an earlier scene's files so that it ends up holding exactly this one.
+    DirLock lock(out.string(), ".troupe-scene.lock", "troupe scene");
+    clear_scene_folder(out);
     const uint64_t seed = options.seed >= 0 ? uint64_t(options.seed) : scene.seed;
     std::map<std::string, const Character*> cast;
     for (const auto& id : scene.cast) cast[id] = &host.character(id);
@@ -141,6 +179,7 @@ SceneRenderResult render_scene(const Host& host, CastBackends& backends, const S
     Renderer renderer{host, backends, progress, options.max_new_tokens};
     std::vector<SceneLine> lines;
     std::string last_situation;
+    double voiced_seconds = 0;
     for (size_t i = 0; i < scene.beats.size(); ++i) {
         renderer.check_cancelled();
         SceneLine line;
@@ -164,6 +203,12 @@ SceneRenderResult render_scene(const Host& host, CastBackends& backends, const S
             emit(progress.text_ready, event);
             renderer.check_cancelled();
             renderer.voice(line, out);
+            voiced_seconds += line.audio.seconds() + scene.pause_seconds;
+            if (voiced_seconds > kMaxMixSeconds)
+                throw Error(Errc::invalid_argument,
+                            fmt::format("{}: the scene's audio passes {:.0f} s at line {} ({}); a mixed track is at "
+                                        "most {:.0f} s — shorten or split the scene",
+                                        scene.path, voiced_seconds, i + 1, line.character->id, kMaxMixSeconds));
         }
         if (line.error.empty()) {
             nlohmann::json event = line_event(line);

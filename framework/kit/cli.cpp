@@ -3,7 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 #include <unistd.h>
 
@@ -60,6 +63,26 @@ bool parse_options(const std::string& usage, boost::program_options::options_des
         throw Error(Errc::invalid_argument, std::string(e.what()) + " (usage: " + usage + ")");
     }
     return true;
+}
+
+void check_generation_options(const boost::program_options::variables_map& vm, int64_t seed, int max_new_tokens) {
+    if (vm.count("seed") && seed < 0)
+        throw Error(Errc::invalid_argument, fmt::format("--seed must be between 0 and {} (got {})", INT64_MAX, seed));
+    if (vm.count("max-new-tokens") && (max_new_tokens < 1 || max_new_tokens > kMaxNewTokensLimit))
+        throw Error(Errc::invalid_argument,
+                    fmt::format("--max-new-tokens must be between 1 and {} (got {})", kMaxNewTokensLimit, max_new_tokens));
+}
+
+void check_output_file(const std::string& path, const std::string& option) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (path.empty()) throw Error(Errc::invalid_argument, option + " must name a file");
+    if (fs::is_directory(path, ec))
+        throw Error(Errc::invalid_argument, fmt::format("{} {}: is a folder; give a file name (for example {}/out.wav)",
+                                                        option, path, path));
+    const fs::path parent = fs::absolute(path).parent_path();
+    if (!fs::is_directory(parent, ec))
+        throw Error(Errc::not_found, fmt::format("{} {}: the folder {} does not exist", option, path, parent.string()));
 }
 
 void print_json(const std::string& json) { fmt::print("{}\n", json); }

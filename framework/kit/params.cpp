@@ -79,10 +79,21 @@ bool path_inside(const std::string& path, const std::string& dir) {
     return true;
 }
 
+namespace {
+/// Absolute, `..` removed and symlinks followed as far as the path exists (docs/paths.md).
+std::string resolved(const std::string& path) {
+    std::error_code ec;
+    fs::path p = fs::weakly_canonical(fs::absolute(path), ec);
+    if (ec) p = fs::absolute(path);
+    return p.lexically_normal().string();
+}
+}  // namespace
+
 std::string confine_path(const std::string& path, const std::vector<std::string>& dirs, const std::string& what) {
-    const std::string p = fs::absolute(path).lexically_normal().string();
+    // Compared where they really lead: a symlink inside an allowed folder may not lead out of it.
+    const std::string p = resolved(path);
     for (const std::string& d : dirs)
-        if (path_inside(p, d)) return p;
+        if (path_inside(p, resolved(d))) return p;
     throw Error(Errc::invalid_argument,
                 fmt::format("{} points outside the allowed directories ({}); allow the directory with [characters] "
                             "allow_dirs in troupe.toml",

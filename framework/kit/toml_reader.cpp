@@ -3,9 +3,14 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <sys/stat.h>
 #include <sstream>
 
 namespace troupe::detail {
+
+namespace {
+constexpr off_t kMaxTomlBytes = 4 << 20;  // 4 MiB: far above any real manifest, scene or suite
+}  // namespace
 
 std::string where(const std::string& file, const toml::node& node) {
     const auto& src = node.source();
@@ -14,6 +19,13 @@ std::string where(const std::string& file, const toml::node& node) {
 }
 
 toml::table parse_toml_file(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) throw Error(Errc::not_found, path + ": no such file");
+    if (S_ISDIR(st.st_mode)) throw Error(Errc::invalid_argument, path + ": is a folder, not a TOML file");
+    if (!S_ISREG(st.st_mode)) throw Error(Errc::invalid_argument, path + ": is not a regular file");
+    if (st.st_size > kMaxTomlBytes)
+        throw Error(Errc::invalid_file,
+                    fmt::format("{}: {} bytes; a manifest, scene or suite is at most {} bytes", path, st.st_size, kMaxTomlBytes));
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(Errc::not_found, path + ": cannot open");
     std::stringstream buffer;

@@ -1,10 +1,14 @@
 #include <troupe/toml_reader.hpp>
 
 #include <troupe/character.hpp>
+#include <troupe/paths.hpp>
 #include <troupe/prompt.hpp>
+#include <troupe/text.hpp>
 
 #include <boost/filesystem.hpp>
 #include <fmt/format.h>
+
+#include <cctype>
 
 namespace fs = boost::filesystem;
 
@@ -22,33 +26,37 @@ const char* to_string(SpeechLevel level) noexcept {
 
 namespace {
 
-bool inside(const fs::path& path, const fs::path& dir) {
-    auto p = path.begin();
-    for (auto d = dir.begin(); d != dir.end(); ++d, ++p)
-        if (p == path.end() || *p != *d) return false;
-    return true;
-}
+/// What a manifest path must name, checked after it is resolved.
+enum class Need { file, folder, anything };
 
-bool is_path_key(const std::string& key) {
-    auto ends = [&](const char* s) {
-        std::string suffix(s);
-        return key.size() >= suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
-    };
-    return ends("dir") || ends("path") || ends("file") || ends("audio");
-}
-
-/// Resolves a manifest path inside the character folder (or an allowed directory).
+/// Resolves a manifest path (relative to the character folder, symlinks followed) and checks that
+/// it stays inside the folder or an allowed directory and names an existing file or folder.
 std::string resolve(detail::TableReader& r, const std::string& key, const std::string& value, const fs::path& folder,
-                    const std::vector<std::string>& allowed) {
+                    const std::vector<std::string>& allowed, Need need = Need::anything) {
     if (value.empty()) return {};
-    fs::path p = fs::path(value).is_absolute() ? fs::path(value) : (folder / value);
-    p = p.lexically_normal();
-    if (inside(p, folder)) return p.string();
-    for (const auto& dir : allowed)
-        if (inside(p, fs::path(dir).lexically_normal())) return p.string();
-    r.fail_key(key, "points outside the character folder (" + value +
-                        "); allow the directory with [characters] allow_dirs in troupe.toml");
+    const std::optional<std::string> p = confine_path(value, folder.string(), allowed);
+    if (!p)
+        r.fail_key(key, "points outside the character folder (" + value + " resolves to " +
+                            resolve_path(value, folder.string()) +
+                            "); allow the directory with [characters] allow_dirs in troupe.toml");
+    boost::system::error_code ec;
+    const fs::file_status st = fs::status(*p, ec);
+    if (!fs::exists(st)) r.fail_key(key, "names " + value + ", which does not exist");
+    if (need == Need::folder && !fs::is_directory(st)) r.fail_key(key, "names " + value + ", which is not a folder");
+    if (need == Need::file && !fs::is_regular_file(st)) r.fail_key(key, "names " + value + ", which is not a file");
+    return *p;
 }
+
+bool ascii_id(const std::string& id) {
+    if (id.empty() || id.size() > 64) return false;
+    for (char ch : id)
+        if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_')) return false;
+    return std::isalnum(static_cast<unsigned char>(id[0])) != 0;
+}
+
+/// Size limits of a character manifest (docs/cli.md, "Limits").
+constexpr size_t kMaxPersonaChars = 4000, kMaxTemplateChars = 4000, kMaxNameChars = 100, kMaxListItems = 100,
+                 kMaxSituationChars = 2000;
 
 SamplingParams read_sampling(detail::TableReader& r) {
     SamplingParams s;
@@ -66,7 +74,8 @@ SamplingParams read_sampling(detail::TableReader& r) {
 }  // namespace
 
 Character load_character(const std::string& folder_in, const std::vector<std::string>& allowed_dirs) {
-    const fs::path folder = fs::absolute(folder_in).lexically_normal();
+    // The folder itself resolved, so paths inside it compare against where it really is.
+    const fs::path folder = resolve_path(folder_in, fs::current_path().string());
     const std::string file = (folder / "character.toml").string();
     toml::table table = detail::parse_toml_file(file);
     detail::TableReader top(file, table);
@@ -75,12 +84,18 @@ Character load_character(const std::string& folder_in, const std::vector<std::st
     c.folder = folder.string();
     c.manifest_path = file;
     c.id = top.string("id", true);
-    if (c.id != folder.filename().string())
+    if (!ascii_id(c.id))
+        top.fail_key("id", "must be 1-64 ASCII letters, digits, '-' or '_', starting with a letter or digit (got '" +
+                               c.id + "')");
+    if (c.id != fs::path(folder_in).lexically_normal().filename().string() && c.id != folder.filename().string())
         top.fail_key("id", "must equal the folder name '" + folder.filename().string() + "'");
     c.name = top.string("name", true);
     if (c.name.empty()) top.fail_key("name", "must not be empty");
+    if (utf8_length(c.name) > kMaxNameChars) top.fail_key("name", fmt::format("must be at most {} characters", kMaxNameChars));
     c.description = top.string("description");
-    c.hooks_library = resolve(top, "hooks", top.string("hooks"), folder, allowed_dirs);
+    c.hooks_library = resolve(top, "hooks", top.string("hooks"), folder, allowed_dirs, Need::folder);
+    if (!c.hooks_library.empty() && !fs::is_regular_file(fs::path(c.hooks_library) / "plugin.toml"))
+        top.fail_key("hooks", "names a folder without a plugin.toml (" + c.hooks_library + ")");
 
     const toml::table* persona = top.table("persona");
     if (!persona) top.fail_key("persona", "is required ([persona] with definition and speech_level)");
@@ -88,6 +103,9 @@ Character load_character(const std::string& folder_in, const std::vector<std::st
         detail::TableReader r(file, *persona, "persona");
         c.persona = r.string("definition", true);
         if (c.persona.empty()) r.fail_key("definition", "must not be empty");
+        if (utf8_length(c.persona) > kMaxPersonaChars)
+            r.fail_key("definition", fmt::format("is {} characters; at most {} fit a prompt", utf8_length(c.persona),
+                                                 kMaxPersonaChars));
         std::string level = r.string("speech_level", true);
         if (level == "hasipsio") c.speech_level = SpeechLevel::hasipsio;
         else if (level == "haeyo") c.speech_level = SpeechLevel::haeyo;
@@ -96,6 +114,10 @@ Character load_character(const std::string& folder_in, const std::vector<std::st
         else r.fail_key("speech_level", "must be hasipsio, haeyo, banmal or mixed (got '" + level + "')");
         c.favoured_expressions = r.strings("favoured_expressions");
         c.banned_expressions = r.strings("banned_expressions");
+        if (c.favoured_expressions.size() > kMaxListItems)
+            r.fail_key("favoured_expressions", fmt::format("must have at most {} entries", kMaxListItems));
+        if (c.banned_expressions.size() > kMaxListItems)
+            r.fail_key("banned_expressions", fmt::format("must have at most {} entries", kMaxListItems));
         c.min_line_chars = int(r.integer("min_line_chars", c.min_line_chars, 1, 1000));
         c.max_line_chars = int(r.integer("max_line_chars", c.max_line_chars, 1, 1000));
         if (c.min_line_chars > c.max_line_chars) r.fail_key("max_line_chars", "must not be below min_line_chars");
@@ -107,8 +129,10 @@ Character load_character(const std::string& folder_in, const std::vector<std::st
     {
         detail::TableReader r(file, *text, "text");
         c.text_backend = r.string("backend", true);
-        c.adapter = resolve(r, "adapter", r.string("adapter"), folder, allowed_dirs);
+        c.adapter = resolve(r, "adapter", r.string("adapter"), folder, allowed_dirs, Need::folder);
         c.prompt_template = r.string("prompt_template", false, prompt::character_template());
+        if (utf8_length(c.prompt_template) > kMaxTemplateChars)
+            r.fail_key("prompt_template", fmt::format("must be at most {} characters", kMaxTemplateChars));
         if (c.prompt_template.find("{situation}") == std::string::npos)
             r.fail_key("prompt_template", "must contain {situation}");
         // Stop strings belong to the prompt format: the character's own, else what its template declares.
@@ -132,10 +156,11 @@ Character load_character(const std::string& folder_in, const std::vector<std::st
         c.speech_backend = r.string("backend", true);
         if (const toml::table* voice = r.table("voice")) {
             detail::TableReader v(file, *voice, "speech.voice");
-            c.voice.reference_audio = resolve(v, "reference_audio", v.string("reference_audio"), folder, allowed_dirs);
+            c.voice.reference_audio =
+                resolve(v, "reference_audio", v.string("reference_audio"), folder, allowed_dirs, Need::file);
             c.voice.reference_text = v.string("reference_text");
             for (auto& extra : v.strings("extra_references"))
-                c.voice.extra_references.push_back(resolve(v, "extra_references", extra, folder, allowed_dirs));
+                c.voice.extra_references.push_back(resolve(v, "extra_references", extra, folder, allowed_dirs, Need::file));
             for (auto&& [k, node] : *voice) {
                 std::string key(k.str());
                 if (key == "reference_audio" || key == "reference_text" || key == "extra_references") continue;
@@ -151,7 +176,8 @@ Character load_character(const std::string& folder_in, const std::vector<std::st
             detail::TableReader er(file, *e, "speech.emotions");
             VoiceEmotion emotion;
             emotion.emotion = er.string("emotion", true);
-            emotion.reference_audio = resolve(er, "reference_audio", er.string("reference_audio", true), folder, allowed_dirs);
+            emotion.reference_audio =
+                resolve(er, "reference_audio", er.string("reference_audio", true), folder, allowed_dirs, Need::file);
             emotion.reference_text = er.string("reference_text", true);
             er.reject_unknown();
             c.emotions.push_back(emotion);
@@ -166,9 +192,14 @@ Character load_character(const std::string& folder_in, const std::vector<std::st
             EvalScenario scenario;
             scenario.situation = sr.string("situation", true);
             scenario.action = sr.string("action");
+            if (utf8_length(scenario.situation) > kMaxSituationChars || utf8_length(scenario.action) > kMaxSituationChars)
+                sr.fail_key("situation",
+                            fmt::format("situation and action must be at most {} characters each", kMaxSituationChars));
             sr.reject_unknown();
             c.scenarios.push_back(scenario);
         }
+        if (c.scenarios.size() > kMaxListItems)
+            r.fail_key("scenarios", fmt::format("must have at most {} entries", kMaxListItems));
         r.reject_unknown();
     }
     top.reject_unknown();

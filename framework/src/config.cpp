@@ -1,4 +1,5 @@
 #include "host_internal.hpp"
+#include <troupe/paths.hpp>
 #include <troupe/toml_reader.hpp>
 
 #include <boost/filesystem.hpp>
@@ -20,7 +21,7 @@ std::vector<std::string> split_path_list(const char* value) {
 namespace {
 std::vector<std::string> resolve_all(const std::vector<std::string>& paths, const boost::filesystem::path& base) {
     std::vector<std::string> out;
-    for (const auto& p : paths) out.push_back(boost::filesystem::absolute(p, base).lexically_normal().string());
+    for (const auto& p : paths) out.push_back(resolve_path(p, base.string()));
     return out;
 }
 }  // namespace
@@ -46,7 +47,9 @@ UserConfig read_user_config(const std::string& path) {
         for (auto&& [name, node] : *plugin) {
             if (!node.is_table()) top.fail(node, "[plugin." + std::string(name.str()) + "] must be a table");
             TableReader r(path, *plugin, "plugin");
-            for (auto& [k, v] : r.flat(std::string(name.str()))) config.plugin_params[std::string(name.str()) + "." + k] = v;
+            // Path-valued keys (model.dir, …) are relative to troupe.toml's folder, symlinks resolved.
+            for (auto& [k, v] : r.flat(std::string(name.str())))
+                config.plugin_params[std::string(name.str()) + "." + k] = is_path_key(k) ? resolve_path(v, base.string()) : v;
         }
     }
     top.reject_unknown();

@@ -1,5 +1,8 @@
 #include "host_internal.hpp"
 
+#include <troupe/paths.hpp>
+#include <troupe/text.hpp>
+
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/filesystem.hpp>
 #include <fmt/format.h>
@@ -98,6 +101,8 @@ struct Host::Impl {
         }
         return {};
     }
+    // check_character's backends, by plugin and parameters (a model is loaded once per validation)
+    mutable std::map<std::string, std::shared_ptr<Object>> checked_backends;
 
     void discover_plugins(bool load) {
         std::set<std::string> seen_names, seen_manifests;
@@ -119,6 +124,7 @@ struct Host::Impl {
                     record.manifest = detail::read_plugin_manifest(path);
                 } catch (const Error& e) {
                     record.manifest.manifest_path = path;
+                    record.manifest.name = detail::peek_plugin_name(path);
                     record.stage = LoadStage::manifest;
                     record.message = e.what();
                     plugins.push_back(record);
@@ -269,8 +275,16 @@ const std::vector<Character>& Host::characters() const { return impl_->character
 const std::vector<CharacterIssue>& Host::character_issues() const { return impl_->character_issues; }
 
 const Character& Host::character(const std::string& id_or_name) const {
+    std::vector<const Character*> matches;
     for (const auto& c : impl_->characters)
-        if (c.id == id_or_name || c.name == id_or_name) return c;
+        if (c.id == id_or_name || c.name == id_or_name) matches.push_back(&c);
+    if (matches.size() == 1) return *matches.front();
+    if (matches.size() > 1) {
+        std::string list;
+        for (const Character* c : matches) list += fmt::format("{}{} ({}, {})", list.empty() ? "" : "; ", c->id, c->name, c->folder);
+        throw Error(Errc::invalid_argument,
+                    fmt::format("'{}' is ambiguous: it names {} characters: {}; use the id", id_or_name, matches.size(), list));
+    }
     for (const auto& issue : impl_->character_issues)
         if (fs::path(issue.path).parent_path().filename().string() == id_or_name)
             throw Error(Errc::invalid_file, issue.message);
@@ -285,6 +299,12 @@ std::shared_ptr<CharacterHooks> Host::hooks(const Character& character) const {
     if (cached) return cached;
     PluginRecord record;
     record.manifest = detail::read_plugin_manifest(character.hooks_library + "/plugin.toml");
+    // The hooks' library is code the host will run: it must really lie in the character's folder
+    // (or an allowed directory), like every path the character names — a symlink may not lead out.
+    if (!confine_path(record.manifest.library, character.folder, impl_->config.allow_dirs))
+        throw Error(Errc::invalid_file, fmt::format("{}: the hooks library {} resolves to {}, outside the character folder",
+                                                    record.manifest.manifest_path, record.manifest.library,
+                                                    resolve_path(record.manifest.library, character.folder)));
     if (record.manifest.kind != PluginKind::character)
         throw Error(Errc::invalid_file, record.manifest.manifest_path + ": hooks must be a plugin of kind \"character\"");
     detail::load_plugin(record, impl_->services);
@@ -299,6 +319,118 @@ std::shared_ptr<CharacterHooks> Host::hooks(const Character& character) const {
     if (!status || !object) throw Error(status.ok() ? Errc::runtime : status.code(), character.hooks_library + ": " + status.message());
     cached = std::static_pointer_cast<CharacterHooks>(object);
     return cached;
+}
+
+namespace {
+
+/// The longest prompt a scene gives the character: its longest scenario, with two earlier lines
+/// of the longest allowed length quoted (cmd_scene's situation_in_context).
+std::string longest_prompt(const Character& c) {
+    std::string situation = "회의 중", action;
+    for (const auto& s : c.scenarios) {
+        if (s.situation.size() > situation.size()) situation = s.situation;
+        if (s.action.size() > action.size()) action = s.action;
+    }
+    std::string quoted;
+    for (int i = 0; i < 2; ++i) {
+        std::string line;
+        for (int k = 0; k < c.max_line_chars; ++k) line += "가";
+        quoted += (quoted.empty() ? "" : " ") + c.name + ": \"" + line + "\"";
+    }
+    return render_prompt(c, situation + " (앞선 대화: " + quoted + ")", action);
+}
+
+}  // namespace
+
+std::vector<std::string> Host::check_character(const Character& c, bool use_backends) const {
+    std::vector<std::string> problems;
+    auto check_plugin = [&](const std::string& name, PluginKind kind, const char* key) {
+        const PluginRecord* r = find_plugin(name);
+        if (r && !r->ok && r->stage == LoadStage::manifest && r->message.empty())
+            r = &const_cast<Host*>(this)->load(name);  // discovered only (load_plugins = false): load it now
+        if (!r) {
+            std::string known;
+            for (const auto& p : impl_->plugins)
+                if (!(p.stage == LoadStage::manifest && !p.message.empty()) && p.manifest.kind == kind)
+                    known += (known.empty() ? "" : ", ") + p.manifest.name;
+            problems.push_back(fmt::format("{}: {} = '{}' is no plugin (known {} plugins: {})", c.manifest_path, key, name,
+                                           to_string(kind), known.empty() ? "none" : known));
+            return false;
+        }
+        if (!r->ok) {
+            problems.push_back(fmt::format("{}: {} = '{}' failed to load at the {} stage: {}", c.manifest_path, key, name,
+                                           to_string(r->stage), r->message));
+            return false;
+        }
+        if (r->manifest.kind != kind) {
+            problems.push_back(fmt::format("{}: {} = '{}' is a {} plugin, not a {}", c.manifest_path, key, name,
+                                           to_string(r->manifest.kind), to_string(kind)));
+            return false;
+        }
+        return true;
+    };
+    const bool text_ok = check_plugin(c.text_backend, PluginKind::text_backend, "text.backend");
+    const bool speech_ok = check_plugin(c.speech_backend, PluginKind::speech_backend, "speech.backend");
+    try {
+        (void)hooks(c);
+    } catch (const Error& e) {
+        problems.push_back(fmt::format("{}: hooks: {}", c.manifest_path, e.what()));
+    }
+    if (!use_backends) return problems;
+    if (text_ok) {
+        try {
+            std::string key = c.text_backend;
+            for (const auto& [k, v] : c.text_params) key += "\n" + k + "=" + v;
+            auto& cached = impl_->checked_backends[key];
+            if (!cached) cached = create_as<TextBackend>(c.text_backend, PluginKind::text_backend, c.text_params);
+            auto backend = std::static_pointer_cast<TextBackend>(cached);
+            TextRequest request;
+            request.prompt = longest_prompt(c);
+            request.sampling = c.sampling;
+            request.sampling.greedy = true;
+            request.sampling.max_new_tokens = 1;
+            bool adapter_ok = true;
+            if (!c.adapter.empty()) {
+                Status s = backend->load_adapter(c.id, c.adapter);
+                if (!s) problems.push_back(fmt::format("{}: text.adapter: {}", c.manifest_path, s.message()));
+                adapter_ok = s.ok();
+                request.adapter = c.id;
+            }
+            TextResult result;
+            Status s = adapter_ok ? backend->generate(request, result, nullptr, nullptr) : Status();
+            if (!s) problems.push_back(fmt::format("{}: the text backend cannot answer the character's longest prompt "
+                                                   "({} characters): {}",
+                                                   c.manifest_path, utf8_length(request.prompt), s.message()));
+        } catch (const Error& e) {
+            problems.push_back(fmt::format("{}: text backend '{}' with [text.params]: {}", c.manifest_path, c.text_backend,
+                                           e.what()));
+        }
+    }
+    if (speech_ok) {
+        try {
+            auto& cached = impl_->checked_backends["speech\n" + c.speech_backend];
+            if (!cached) cached = create_as<SpeechBackend>(c.speech_backend, PluginKind::speech_backend);
+            auto backend = std::static_pointer_cast<SpeechBackend>(cached);
+            std::vector<std::pair<std::string, Voice>> voices = {{"[speech.voice]", c.voice}};
+            for (const auto& e : c.emotions) {
+                Voice v = c.voice;
+                v.reference_audio = e.reference_audio;
+                v.reference_text = e.reference_text;
+                voices.push_back({"emotion '" + e.emotion + "'", v});
+            }
+            for (const auto& [what, voice] : voices) {
+                SpeechRequest request;
+                request.text = "안녕하세요.";
+                request.voice = voice;
+                Audio audio;
+                Status s = backend->synthesize(request, audio);
+                if (!s) problems.push_back(fmt::format("{}: {}: {}", c.manifest_path, what, s.message()));
+            }
+        } catch (const Error& e) {
+            problems.push_back(fmt::format("{}: speech backend '{}': {}", c.manifest_path, c.speech_backend, e.what()));
+        }
+    }
+    return problems;
 }
 
 const std::vector<std::string>& Host::plugin_search_paths() const { return impl_->plugin_paths; }

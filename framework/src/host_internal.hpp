@@ -14,6 +14,10 @@ PluginManifest read_plugin_manifest(const std::string& path);
 /// True for "word" or "group word" (lowercase letters, digits, '-'; not starting with '-').
 bool valid_command_name(const std::string& name);
 
+/// The `name` a plugin.toml declares, even when the rest of it is invalid ("" when unreadable),
+/// so that a failed plugin is listed under its name.
+std::string peek_plugin_name(const std::string& path) noexcept;
+
 /// Opens, checks and initialises the plugin a manifest describes, filling record.stage/ok/message.
 /// Libraries are kept loaded for the rest of the process.
 void load_plugin(PluginRecord& record, const HostServices& services);

@@ -60,4 +60,13 @@ PluginManifest read_plugin_manifest(const std::string& path) {
     return m;
 }
 
+std::string peek_plugin_name(const std::string& path) noexcept {
+    try {
+        toml::table table = parse_toml_file(path);
+        if (const auto* name = table.get_as<std::string>("name")) return name->get();
+    } catch (...) {
+    }
+    return {};
+}
+
 }  // namespace troupe::detail

@@ -6,6 +6,8 @@
 
 #include <cstring>
 #include <map>
+#include <dlfcn.h>
+#include <fstream>
 
 namespace troupe {
 
@@ -81,6 +83,22 @@ void load_plugin(PluginRecord& record, const HostServices& services) {
     if (!boost::filesystem::exists(m.library))
         return fail(record, LoadStage::open, fmt::format("{}: library file does not exist", m.library));
 
+    // Refuse what is not a shared object by its header, and take the loader's own message
+    // (dlerror) for one that does not open: boost.dll's error code says only "Bad file descriptor".
+    {
+        std::ifstream in(m.library, std::ios::binary);
+        char magic[4] = {};
+        in.read(magic, 4);
+        if (!in || std::memcmp(magic, "\x7f" "ELF", 4) != 0)
+            return fail(record, LoadStage::open,
+                        fmt::format("{}: not a shared library (no ELF header); rebuild the plugin", m.library));
+        void* handle = ::dlopen(m.library.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (!handle) {
+            const char* why = ::dlerror();
+            return fail(record, LoadStage::open, fmt::format("{}: cannot open: {}", m.library, why ? why : "unknown error"));
+        }
+        // Balanced by nothing on purpose: libraries are never unloaded (boost.dll below takes its own reference).
+    }
     boost::dll::shared_library library;
     try {
         library.load(m.library, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);

@@ -3,9 +3,22 @@
 #include <troupe/scene.hpp>
 #include <troupe/text.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace troupe {
+
+namespace {
+// Limits of a scene script (docs/scene-script.md, docs/cli.md "Limits").
+constexpr size_t kMaxBeats = 200, kMaxCast = 50, kMaxLineChars = 1000, kMaxSituationChars = 2000, kMaxTitleChars = 200;
+
+void check_length(detail::TableReader& r, const std::string& key, const std::string& value, size_t max) {
+    if (!utf8_valid(value)) r.fail_key(key, "is not valid UTF-8");
+    if (utf8_length(value) > max)
+        r.fail_key(key, fmt::format("is {} characters; at most {}", utf8_length(value), max));
+}
+}  // namespace
 
 SceneScript load_scene(const std::string& path) {
     toml::table table = detail::parse_toml_file(path);
@@ -13,12 +26,16 @@ SceneScript load_scene(const std::string& path) {
     SceneScript scene;
     scene.path = path;
     scene.title = top.string("title", true);
+    check_length(top, "title", scene.title, kMaxTitleChars);
     scene.cast = top.strings("cast");
     if (scene.cast.empty()) top.fail_key("cast", "must list at least one character id");
+    if (scene.cast.size() > kMaxCast) top.fail_key("cast", fmt::format("must list at most {} characters", kMaxCast));
     scene.seed = uint64_t(top.integer("seed", 0, 0, INT64_MAX));
     scene.pause_seconds = top.number("pause_seconds", 0.4, 0.0, 10.0);
     auto beats = top.tables("beats");
     if (beats.empty()) top.fail_key("beats", "must have at least one [[beats]] entry");
+    if (beats.size() > kMaxBeats)
+        top.fail_key("beats", fmt::format("has {} entries; a scene has at most {} beats", beats.size(), kMaxBeats));
     for (const toml::table* b : beats) {
         detail::TableReader r(path, *b, "beats");
         SceneBeat beat;
@@ -32,7 +49,10 @@ SceneScript load_scene(const std::string& path) {
         beat.emotion = r.string("emotion");
         if (beat.line.empty() && trim(beat.situation).empty())
             r.fail_key("situation", "is required unless the beat has a fixed line");
-        if (!beat.line.empty() && !utf8_valid(beat.line)) r.fail_key("line", "is not valid UTF-8");
+        check_length(r, "line", beat.line, kMaxLineChars);
+        check_length(r, "situation", beat.situation, kMaxSituationChars);
+        check_length(r, "action", beat.action, kMaxSituationChars);
+        check_length(r, "emotion", beat.emotion, 50);
         r.reject_unknown();
         scene.beats.push_back(beat);
     }

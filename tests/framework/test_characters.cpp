@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <troupe/character.hpp>
+#include <troupe/kit/params.hpp>
 #include <troupe/status.hpp>
 
 #include <boost/filesystem.hpp>
@@ -27,12 +28,19 @@ backend = "espeak-ng"
 pitch = 40
 )";
 
-/// Writes `text` as <tmp>/<id>/character.toml and returns the folder.
+fs::path test_root() { return fs::temp_directory_path() / ("troupe-test-" + std::to_string(::getpid())); }
+
+/// Writes `text` as <tmp>/<id>/character.toml (with an empty adapter/ folder) and returns the folder.
 std::string write_character(const std::string& text, const std::string& id = "tester") {
-    fs::path folder = fs::temp_directory_path() / ("troupe-test-" + std::to_string(::getpid())) / id;
-    fs::create_directories(folder);
+    fs::path folder = test_root() / id;
+    fs::create_directories(folder / "adapter");
     std::ofstream(folder / "character.toml") << text;
     return folder.string();
+}
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+    text.replace(text.find(from), from.size(), to);
+    return text;
 }
 
 std::string error_of(const std::string& folder) {
@@ -115,4 +123,84 @@ BOOST_AUTO_TEST_CASE(missing_required_fields_and_bad_values_are_named) {
     text = kValid;
     text.erase(text.find("[text]"), std::string("[text]\nbackend = \"eeve-lora\"\nadapter = \"adapter\"\n").size());
     BOOST_TEST(contains(error_of(write_character(text)), "'text' is required"));
+}
+
+// ---- issue #12: paths resolve (symlinks followed) before they are checked ----------------------
+
+BOOST_AUTO_TEST_CASE(a_symlink_inside_the_folder_may_not_lead_out_of_it) {
+    // an adapter symlinked to another folder
+    const fs::path elsewhere = test_root() / "elsewhere-adapter";
+    fs::create_directories(elsewhere);
+    std::string folder = write_character(kValid, "linked");
+    std::string text = replaced(kValid, "id = \"tester\"", "id = \"linked\"");
+    std::ofstream(fs::path(folder) / "character.toml") << text;
+    fs::remove_all(fs::path(folder) / "adapter");
+    fs::create_symlink(elsewhere, fs::path(folder) / "adapter");
+    std::string e = error_of(folder);
+    BOOST_TEST(contains(e, "'text.adapter' points outside the character folder"), e);
+    BOOST_TEST(contains(e, elsewhere.string()), e);  // says where it really leads
+    // allowed when the user's configuration allows the directory it leads to
+    BOOST_TEST(load_character(folder, {elsewhere.string()}).adapter == elsewhere.string());
+
+    // a reference audio symlinked to /etc/passwd
+    std::string voice = replaced(kValid, "pitch = 40", "reference_audio = \"voice/ref.wav\"");
+    folder = write_character(voice, "tester");
+    fs::create_directories(fs::path(folder) / "voice");
+    fs::remove(fs::path(folder) / "voice" / "ref.wav");
+    fs::create_symlink("/etc/passwd", fs::path(folder) / "voice" / "ref.wav");
+    e = error_of(folder);
+    BOOST_TEST(contains(e, "reference_audio' points outside the character folder"), e);
+    BOOST_TEST(contains(e, "/etc/passwd"), e);
+    fs::remove_all(fs::path(folder) / "voice");
+}
+
+BOOST_AUTO_TEST_CASE(every_path_key_is_checked_prompt_codes_file_included) {
+    std::string text = replaced(kValid, "pitch = 40", "prompt_codes_file = \"/etc/passwd\"");
+    std::string e = error_of(write_character(text));
+    BOOST_TEST(contains(e, "prompt_codes_file' points outside the character folder"), e);
+    text = replaced(kValid, "[speech]", "[text.params]\n\"model.dir\" = \"../..\"\n[speech]");
+    e = error_of(write_character(text));
+    BOOST_TEST(contains(e, "params.model.dir' points outside the character folder"), e);
+}
+
+BOOST_AUTO_TEST_CASE(named_files_and_folders_must_exist) {
+    std::string folder = write_character(kValid);
+    fs::remove_all(fs::path(folder) / "adapter");
+    std::string e = error_of(folder);
+    BOOST_TEST(contains(e, "'text.adapter' names adapter, which does not exist"), e);
+    fs::create_directories(fs::path(folder) / "adapter");
+    e = error_of(write_character(replaced(kValid, "[persona]", "hooks = \"hooks\"\n[persona]")));
+    BOOST_TEST(contains(e, "'hooks' names hooks, which does not exist"), e);
+    fs::create_directories(fs::path(folder) / "hooks");
+    e = error_of(write_character(replaced(kValid, "[persona]", "hooks = \"hooks\"\n[persona]")));
+    BOOST_TEST(contains(e, "without a plugin.toml"), e);
+    fs::remove_all(fs::path(folder) / "hooks");
+    e = error_of(write_character(replaced(kValid, "pitch = 40", "reference_audio = \"adapter\"")));
+    BOOST_TEST(contains(e, "which is not a file"), e);
+}
+
+BOOST_AUTO_TEST_CASE(ids_sizes_and_counts_have_limits) {
+    // a non-ASCII id (even when it equals the folder name)
+    std::string e = error_of(write_character(replaced(kValid, "id = \"tester\"", "id = \"테스터\""), "테스터"));
+    BOOST_TEST(contains(e, "must be 1-64 ASCII letters"), e);
+    // a 1.2 MB persona
+    std::string persona(1200000, 'x');
+    e = error_of(write_character(replaced(kValid, "당신은 테스트용 인물입니다.", persona)));
+    BOOST_TEST(contains(e, "'persona.definition' is 1200000 characters; at most 4000"), e);
+    std::string list = "favoured_expressions = [";
+    for (int i = 0; i < 101; ++i) list += "\"a\", ";
+    list += "]\nspeech_level";
+    e = error_of(write_character(replaced(kValid, "speech_level", list)));
+    BOOST_TEST(contains(e, "at most 100 entries"), e);
+}
+
+BOOST_AUTO_TEST_CASE(the_plugin_kit_confines_paths_where_they_really_lead) {
+    const fs::path dir = test_root() / "kit-confine";
+    fs::create_directories(dir);
+    fs::remove(dir / "passwd");
+    fs::create_symlink("/etc/passwd", dir / "passwd");
+    BOOST_CHECK_THROW(kit::confine_path((dir / "passwd").string(), {dir.string()}, "voice"), Error);
+    BOOST_CHECK_THROW(kit::confine_path((dir / ".." / "x").string(), {dir.string()}, "voice"), Error);
+    std::ofstream((dir / "codes.txt").string()) << "1 2 3";
+    BOOST_TEST(kit::confine_path((dir / "codes.txt").string(), {dir.string()}, "voice") == (dir / "codes.txt").string());
 }

@@ -5,6 +5,7 @@
 
 #include <boost/filesystem.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -124,7 +125,7 @@ BOOST_AUTO_TEST_CASE(scene_with_fixed_lines_writes_timed_subtitles_and_is_determ
         Run r = run("scene " + script.string() + " --out " + (dir / out).string());
         BOOST_REQUIRE_MESSAGE(r.code == 0, r.out);
     }
-    for (const char* f : {"manifest.json", "subtitles.srt", "script.txt", "mix.wav", "lines/01_bujang.wav", "lines/02_sinip.wav"})
+    for (const char* f : {"manifest.json", "subtitles.srt", "script.txt", "mix.wav", "lines/001_bujang.wav", "lines/002_sinip.wav"})
         BOOST_TEST(slurp(dir / "a" / f) == slurp(dir / "b" / f), f << " differs between two runs with the same seed");
 
     // Subtitle timings come from the audio: the last cue ends where the mixed track ends, and each cue
@@ -136,7 +137,7 @@ BOOST_AUTO_TEST_CASE(scene_with_fixed_lines_writes_timed_subtitles_and_is_determ
         cues.emplace_back(srt_seconds(srt.substr(pos - 12, 12)), srt_seconds(srt.substr(pos + 5, 12)));
     BOOST_REQUIRE_EQUAL(cues.size(), 2u);
     BOOST_TEST(std::abs(cues.back().second - mix.seconds()) < 0.002);
-    troupe::Audio first = troupe::read_wav((dir / "a" / "lines/01_bujang.wav").string());
+    troupe::Audio first = troupe::read_wav((dir / "a" / "lines/001_bujang.wav").string());
     BOOST_TEST(std::abs((cues[0].second - cues[0].first) - first.seconds()) < 0.002);
     BOOST_TEST(cues[1].first > cues[0].second);  // the pause between lines
     BOOST_TEST(contains(slurp(dir / "a" / "script.txt"), "신입: 네, 회의 자료는"));
@@ -203,4 +204,156 @@ BOOST_AUTO_TEST_CASE(plugin_commands_follow_the_plugin_path) {
     Run help = run("--plugin-path " + (dir.parent_path()).string() + " lm --help");
     BOOST_TEST(contains(help.out, "tokenize     a broken copy [eeve-lora]"), help.out);
     BOOST_TEST(!contains(help.out, "generate"), help.out);  // the shadowed build copy's commands are gone
+}
+
+// ---- issue #12: bad input gets the documented exit code and a clear message ---------------------
+
+namespace {
+/// A character folder `<dir>/<id>` with the given [text]/[speech] backends and voice lines.
+fs::path write_character(const fs::path& dir, const std::string& id, const std::string& name, const std::string& text_backend,
+                         const std::string& speech_backend, const std::string& voice = "pitch = 40") {
+    fs::create_directories(dir / id);
+    std::ofstream(dir / id / "character.toml")
+        << "id = \"" << id << "\"\nname = \"" << name << "\"\n[persona]\ndefinition = \"당신은 테스트용 인물입니다.\"\n"
+        << "speech_level = \"haeyo\"\n[text]\nbackend = \"" << text_backend << "\"\n[speech]\nbackend = \"" << speech_backend
+        << "\"\n[speech.voice]\n" << voice << "\n";
+    return dir / id;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(generation_and_output_options_have_ranges) {
+    const fs::path dir = temp_dir();
+    Run r = run("say bujang --situation 회의 --max-new-tokens 100000");
+    BOOST_TEST(r.code == 2, r.out);
+    BOOST_TEST(contains(r.out, "--max-new-tokens must be between 1 and 8192"), r.out);
+    r = run("say bujang --situation 회의 --seed -1");
+    BOOST_TEST(r.code == 2, r.out);
+    BOOST_TEST(contains(r.out, "--seed must be between 0 and"), r.out);
+    r = run("speak bujang --text 안녕 --seed -1 -o " + (dir / "s.wav").string());
+    BOOST_TEST(r.code == 2, r.out);
+    r = run("speak bujang --text 안녕 -o " + dir.string());
+    BOOST_TEST(r.code == 2, r.out);
+    BOOST_TEST(contains(r.out, "is a folder; give a file name"), r.out);
+    r = run("speak bujang --text 안녕 -o " + (dir / "no-such-folder" / "x.wav").string());
+    BOOST_TEST(r.code == 4, r.out);
+    BOOST_TEST(contains(r.out, "does not exist"), r.out);
+    r = run("data check " + (dir / "missing.jsonl").string());
+    BOOST_TEST(r.code == 4, r.out);
+    BOOST_TEST(contains(r.out, "missing.jsonl: no such file"), r.out);
+    r = run("data check " + dir.string());
+    BOOST_TEST(r.code == 2, r.out);
+}
+
+BOOST_AUTO_TEST_CASE(scene_arguments_and_sizes_are_checked) {
+    const fs::path dir = temp_dir();
+    const fs::path script = dir / "one.toml";
+    std::ofstream(script.string()) << "title = \"t\"\ncast = [\"bujang\"]\n[[beats]]\nspeaker = \"bujang\"\nline = \"안녕하세요.\"\n";
+    std::ofstream((dir / "a-file").string()) << "x";
+    Run r = run("scene " + script.string() + " --out " + (dir / "a-file").string());
+    BOOST_TEST(r.code == 2, r.out);
+    BOOST_TEST(contains(r.out, "is a file; the scene needs a folder"), r.out);
+    r = run("scene " + dir.string());
+    BOOST_TEST(r.code == 2, r.out);
+    BOOST_TEST(contains(r.out, "is a folder, not a TOML file"), r.out);
+    r = run("scene " + script.string() + " --seed -1 --out " + (dir / "s").string());
+    BOOST_TEST(r.code == 2, r.out);
+    // a 340 KB line is refused before anything is voiced
+    const fs::path huge = dir / "huge.toml";
+    std::string line;
+    while (line.size() < 340000) line += "아주 긴 대사입니다. ";
+    std::ofstream(huge.string()) << "title = \"t\"\ncast = [\"bujang\"]\n[[beats]]\nspeaker = \"bujang\"\nline = \"" << line << "\"\n";
+    r = run("scene " + huge.string() + " --out " + (dir / "huge").string());
+    BOOST_TEST(r.code == 3, r.out);
+    BOOST_TEST(contains(r.out, huge.string() + ":5:"), r.out);
+    BOOST_TEST(contains(r.out, "at most 1000"), r.out);
+    BOOST_TEST(!fs::exists(dir / "huge" / "mix.wav"));
+}
+
+BOOST_AUTO_TEST_CASE(scene_folder_holds_exactly_the_last_scene) {
+    const fs::path dir = temp_dir(), out = dir / "scene-out";
+    fs::create_directories(out / "lines");
+    for (const char* stale : {"01_bujang.wav", "02_sinip.wav", "003_daeri.wav", "003_daeri.wav.tmp"})
+        std::ofstream((out / "lines" / stale).string()) << "stale";
+    std::ofstream((out / "lines" / "notes.txt").string()) << "mine";  // not the scene's: kept
+    std::ofstream((out / "manifest.json.tmp").string()) << "{";
+    const fs::path script = dir / "eleven.toml";
+    std::ofstream s(script.string());
+    s << "title = \"t\"\ncast = [\"bujang\", \"sinip\"]\n";
+    for (int i = 0; i < 11; ++i) s << "[[beats]]\nspeaker = \"" << (i % 2 ? "sinip" : "bujang") << "\"\nline = \"네.\"\n";
+    s.close();
+    Run r = run("scene " + script.string() + " --out " + out.string());
+    BOOST_REQUIRE_MESSAGE(r.code == 0, r.out);
+    std::vector<std::string> names;
+    for (auto& e : fs::directory_iterator(out / "lines")) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    BOOST_REQUIRE_EQUAL(names.size(), 12u);  // 11 lines + notes.txt
+    BOOST_TEST(names[0] == "001_bujang.wav");
+    BOOST_TEST(names[9] == "010_sinip.wav");  // sorts after 009, before 011
+    BOOST_TEST(names[10] == "011_bujang.wav");
+    BOOST_TEST(names[11] == "notes.txt");
+    BOOST_TEST(!fs::exists(out / "manifest.json.tmp"));
+}
+
+BOOST_AUTO_TEST_CASE(plugins_exits_1_and_names_failed_plugins) {
+    const fs::path dir = temp_dir() / "plugins";
+    fs::create_directories(dir / "broken");
+    std::ofstream((dir / "broken" / "plugin.toml").string())
+        << "name = \"broken-manifest\"\nkind = \"speech-backend\"\nversion = \"1\"\napi_version = \"one\"\nlibrary = \"x.so\"\n";
+    fs::create_directories(dir / "text");
+    std::ofstream((dir / "text" / "plugin.toml").string())
+        << "name = \"not-a-library\"\nkind = \"speech-backend\"\nversion = \"1\"\napi_version = 1\nlibrary = \"libx.so\"\n";
+    std::ofstream((dir / "text" / "libx.so").string()) << "just text\n";
+    Run r = run("--plugin-path " + dir.string() + " plugins");
+    BOOST_TEST(r.code == 1, r.out);
+    BOOST_TEST(contains(r.out, "broken-manifest"), r.out);
+    BOOST_TEST(contains(r.out, "not a shared library"), r.out);
+    BOOST_TEST(!contains(r.out, "Bad file descriptor"), r.out);
+    r = run("--plugin-path " + dir.string() + " --json plugins");
+    BOOST_TEST(r.code == 1, r.out);
+}
+
+BOOST_AUTO_TEST_CASE(validate_agrees_with_run_time) {
+    const fs::path dir = temp_dir() / "validate";
+    fs::remove_all(dir);
+    const fs::path unknown = write_character(dir, "unknown", "미상", "no-such-backend", "espeak-ng");
+    const fs::path kind = write_character(dir, "kind", "종류", "espeak-ng", "espeak-ng");
+    const fs::path pitch = write_character(dir, "pitch", "음높이", "eeve-lora", "espeak-ng", "pitch = 100000");
+    Run r = run("characters validate " + unknown.string() + " " + kind.string() + " " + pitch.string());
+    BOOST_TEST(r.code == 3, r.out);
+    BOOST_TEST(contains(r.out, "text.backend = 'no-such-backend' is no plugin"), r.out);
+    BOOST_TEST(contains(r.out, "text.backend = 'espeak-ng' is a speech-backend plugin, not a text-backend"), r.out);
+    BOOST_TEST(contains(r.out, "[speech.voice]: voice parameter pitch = '100000'"), r.out);
+    // the same characters fail the same way at run time
+    Run say = run("--characters " + dir.string() + " say kind --situation 회의");
+    BOOST_TEST(say.code != 0, say.out);
+    Run speak = run("--characters " + dir.string() + " speak pitch --text 안녕 -o " + (dir / "p.wav").string());
+    BOOST_TEST(speak.code != 0, speak.out);
+
+    // allow_dirs from troupe.toml is honoured, through a symlink too
+    const fs::path voices = temp_dir() / "voices";
+    fs::create_directories(voices);
+    std::ofstream((voices / "unused.toml").string()) << "not read by --static";
+    const fs::path allowed = write_character(dir, "allowed", "허용", "eeve-lora", "espeak-ng",
+                                             "pitch = 40\nreference_audio = \"voice.wav\"");
+    fs::remove(allowed / "voice.wav");
+    fs::create_symlink(voices / "unused.toml", allowed / "voice.wav");
+    r = run("characters validate --static " + allowed.string());
+    BOOST_TEST(r.code == 3, r.out);
+    BOOST_TEST(contains(r.out, "points outside the character folder"), r.out);
+    std::ofstream((dir / "troupe.toml").string()) << "[characters]\nallow_dirs = [\"" << voices.string() << "\"]\n";
+    r = run("--troupe-config " + (dir / "troupe.toml").string() + " characters validate --static " + allowed.string());
+    BOOST_TEST(r.code == 0, r.out);
+}
+
+BOOST_AUTO_TEST_CASE(an_ambiguous_character_name_is_an_error_listing_the_candidates) {
+    const fs::path dir = temp_dir() / "twins";
+    fs::remove_all(dir);
+    write_character(dir, "twin-a", "쌍둥이", "eeve-lora", "espeak-ng");
+    write_character(dir, "twin-b", "쌍둥이", "eeve-lora", "espeak-ng", "pitch = 70");
+    Run r = run("--characters " + dir.string() + " speak 쌍둥이 --text 안녕 -o " + (dir / "x.wav").string());
+    BOOST_TEST(r.code == 2, r.out);
+    BOOST_TEST(contains(r.out, "'쌍둥이' is ambiguous"), r.out);
+    BOOST_TEST((contains(r.out, "twin-a") && contains(r.out, "twin-b")), r.out);
+    r = run("--characters " + dir.string() + " speak twin-b --text 안녕 -o " + (dir / "x.wav").string());
+    BOOST_TEST(r.code == 0, r.out);
 }

@@ -37,6 +37,8 @@ Character make_character(const std::string& id, const std::string& text_extra, b
             fs::copy_file(fs::path(TROUPE_FIXTURE_DIR) / "hooks" / f, folder / "hooks" / f,
                           fs::copy_options::overwrite_existing);
     }
+    // The reference files a character names must exist (docs/paths.md); their content is not read here.
+    for (const char* wav : {"calm.wav", "happy.wav"}) std::ofstream(folder / wav) << "RIFF";
     std::ofstream(folder / "character.toml")
         << "id = \"" << id << "\"\nname = \"테스터\"\n" << (hooks ? "hooks = \"hooks\"\n" : "")
         << "[persona]\ndefinition = \"페르소나\"\nspeech_level = \"haeyo\"\n"

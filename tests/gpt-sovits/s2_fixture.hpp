@@ -2,6 +2,7 @@
 #pragma once
 
 #include <troupe/audio.hpp>
+#include <troupe/torch/torch_checkpoint.hpp>
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
@@ -45,6 +46,21 @@ inline at::Tensor read_wav_samples(const std::string& path, int* rate = nullptr)
     troupe::Audio audio = troupe::read_wav(path);
     if (rate) *rate = audio.sample_rate;
     return at::from_blob(audio.samples.data(), {int64_t(audio.samples.size())}, at::kFloat).clone();
+}
+
+/// The output sample rate and samples per latent frame (product of upsample_rates) of the fixture's
+/// S2 model, read from the config stored in models/s2.pth (never assumed: fixture sets differ).
+struct S2AudioFacts {
+    int64_t sample_rate = 0, hop = 0;
+};
+inline S2AudioFacts s2_audio_facts() {
+    const auto ck = troupe::pt::Checkpoint::open(gsv_dir() + "/models/s2.pth");
+    const nlohmann::json hps = troupe::pt::to_json(ck.root().at("config"));
+    S2AudioFacts f;
+    f.sample_rate = hps.at("data").at("sampling_rate").get<int64_t>();
+    f.hop = 1;
+    for (const auto& r : hps.at("model").at("upsample_rates")) f.hop *= r.get<int64_t>();
+    return f;
 }
 
 inline at::Tensor ids_tensor(const nlohmann::json& list) {

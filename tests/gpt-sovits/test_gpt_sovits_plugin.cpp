@@ -37,14 +37,15 @@ BOOST_AUTO_TEST_CASE(synthesizes_korean_with_a_cached_voice) {
     req.text = (*prompted)["target_text"].get<std::string>();
     req.voice.reference_audio = dir + "/s2/ref_a.wav";
     req.voice.reference_text = (*prompted)["prompt_text"].get<std::string>();
-    req.voice.params = {{"voice.prompt_codes", codes}, {"top_k", "1"}, {"noise_scale", "0"}};
+    req.voice.params = {{"prompt_codes_file", codes}, {"top_k", "1"}, {"noise_scale", "0"}};
     req.seed = 3;
     Audio a, b;
     Status s = tts->synthesize(req, a);
     BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
-    BOOST_TEST(a.sample_rate == 32000);
-    const size_t pause = 9600;
-    BOOST_REQUIRE(a.samples.size() > pause + 640);
+    const s2test::S2AudioFacts facts = s2test::s2_audio_facts();  // from the checkpoint, not assumed
+    BOOST_TEST(a.sample_rate == facts.sample_rate);
+    const size_t pause = size_t(double(facts.sample_rate) * 0.3), hop = size_t(facts.hop);
+    BOOST_REQUIRE(a.samples.size() > pause + hop);
     double peak = 0;
     for (float x : a.samples) {
         BOOST_REQUIRE(std::isfinite(x));
@@ -53,7 +54,7 @@ BOOST_AUTO_TEST_CASE(synthesizes_korean_with_a_cached_voice) {
     BOOST_TEST(peak > 0.01);
     BOOST_TEST(peak <= 1.0);
     for (size_t i = a.samples.size() - pause; i < a.samples.size(); ++i) BOOST_REQUIRE(a.samples[i] == 0.0f);
-    BOOST_TEST((a.samples.size() - pause) % 640 == 0u);
+    BOOST_TEST((a.samples.size() - pause) % hop == 0u);
 
     s = tts->synthesize(req, b);  // cached voice, same seed → same audio
     BOOST_REQUIRE(s.ok());
@@ -63,5 +64,24 @@ BOOST_AUTO_TEST_CASE(synthesizes_korean_with_a_cached_voice) {
     s = tts->synthesize(req, b);
     BOOST_TEST(!s.ok());
     BOOST_TEST(int(s.code()) == int(Errc::unsupported));
+    req.language.clear();
+
+    // The old key (not a path key, so never checked by the host) is refused by name.
+    SpeechRequest old = req;
+    old.voice.params = {{"voice.prompt_codes", codes}};
+    s = tts->synthesize(old, b);
+    BOOST_TEST(!s.ok());
+    BOOST_TEST(s.message().find("prompt_codes_file") != std::string::npos, s.message());
+    // A file that is not an id list is an error that names it without echoing its content.
+    const std::string secret = codes + ".secret";
+    std::ofstream(secret) << "root:x:0:0:TOP-SECRET-LINE\n";
+    SpeechRequest wrong = req;
+    wrong.voice.params = {{"prompt_codes_file", secret}};
+    s = tts->synthesize(wrong, b);
+    BOOST_TEST(!s.ok());
+    BOOST_TEST(int(s.code()) == int(Errc::invalid_file));
+    BOOST_TEST(s.message().find(secret) != std::string::npos, s.message());
+    BOOST_TEST(s.message().find("TOP-SECRET") == std::string::npos, s.message());
+    std::filesystem::remove(secret);
     std::filesystem::remove(codes);
 }

@@ -79,15 +79,29 @@ constexpr double kLogitTol = 1e-4;
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(config_from_checkpoint) {
-    const auto cfg_json = read_json(gsv_dir() / "models" / "s1_config.json");
+    // models/s1_config.json and models/s1.safetensors are optional conveniences (the fixture's
+    // README): a fixture set with only s1.ckpt skips these comparisons.
     const auto& c = model().config;
-    BOOST_TEST(c.hidden_dim == cfg_json["model"]["hidden_dim"].get<int64_t>());
-    BOOST_TEST(c.n_head == cfg_json["model"]["head"].get<int64_t>());
-    BOOST_TEST(c.n_layer == cfg_json["model"]["n_layer"].get<int64_t>());
-    BOOST_TEST(c.vocab_size == cfg_json["model"]["vocab_size"].get<int64_t>());
-    BOOST_TEST(c.max_sec == cfg_json["data"]["max_sec"].get<int64_t>());
+    BOOST_TEST(c.hidden_dim > 0);
+    BOOST_TEST(c.n_layer > 0);
+    const fs::path config_file = gsv_dir() / "models" / "s1_config.json";
+    if (fs::exists(config_file)) {
+        const auto cfg_json = read_json(config_file);
+        BOOST_TEST(c.hidden_dim == cfg_json["model"]["hidden_dim"].get<int64_t>());
+        BOOST_TEST(c.n_head == cfg_json["model"]["head"].get<int64_t>());
+        BOOST_TEST(c.n_layer == cfg_json["model"]["n_layer"].get<int64_t>());
+        BOOST_TEST(c.vocab_size == cfg_json["model"]["vocab_size"].get<int64_t>());
+        BOOST_TEST(c.max_sec == cfg_json["data"]["max_sec"].get<int64_t>());
+    } else {
+        BOOST_TEST_MESSAGE("skipped: " << config_file << " is absent (optional)");
+    }
     // The same weights through the safetensors copy give the same model.
-    const auto st = s1::load_s1((gsv_dir() / "models" / "s1.safetensors").string(), test_device());
+    const fs::path twin = gsv_dir() / "models" / "s1.safetensors";
+    if (!fs::exists(twin)) {
+        BOOST_TEST_MESSAGE("skipped: " << twin << " is absent (optional)");
+        return;
+    }
+    const auto st = s1::load_s1(twin.string(), test_device());
     auto a = model().model->named_parameters(true);
     auto b = st.model->named_parameters(true);
     BOOST_REQUIRE(a.size() == b.size());

@@ -184,7 +184,13 @@ std::string read_bytes(const std::string& path) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(safetensors_copy_decodes_identically) {
-    const auto st_model = s2::S2Model::load(s2test::gsv_dir() + "/models/s2.safetensors");
+    // models/s2.safetensors is an optional twin of s2.pth (the fixture's README).
+    const std::string twin = s2test::gsv_dir() + "/models/s2.safetensors";
+    if (!std::filesystem::exists(twin)) {
+        BOOST_TEST_MESSAGE("skipped: " << twin << " is absent (optional)");
+        return;
+    }
+    const auto st_model = s2::S2Model::load(twin);
     FirstCase f = first_case(model());
     const at::Tensor a = model().decode(f.codes, f.text, f.ge, f.opt).audio;
     const at::Tensor b = st_model.decode(f.codes, f.text, f.ge, f.opt).audio;

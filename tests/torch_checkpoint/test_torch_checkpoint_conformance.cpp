@@ -1,5 +1,7 @@
 // The upstream GPT-SoVITS checkpoints (models/*.ckpt, *.pth) read through the restricted unpickler
-// must equal their safetensors copies exactly, configs included; a version-tagged copy too.
+// must equal their safetensors copies exactly, configs included; a version-tagged copy too. The
+// safetensors and *_config.json twins are optional (the fixture's README): a checkpoint without
+// them is still read, tag-checked and truncated; only the comparison is skipped, with a message.
 #define BOOST_TEST_MODULE torch_checkpoint_conformance
 #include <boost/test/unit_test.hpp>
 
@@ -27,14 +29,14 @@ fs::path fixture_root() {
     return fs::path(TROUPE_SOURCE_DIR) / ".." / "shared" / "conformance" / "gpt-sovits";
 }
 
-// Every pickled checkpoint in models/ that has a safetensors twin (discovered, not listed).
+// Every pickled checkpoint in models/ (discovered, not listed).
 std::vector<fs::path> checkpoints() {
     std::vector<fs::path> out;
     const fs::path dir = fixture_root() / "models";
     if (!fs::is_directory(dir)) return out;
     for (const auto& e : fs::directory_iterator(dir)) {
         const auto ext = e.path().extension().string();
-        if ((ext == ".ckpt" || ext == ".pth" || ext == ".pt") && fs::exists(fs::path(e.path()).replace_extension(".safetensors")))
+        if (ext == ".ckpt" || ext == ".pth" || ext == ".pt")
             out.push_back(e.path());
     }
     std::sort(out.begin(), out.end());
@@ -69,9 +71,13 @@ BOOST_AUTO_TEST_CASE(checkpoints_match_safetensors_and_configs) {
             const auto ck = pt::Checkpoint::open(path.string());
             BOOST_TEST(ck.version_tag() == "");
             BOOST_TEST(!ck.prefix().empty());
-            const auto st = troupe::st::File::open(fs::path(path).replace_extension(".safetensors").string());
-            compare_weights(ck.state_dict("weight"), st, path.filename().string());
             BOOST_TEST(ck.root().at("info").is_string());
+            BOOST_TEST(!ck.state_dict("weight").empty());
+            const fs::path twin = fs::path(path).replace_extension(".safetensors");
+            if (fs::exists(twin))
+                compare_weights(ck.state_dict("weight"), troupe::st::File::open(twin.string()), path.filename().string());
+            else
+                BOOST_TEST_MESSAGE("skipped the weight comparison: " << twin << " is absent (optional)");
 
             const fs::path cfg = path.parent_path() / (path.stem().string() + "_config.json");
             if (fs::exists(cfg)) {
@@ -79,6 +85,8 @@ BOOST_AUTO_TEST_CASE(checkpoints_match_safetensors_and_configs) {
                 const auto want = nlohmann::json::parse(f);
                 const auto got = pt::to_json(ck.root().at("config"));
                 BOOST_TEST((got == want), "config of " << path.filename() << " differs:\n" << got.dump(1));
+            } else {
+                BOOST_TEST_MESSAGE("skipped the config comparison: " << cfg << " is absent (optional)");
             }
         }
     }

@@ -1,5 +1,6 @@
 #include <troupe/eval/journal.hpp>
 
+#include <troupe/files.hpp>
 #include <troupe/status.hpp>
 
 #include <filesystem>
@@ -23,22 +24,30 @@ std::string string_field(const nlohmann::json& j, const char* key) {
 Journal::Journal(const std::string& path, const std::string& config_hash, const nlohmann::json& header_extra)
     : path_(path), hash_(config_hash) {
     if (!fs::path(path).parent_path().empty()) fs::create_directories(fs::path(path).parent_path());
-    size_t good_bytes = 0;
     bool have_header = false;
     if (fs::exists(path)) {
         std::ifstream in(path, std::ios::binary);
         std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        size_t pos = 0, lineno = 0;
+        size_t pos = 0, lineno = 0, good_bytes = 0;
         while (pos < content.size()) {
             size_t nl = content.find('\n', pos);
-            if (nl == std::string::npos) break;  // no newline: torn write
+            if (nl == std::string::npos) break;  // no newline: a torn last write, truncated below
             std::string line = content.substr(pos, nl - pos);
             ++lineno;
+            pos = nl + 1;
+            good_bytes = pos;
+            if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
             nlohmann::json j;
             try {
                 j = nlohmann::json::parse(line);
             } catch (const std::exception&) {
-                break;  // a torn or corrupt line: everything after it is dropped
+                j = nullptr;
+            }
+            // A corrupt line (torn by a crash of an earlier writer, or edited by hand) is dropped on
+            // its own: the finished cases after it stay.
+            if (!j.is_object()) {
+                dropped_lines_.push_back(lineno);
+                continue;
             }
             if (!j.is_object()) break;  // not a journal line: corrupt, as above
             const std::string type = string_field(j, "type");
@@ -56,11 +65,15 @@ Journal::Journal(const std::string& path, const std::string& config_hash, const 
                 std::string id = j["id"];
                 if (!rows_.count(id)) order_.push_back(id);
                 rows_[id] = j;
+            } else {
+                dropped_lines_.push_back(lineno);
             }
-            pos = nl + 1;
-            good_bytes = pos;
         }
         truncated_ = content.size() - good_bytes;
+        if (!have_header && !rows_.empty())
+            throw Error(Errc::invalid_file, path + ": the journal's header line is unreadable, so its " +
+                                                std::to_string(rows_.size()) +
+                                                " rows cannot be matched to this suite; use --fresh or another --out");
         if (truncated_) fs::resize_file(path, good_bytes);
     }
     file_ = std::fopen(path.c_str(), "ab");
@@ -69,7 +82,10 @@ Journal::Journal(const std::string& path, const std::string& config_hash, const 
         header_ = header_extra.is_object() ? header_extra : nlohmann::json::object();
         header_["type"] = "header";
         header_["config_hash"] = config_hash;
-        write_line(header_);
+        if (!events_.empty()) rewrite();  // a header lost to corruption: start the file with a new one
+        else write_line(header_);
+    } else if (!dropped_lines_.empty()) {
+        rewrite();  // drop the corrupt lines from the file too (atomically)
     }
 }
 
@@ -111,16 +127,12 @@ std::vector<nlohmann::json> Journal::rows() const {
 }
 
 void Journal::rewrite() {
-    std::string tmp = path_ + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << header_.dump() << "\n";
-        for (const auto& e : events_) out << e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-        for (const auto& id : order_) out << rows_.at(id).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-        if (!out) throw Error(Errc::runtime, "cannot write " + tmp);
-    }
+    std::string content = header_.dump() + "\n";
+    for (const auto& e : events_) content += e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    for (const auto& id : order_) content += rows_.at(id).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     std::fclose(file_);
-    fs::rename(tmp, path_);
+    file_ = nullptr;
+    write_file_atomic(path_, content);
     file_ = std::fopen(path_.c_str(), "ab");
     if (!file_) throw Error(Errc::runtime, "cannot reopen journal " + path_);
 }

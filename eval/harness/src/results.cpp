@@ -38,7 +38,7 @@ JournalContents read_journal(const std::string& path) {
         try {
             j = json::parse(line);
         } catch (const std::exception&) {
-            break;
+            continue;  // a torn or corrupt line: skip it, keep the rows after it (as Journal does)
         }
         // Lines that are not objects, or whose "type" or "id" is not a string, are not journal lines:
         // skipped (value() and get<std::string>() would throw a raw JSON type error on them).

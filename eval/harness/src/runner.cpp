@@ -1,4 +1,5 @@
 #include <troupe/eval/runner.hpp>
+#include <troupe/files.hpp>
 
 #include <troupe/audio.hpp>
 #include <troupe/request.hpp>
@@ -175,14 +176,28 @@ public:
 
     RunSummary run() {
         RunSummary summary;
+        check_suite(suite_, host_);
+        std::vector<std::string> expand_notes;
+        if (expand_cases(suite_, host_, expand_notes).empty())
+            throw Error(Errc::invalid_file, suite_.path + ": the suite expands to no cases with the loaded characters" +
+                                                (expand_notes.empty() ? std::string() : " (" + expand_notes.front() + ")"));
         fs::create_directories(options_.out_dir);
         fs::create_directories(fs::path(options_.out_dir) / "audio");
+        // One run per folder at a time: a second one would append the same cases to the journal.
+        DirLock lock(options_.out_dir, ".troupe-eval.lock", "troupe eval");
         std::string journal_path = (fs::path(options_.out_dir) / "cases.jsonl").string();
         if (options_.fresh && fs::exists(journal_path)) fs::remove(journal_path);
         std::string hash = config_hash(suite_, host_);
         journal_ = std::make_unique<Journal>(journal_path, hash, json{{"suite", suite_.name}, {"created", utc_now()}});
         if (journal_->truncated_bytes())
-            summary.notes.push_back("dropped a torn last journal line (" + std::to_string(journal_->truncated_bytes()) + " bytes)");
+            summary.notes.push_back(journal_path + ": dropped a torn last line (" +
+                                    std::to_string(journal_->truncated_bytes()) + " bytes, killed mid-write)");
+        if (!journal_->dropped_lines().empty()) {
+            std::string lines;
+            for (size_t n : journal_->dropped_lines()) lines += (lines.empty() ? "" : ", ") + std::to_string(n);
+            summary.notes.push_back(journal_path + ": dropped " + std::to_string(journal_->dropped_lines().size()) +
+                                    " corrupt line(s) (line " + lines + "); the cases on the other lines are kept");
+        }
         if (options_.retry_failed)
             journal_->drop_if([](const json& r) { return r.value("status", "") != "ok"; });
 

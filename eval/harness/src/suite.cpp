@@ -1,11 +1,17 @@
 #include <troupe/eval/suite.hpp>
 
+#include <troupe/paths.hpp>
 #include <troupe/status.hpp>
+#include <troupe/text.hpp>
+#include <troupe/toml_reader.hpp>
+
+#include <fmt/format.h>
 
 #include <toml++/toml.h>
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -21,14 +27,41 @@ std::string where(const std::string& path, const toml::source_region& r) {
     throw Error(Errc::invalid_file, where(path, node.source()) + ": " + message);
 }
 
-std::string resolve(const std::string& suite_path, const std::string& p) {
-    if (p.empty() || fs::path(p).is_absolute()) return p;
-    std::string root = source_dir();
-    if (!root.empty() && fs::exists(fs::path(root) / p)) return (fs::path(root) / p).lexically_normal().string();
-    fs::path beside = fs::path(suite_path).parent_path() / p;
-    if (fs::exists(beside)) return beside.lexically_normal().string();
-    // neither exists: keep it under the repository root so the "absent" message names a clear path
-    return ((root.empty() ? fs::path(suite_path).parent_path() : fs::path(root)) / p).lexically_normal().string();
+/// A path the suite names: relative to the repository root when it exists there, else to the suite's
+/// folder; resolved (symlinks followed) and confined to those two folders.
+std::string resolve(const std::string& suite_path, const toml::node* node, const std::string& key, const std::string& p) {
+    if (p.empty()) return p;
+    const std::string root = source_dir();
+    const std::string suite_dir = fs::absolute(suite_path).parent_path().lexically_normal().string();
+    std::string base = suite_dir;
+    if (!fs::path(p).is_absolute() && !root.empty() && fs::exists(fs::path(root) / p)) base = root;
+    else if (!fs::path(p).is_absolute() && !fs::exists(fs::path(suite_dir) / p) && !root.empty()) base = root;
+    std::vector<std::string> allowed = {suite_dir};
+    if (!root.empty()) allowed.push_back(root);
+    const std::optional<std::string> resolved = confine_path(p, base, allowed);
+    if (!resolved) {
+        const std::string message = key + " = \"" + p + "\" resolves to " + resolve_path(p, base) +
+                                    ", outside the suite's folder and the repository";
+        if (node) fail(suite_path, *node, message);
+        throw Error(Errc::invalid_file, suite_path + ": " + message);
+    }
+    return *resolved;
+}
+
+/// Limits of a suite (docs/cli.md, "Limits").
+constexpr int kMaxRepeats = 100;
+constexpr size_t kMaxSentences = 1000, kMaxEnrollment = 100, kMaxSentenceChars = 1000;
+constexpr int kMaxNewTokens = 8192;
+constexpr size_t kMaxCases = 100000;
+
+void check_range(const std::string& path, const toml::table& t, const char* key, double v, double lo, double hi,
+                 const std::string& prefix, bool lo_open = false) {
+    if ((lo_open ? v > lo : v >= lo) && v <= hi) return;
+    const toml::node* n = t.get(key);
+    const std::string message = fmt::format("{}{} must be {} {} and at most {} (got {})", prefix, key,
+                                            lo_open ? "above" : "at least", lo, hi, v);
+    if (n) fail(path, *n, message);
+    fail(path, t, message);
 }
 
 struct Reader {
@@ -97,18 +130,21 @@ nlohmann::json Suite::to_json() const {
 
 Suite load_suite(const std::string& path) {
     if (!fs::exists(path)) throw Error(Errc::not_found, "suite file not found: " + path);
-    toml::table root;
-    try {
-        root = toml::parse_file(path);
-    } catch (const toml::parse_error& e) {
-        throw Error(Errc::invalid_file, where(path, e.source()) + ": " + std::string(e.description()));
-    }
+    toml::table root = detail::parse_toml_file(path);  // folder, size and syntax errors with file:line:col
     Suite s;
     s.path = fs::absolute(path).lexically_normal().string();
     s.name = fs::path(path).stem().string();
     Reader top{path, root, {}};
     top.get("name", s.name);
     top.get("description", s.description);
+    // The name becomes the default output folder out/eval/<name>: one safe path component.
+    if (!is_safe_file_name(s.name)) {
+        const std::string message = "name '" + s.name +
+                                    "' must be 1-100 ASCII letters, digits, '-', '_' or '.', not starting with '.' "
+                                    "(it names the output folder)";
+        if (const toml::node* n = root.get("name")) fail(path, *n, message);
+        throw Error(Errc::invalid_file, path + ": " + message);
+    }
     if (const toml::table* t = top.sub("text")) {
         s.text = true;
         Reader r{path, *t, {}};
@@ -124,8 +160,11 @@ Suite load_suite(const std::string& path) {
         r.get("speak_lines", s.speak_lines);
         r.get("latency_limit_s", s.latency_limit_s);
         r.reject_unknown("text.");
-        if (s.repeats < 1) fail(path, *t, "text.repeats must be at least 1");
-        s.persona_dataset = resolve(path, s.persona_dataset);
+        check_range(path, *t, "repeats", s.repeats, 1, kMaxRepeats, "text.");
+        check_range(path, *t, "max_new_tokens", s.max_new_tokens, 0, kMaxNewTokens, "text.");
+        check_range(path, *t, "latency_limit_s", s.latency_limit_s, 0, 3600, "text.", true);
+        if (s.seed > uint64_t(INT64_MAX)) fail(path, *t, "text.seed is too large");
+        s.persona_dataset = resolve(path, t->get("persona_dataset"), "text.persona_dataset", s.persona_dataset);
     }
     if (const toml::table* t = top.sub("voice")) {
         Reader r{path, *t, {}};
@@ -145,12 +184,26 @@ Suite load_suite(const std::string& path) {
                 sr.get("kind", v.kind);
                 sr.reject_unknown("voice.sentences.");
                 if (v.id.empty() || v.text.empty()) fail(path, e, "each voice sentence needs an id and a text");
+                // The id names the case's audio file (audio/<character>_voice-<id>.wav): one safe name,
+                // so that two sentences can never share (and overwrite) a file.
+                if (!is_safe_file_name(v.id) || v.id.size() > 64)
+                    fail(path, e, "voice sentence id '" + v.id + "' must be 1-64 ASCII letters, digits, '-', '_' or '.', not starting with '.'");
                 if (!ids.insert(v.id).second) fail(path, e, "duplicate voice sentence id '" + v.id + "'");
                 if (v.kind.empty()) v.kind = "short";
+                if (utf8_length(v.text) > kMaxSentenceChars)
+                    fail(path, e, fmt::format("voice sentence '{}' is longer than {} characters", v.id, kMaxSentenceChars));
                 s.sentences.push_back(v);
+                if (s.sentences.size() > kMaxSentences)
+                    fail(path, e, fmt::format("at most {} [[voice.sentences]]", kMaxSentences));
             }
         }
         r.reject_unknown("voice.");
+        check_range(path, *t, "long_form_min_s", s.long_form_min_s, 0, 3600, "voice.", true);
+        if (s.enrollment.size() > kMaxEnrollment)
+            fail(path, *t, fmt::format("voice.enrollment must have at most {} sentences", kMaxEnrollment));
+        for (const auto& e : s.enrollment)
+            if (e.empty() || utf8_length(e) > kMaxSentenceChars)
+                fail(path, *t, fmt::format("voice.enrollment sentences must be 1-{} characters", kMaxSentenceChars));
     }
     if (const toml::table* t = top.sub("scorers")) {
         Reader r{path, *t, {}};
@@ -159,16 +212,21 @@ Suite load_suite(const std::string& path) {
         r.get("quality", s.quality);
         r.get("similarity_calibration", s.similarity_calibration);
         r.reject_unknown("scorers.");
-        s.similarity_calibration = resolve(path, s.similarity_calibration);
+        s.similarity_calibration =
+            resolve(path, t->get("similarity_calibration"), "scorers.similarity_calibration", s.similarity_calibration);
     }
     if (const toml::table* t = top.sub("copy")) {
         Reader r{path, *t, {}};
         r.get("training", s.copy_training);
         r.get("threshold", s.copy_threshold);
         r.reject_unknown("copy.");
-        s.copy_training = resolve(path, s.copy_training);
+        check_range(path, *t, "threshold", s.copy_threshold, 0, 1, "copy.");
+        s.copy_training = resolve(path, t->get("training"), "copy.training", s.copy_training);
     }
     top.reject_unknown("");
+    if (!(s.text && (s.character_scenarios || !s.persona_dataset.empty())) && s.sentences.empty() && s.enrollment.empty())
+        throw Error(Errc::invalid_file, path + ": the suite has no cases: enable [text] (character scenarios or a "
+                                               "persona_dataset) or add [[voice.sentences]] or voice.enrollment");
     return s;
 }
 
@@ -214,6 +272,10 @@ std::vector<CaseSpec> expand_cases(const Suite& suite, const Host& host, std::ve
     auto add_text = [&](const Character& c, const std::string& base, const std::string& group, const std::string& situation,
                         const std::string& action, const std::string& reference, const std::string& source) {
         for (int r = 0; r < suite.repeats; ++r) {
+            if (cases.size() >= kMaxCases)
+                throw Error(Errc::invalid_file, fmt::format("{}: the suite expands to more than {} cases; lower text.repeats "
+                                                            "or split the persona dataset",
+                                                            suite.path, kMaxCases));
             CaseSpec t;
             t.id = base + (suite.repeats > 1 ? "/r" + std::to_string(r) : "");
             t.type = "text";
@@ -323,6 +385,28 @@ std::vector<CaseSpec> expand_cases(const Suite& suite, const Host& host, std::ve
         }
     }
     return cases;
+}
+
+void check_suite(const Suite& suite, const Host& host) {
+    auto check = [&](const std::string& key, const std::string& name, PluginKind kind) {
+        if (name.empty() || name == "auto" || name == "none") return;
+        for (const auto& p : host.plugins()) {
+            if (p.manifest.name != name) continue;
+            const bool manifest_read = !(p.stage == LoadStage::manifest && !p.message.empty());
+            if (manifest_read && p.manifest.kind != kind)
+                throw Error(Errc::invalid_file, fmt::format("{}: scorers.{} = '{}' is a {} plugin, not a {}", suite.path, key,
+                                                            name, to_string(p.manifest.kind), to_string(kind)));
+            return;  // loaded, or failed: a failed scorer is reported as unavailable in the results
+        }
+        std::string known;
+        for (const auto& p : host.plugins())
+            if (!(p.stage == LoadStage::manifest && !p.message.empty()) && p.manifest.kind == kind) known += (known.empty() ? "" : ", ") + p.manifest.name;
+        throw Error(Errc::not_found, fmt::format("{}: scorers.{} = '{}' is no plugin (known {} plugins: {})", suite.path, key,
+                                                 name, to_string(kind), known.empty() ? "none" : known));
+    };
+    check("transcriber", suite.transcriber, PluginKind::transcriber);
+    check("speaker_encoder", suite.speaker_encoder, PluginKind::speaker_encoder);
+    for (const auto& q : suite.quality) check("quality", q, PluginKind::quality_estimator);
 }
 
 }  // namespace troupe::eval

@@ -100,6 +100,15 @@ public:
     /// The character with this id or display name; throws Error(not_found) listing the known ids.
     const Character& character(const std::string& id_or_name) const;
 
+    /// What would make `character` fail at run time, beyond its manifest (which load_character
+    /// checked): its text and speech backends must be loaded plugins of the right kind and its hooks
+    /// must load. With `use_backends`, the backends are also created with the character's
+    /// parameters, its adapter is loaded, one token is generated from its longest prompt (a scenario
+    /// with two quoted earlier lines, as in a scene) and every voice (default and per emotion) says a
+    /// short sentence — so `troupe characters validate` agrees with `say`, `speak` and `scene`.
+    /// Returns one message per problem (empty: ok); never throws.
+    std::vector<std::string> check_character(const Character& character, bool use_backends) const;
+
     /// The character's hooks (its `hooks` folder holds a plugin.toml of kind "character"), loaded
     /// once through the same stages as any plugin; null when it has none. Throws Error on failure.
     std::shared_ptr<CharacterHooks> hooks(const Character& character) const;

@@ -185,11 +185,22 @@ SynthSegment Engine::run_segment(const PreparedVoice& voice, const std::vector<i
     return seg;
 }
 
+namespace {
+constexpr double kMinSpeed = 0.25, kMaxSpeed = 4.0;
+}  // namespace
+
 SynthResult Engine::synthesize_phones(const PreparedVoice& voice, const std::vector<std::vector<int64_t>>& segments,
                                       const SynthOptions& options) {
     if (segments.empty()) throw Error(Errc::invalid_argument, "GPT-SoVITS: nothing to synthesise");
-    if (!(options.speed > 0) || options.noise_scale < 0 || options.pause_seconds < 0)
-        throw Error(Errc::invalid_argument, "GPT-SoVITS: speed must be > 0, noise scale and pause ≥ 0");
+    // Ranges (docs/cli.md "Limits"): the frame count is F / speed and the pause is rate × seconds,
+    // so an unbounded speed or pause is an unbounded allocation.
+    if (!(options.speed >= kMinSpeed && options.speed <= kMaxSpeed))
+        throw Error(Errc::invalid_argument,
+                    fmt::format("GPT-SoVITS: speed must be between {} and {} (got {})", kMinSpeed, kMaxSpeed, options.speed));
+    if (!(options.noise_scale >= 0 && options.noise_scale <= 2))
+        throw Error(Errc::invalid_argument, fmt::format("GPT-SoVITS: noise scale must be between 0 and 2 (got {})", options.noise_scale));
+    if (!(options.pause_seconds >= 0 && options.pause_seconds <= 10))
+        throw Error(Errc::invalid_argument, fmt::format("GPT-SoVITS: pause must be between 0 and 10 s (got {})", options.pause_seconds));
     std::lock_guard<std::mutex> lock(mutex_);
     SynthResult result;
     result.sample_rate = sample_rate();
@@ -216,9 +227,16 @@ SynthResult Engine::synthesize(const PreparedVoice& voice, const std::string& te
 
 namespace {
 
+constexpr std::streamoff kMaxIdFileBytes = 1 << 20;  // id lists are a few thousand numbers
+
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(Errc::not_found, fmt::format("{}: cannot open", path));
+    in.seekg(0, std::ios::end);
+    const std::streamoff size = in.tellg();
+    if (size > kMaxIdFileBytes)
+        throw Error(Errc::invalid_file, fmt::format("{}: {} bytes; an id file is at most {} bytes", path, size, kMaxIdFileBytes));
+    in.seekg(0);
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();
@@ -232,10 +250,14 @@ std::vector<int64_t> parse_ids(const std::string& text, const std::string& path)
         try {
             size_t pos = 0;
             const long long v = std::stoll(tok, &pos);
-            if (pos != tok.size()) throw std::invalid_argument(tok);
+            if (pos != tok.size()) throw std::invalid_argument("id");
             out.push_back(v);
         } catch (const std::exception&) {
-            throw Error(Errc::invalid_file, fmt::format("{}: '{}' is not an integer id", path, tok));
+            // The file's content is not echoed: it may be any file the user pointed at by mistake.
+            throw Error(Errc::invalid_file,
+                        fmt::format("{}: item {} is not an integer id (expected numbers separated by spaces, "
+                                    "commas or newlines, or a JSON list)",
+                                    path, out.size() + 1));
         }
         tok.clear();
     };

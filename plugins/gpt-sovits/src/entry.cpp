@@ -46,7 +46,17 @@ public:
             spec.reference_audio = request.voice.reference_audio;
             spec.reference_text = request.voice.reference_text;
             spec.extra_references = request.voice.extra_references;
-            if (p.has("voice.prompt_codes")) spec.prompt_codes = read_id_list(p.path("voice.prompt_codes"));
+            // Prompt codes come from a file named by a path key: `prompt_codes_file` in [speech.voice]
+            // (resolved and confined to the character folder by the host) or `voice.prompt_codes_file`
+            // in troupe.toml / [defaults]. The old key was no path key, so nothing checked it.
+            for (const char* old : {"prompt_codes", "voice.prompt_codes"})
+                if (p.has(old)) p.fail(old, fmt::format("is now '{}_file' (a path key, checked like every path)", old));
+            if (const std::string* codes = request.voice.params.count("prompt_codes_file")
+                                               ? &request.voice.params.at("prompt_codes_file") : nullptr;
+                codes && !codes->empty())
+                spec.prompt_codes = read_id_list(*codes);
+            else if (p.has("voice.prompt_codes_file"))
+                spec.prompt_codes = read_id_list(p.path("voice.prompt_codes_file"));
             auto voice = engine_->prepare_voice(spec);
 
             SynthOptions so;
@@ -54,9 +64,9 @@ public:
             so.top_p = p.number("top_p", 1.0, 0.0, 1.0);
             so.temperature = p.number("temperature", 1.0, 0.0, 100.0);
             so.repetition_penalty = p.number("repetition_penalty", 1.35, 0.0, 100.0);
-            so.noise_scale = p.number("noise_scale", 0.5, 0.0, 100.0);
-            so.speed = p.number("speed", 1.0, 0.05, 20.0);
-            so.pause_seconds = p.number("pause", 0.3, 0.0, 60.0);
+            so.noise_scale = p.number("noise_scale", 0.5, 0.0, 2.0);  // ranges: docs/cli.md "Limits"
+            so.speed = p.number("speed", 1.0, 0.25, 4.0);
+            so.pause_seconds = p.number("pause", 0.3, 0.0, 10.0);
             if (p.has("split")) so.cut = text::parse_cut_method(p.string("split"));
             so.seed = request.seed;
             if (plugin_cancel_requested()) throw Error(Errc::cancelled, "cancelled");

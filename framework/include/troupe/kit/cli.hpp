@@ -6,6 +6,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -25,6 +26,15 @@ int run_guarded(const char* command, const std::function<int()>& body) noexcept;
 bool parse_options(const std::string& usage, boost::program_options::options_description& options,
                    const std::vector<std::string>& args, boost::program_options::variables_map& vm,
                    const boost::program_options::positional_options_description* positional = nullptr);
+
+/// Limits of the generation options (docs/cli.md, "Limits"): --seed 0..2^63-1, --max-new-tokens 1..8192.
+constexpr int kMaxNewTokensLimit = 8192;
+/// Throws Error(invalid_argument) when --seed or --max-new-tokens, if given (in `vm`), is out of range.
+void check_generation_options(const boost::program_options::variables_map& vm, int64_t seed, int max_new_tokens);
+
+/// Throws Error(invalid_argument) when `path` is a folder and Error(not_found) when its folder does not
+/// exist, so an output file is checked before any work is done. `option` names the option ("-o").
+void check_output_file(const std::string& path, const std::string& option);
 
 /// Prints `json` (a serialised JSON document) on stdout followed by a newline.
 void print_json(const std::string& json);

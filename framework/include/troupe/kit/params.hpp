@@ -48,8 +48,9 @@ private:
 
 /// True if `path` (absolute, normalised) lies inside `dir`.
 bool path_inside(const std::string& path, const std::string& dir);
-/// `path` normalised; throws Error(invalid_argument) naming `what` unless it lies inside one of `dirs`
-/// (for files a user's data may point to: a character folder plus troupe.toml [characters] allow_dirs).
+/// `path` resolved (absolute, `..` removed, symlinks followed as far as it exists); throws
+/// Error(invalid_argument) naming `what` unless it lies inside one of `dirs` (resolved the same way)
+/// — for files a user's data may point to: a character folder plus troupe.toml [characters] allow_dirs.
 std::string confine_path(const std::string& path, const std::vector<std::string>& dirs, const std::string& what);
 
 }  // namespace troupe::kit

@@ -1,6 +1,7 @@
 // troupe/eval/journal.hpp — the per-case JSONL journal of a run. Each finished case is appended as
 // one line and flushed to disk (fsync) before the next starts; reopening a journal drops a torn last
-// line (a run killed mid-write) and reports the completed ids, so a rerun resumes without loss or
+// line (a run killed mid-write) and any corrupt line in the middle on its own, keeping every
+// complete row around it, and reports the completed ids, so a rerun resumes without loss or
 // duplicates.
 #pragma once
 
@@ -17,7 +18,8 @@ class Journal {
 public:
     /// Opens (creating) `path`. The first line is a header {"type":"header","config_hash":…}; a
     /// journal whose hash differs from `config_hash` throws Error(invalid_argument) (use a fresh --out
-    /// or --fresh). Torn trailing lines are truncated away.
+    /// or --fresh). A torn trailing line is truncated away; corrupt lines elsewhere are dropped one by
+    /// one (the file is rewritten atomically without them), and the rows after them are kept.
     Journal(const std::string& path, const std::string& config_hash, const nlohmann::json& header_extra = {});
     ~Journal();
     Journal(const Journal&) = delete;
@@ -35,7 +37,10 @@ public:
     /// Non-case events (load times, warm-ups), in order.
     const std::vector<nlohmann::json>& events() const { return events_; }
     void append_event(const nlohmann::json& event);
+    /// Bytes of a torn last line that were cut off when the journal was opened.
     size_t truncated_bytes() const { return truncated_; }
+    /// 1-based numbers of the corrupt lines dropped when the journal was opened.
+    const std::vector<size_t>& dropped_lines() const { return dropped_lines_; }
     const std::string& path() const { return path_; }
 
 private:
@@ -48,6 +53,7 @@ private:
     std::map<std::string, nlohmann::json> rows_;
     std::vector<nlohmann::json> events_;
     size_t truncated_ = 0;
+    std::vector<size_t> dropped_lines_;
 };
 
 template <class F>

@@ -46,8 +46,14 @@ struct Suite {
 };
 
 /// Parses a suite file; relative paths resolve against the repository root (source_dir()) when they
-/// exist there, else against the suite file's folder. Throws Error(invalid_file) with file:line:col.
+/// exist there, else against the suite file's folder, and must resolve (symlinks followed) inside one
+/// of those two. Sizes and counts have documented ranges (docs/cli.md, "Limits"); a suite without any
+/// case is an error. Throws Error(invalid_file) with file:line:col.
 Suite load_suite(const std::string& path);
+
+/// Checks the suite against the host: every scorer it names is a plugin of the right kind (a
+/// failed one is reported later as unavailable). Throws Error(not_found / invalid_file).
+void check_suite(const Suite& suite, const Host& host);
 
 /// One unit of work, journaled under its unique `id`.
 struct CaseSpec {
