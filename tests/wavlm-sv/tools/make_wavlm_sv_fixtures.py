@@ -81,7 +81,7 @@ def main():
     torch.manual_seed(a.seed)
     model = WavLMForXVector(cfg).eval()
     randomize(model, a.seed + 1)
-    model.save_pretrained(md, safe_serialization=True)
+    model.save_pretrained(md)
     fe = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=not base,
                                   return_attention_mask=True)
     fe.save_pretrained(md)

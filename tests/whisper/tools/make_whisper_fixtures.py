@@ -284,7 +284,7 @@ def main():
         raise SystemExit("no seed gave robust greedy decodes")
     seed, bias, gap = chosen
     print(f"{a.name}: seed {seed}, end-of-text bias {bias}, min greedy gap {gap:.4g}")
-    model.save_pretrained(md, max_shard_size="60KB" if a.shard else "10GB", safe_serialization=True)
+    model.save_pretrained(md, max_shard_size="60KB" if a.shard else "10GB")
     model.generation_config.save_pretrained(md)
 
     # The HF tokenizer's decode, when this transformers can build one from the folder (recorded, not required).
