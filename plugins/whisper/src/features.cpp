@@ -20,7 +20,7 @@ double hertz_to_mel(double hz) {
     return hz >= kMinLogHertz ? kMinLogMel + std::log(hz / kMinLogHertz) * kLogStep : 3.0 * hz / 200.0;
 }
 double mel_to_hertz(double mel) {
-    return mel >= kMinLogMel ? kMinLogHertz * std::exp(kLogStep * (mel - kMinLogMel)) : 200.0 * mel / 3.0;
+    return mel >= kMinLogMel ? kMinLogHertz * std::exp((mel - kMinLogMel) / kLogStep) : 200.0 * mel / 3.0;
 }
 
 }  // namespace
