@@ -50,6 +50,8 @@ EncoderConfig EncoderConfig::read(const std::string& path) {
     get(j, "do_stable_layer_norm", c.do_stable_layer_norm, path);
     get(j, "vocab_size", c.vocab_size, path);
     get(j, "pad_token_id", c.pad_token_id, path);
+    get(j, "num_buckets", c.num_buckets, path);
+    get(j, "max_bucket_distance", c.max_bucket_distance, path);
     if (c.model_type != "hubert") c.feat_proj_layer_norm = true;  // only HuBERT has the switch
     bool add_adapter = false;
     get(j, "add_adapter", add_adapter, path);
@@ -62,9 +64,11 @@ EncoderConfig EncoderConfig::read(const std::string& path) {
 
 void EncoderConfig::validate(const std::string& origin) const {
     auto bad = [&](const std::string& what) { throw Error(Errc::invalid_file, fmt::format("{}: {}", origin, what)); };
-    if (model_type != "wav2vec2" && model_type != "hubert")
+    if (model_type != "wav2vec2" && model_type != "hubert" && model_type != "wavlm")
         throw Error(Errc::unsupported,
-                    fmt::format("{}: model_type '{}' is not supported (wav2vec2 or hubert)", origin, model_type));
+                    fmt::format("{}: model_type '{}' is not supported (wav2vec2, hubert or wavlm)", origin, model_type));
+    if (model_type == "wavlm" && (num_buckets < 4 || max_bucket_distance <= num_buckets / 4))
+        bad(fmt::format("num_buckets {} / max_bucket_distance {} make no bucket table", num_buckets, max_bucket_distance));
     if (conv_dim.empty() || conv_dim.size() != conv_kernel.size() || conv_dim.size() != conv_stride.size())
         bad(fmt::format("conv_dim/conv_kernel/conv_stride must be non-empty and of equal length ({}, {}, {})",
                         conv_dim.size(), conv_kernel.size(), conv_stride.size()));

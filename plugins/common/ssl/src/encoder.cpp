@@ -48,6 +48,8 @@ struct ConvLayer {
 struct EncoderLayer {
     Linear q, k, v, out, ff_in, ff_out;
     Norm attn_norm, final_norm;
+    Linear gate;           // WavLM: gru_rel_pos_linear [8, head_dim]
+    at::Tensor gate_const; // WavLM: gru_rel_pos_const [1, heads, 1, 1]
 };
 
 at::Tensor activation(const at::Tensor& x, const std::string& name) {
@@ -83,16 +85,44 @@ struct Encoder::Impl {
     at::Tensor bn_mean, bn_var, bn_weight, bn_bias;
     Norm enc_norm;
     std::vector<EncoderLayer> layers;
+    at::Tensor rel_embed;  // WavLM: layer 0's rel_attn_embed [num_buckets, heads]
+
+    bool wavlm() const { return config.model_type == "wavlm"; }
+    /// WavLM's relative position bias [heads, T, T] (transformers' compute_bias, bucketed in float32).
+    at::Tensor position_bias(int64_t T) const {
+        const at::TensorOptions lo = at::TensorOptions().dtype(at::kLong).device(rel_embed.device());
+        const at::Tensor pos = at::arange(T, lo);
+        const at::Tensor rel = pos.unsqueeze(0) - pos.unsqueeze(1);  // memory - context
+        const int64_t half = config.num_buckets / 2, max_exact = half / 2;
+        at::Tensor buckets = (rel > 0).to(at::kLong) * half;
+        const at::Tensor a = rel.abs();
+        const at::Tensor is_small = a < max_exact;
+        at::Tensor large = at::log(a.clamp_min(1).to(at::kFloat) / float(max_exact));
+        large = large / std::log(double(config.max_bucket_distance) / double(max_exact));
+        large = (large * float(half - max_exact) + float(max_exact)).to(at::kLong).clamp_max(half - 1);
+        buckets = buckets + at::where(is_small, a, large);
+        return at::embedding(rel_embed, buckets).permute({2, 0, 1});  // [heads, T, T]
+    }
+    /// WavLM's per-layer gate of the position bias from the attention input h [B, T, H]: [B, heads, T, 1].
+    at::Tensor gate(const at::Tensor& h, const EncoderLayer& l) const {
+        const int64_t B = h.size(0), T = h.size(1), nh = config.num_attention_heads, hd = config.hidden_size / nh;
+        at::Tensor g = l.gate(h.view({B, T, nh, hd}).permute({0, 2, 1, 3}));  // [B, nh, T, 8]
+        g = at::sigmoid(g.view({B, nh, T, 2, 4}).sum(-1));                    // [B, nh, T, 2]
+        const at::Tensor ga = g.narrow(-1, 0, 1), gb = g.narrow(-1, 1, 1);
+        return ga * (gb * l.gate_const - 1.0) + 2.0;
+    }
 
     at::Tensor layer_norm(const at::Tensor& x, const Norm& n) const {
         return at::layer_norm(x, {x.size(-1)}, n.weight, n.bias, config.layer_norm_eps);
     }
-    at::Tensor attention(const at::Tensor& h, const EncoderLayer& l) const {
+    /// `bias` [heads, T, T]: WavLM's position bias (gated here), or undefined.
+    at::Tensor attention(const at::Tensor& h, const EncoderLayer& l, const at::Tensor& bias = {}) const {
         const int64_t B = h.size(0), T = h.size(1), H = config.hidden_size, nh = config.num_attention_heads;
         const int64_t hd = H / nh;
         auto split = [&](const at::Tensor& x) { return x.view({B, T, nh, hd}).transpose(1, 2); };
         at::Tensor q = split(l.q(h)), k = split(l.k(h)), v = split(l.v(h));
         at::Tensor scores = at::matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(double(hd)));
+        if (bias.defined()) scores = scores + gate(h, l) * bias.unsqueeze(0);
         at::Tensor probs = at::softmax(scores, -1);
         at::Tensor ctx = at::matmul(probs, v).transpose(1, 2).reshape({B, T, H});
         return l.out(ctx);
@@ -168,7 +198,7 @@ Encoder Encoder::from_weights(const EncoderConfig& config, const FeatureExtracto
         impl->prefix = *prefix;
     } else {
         bool found = false;
-        for (const char* p : {"", "wav2vec2.", "hubert."})
+        for (const char* p : {"", "wav2vec2.", "hubert.", "wavlm."})
             if (weights.contains(std::string(p) + names::proj_w)) {
                 impl->prefix = p;
                 found = true;
@@ -176,7 +206,7 @@ Encoder Encoder::from_weights(const EncoderConfig& config, const FeatureExtracto
             }
         if (!found)
             throw Error(Errc::invalid_file,
-                        fmt::format("{}: no '{}' (with prefix '', 'wav2vec2.' or 'hubert.'): not a Wav2Vec2/HuBERT checkpoint",
+                        fmt::format("{}: no '{}' (with prefix '', 'wav2vec2.', 'hubert.' or 'wavlm.'): not a Wav2Vec2/HuBERT/WavLM checkpoint",
                                     src, names::proj_w));
     }
     const std::string& pre = impl->prefix;
@@ -267,6 +297,12 @@ Encoder Encoder::from_weights(const EncoderConfig& config, const FeatureExtracto
         l.ff_out = lin("feed_forward.output_dense", H, I);
         l.attn_norm = norm("layer_norm");
         l.final_norm = norm("final_layer_norm");
+        if (config.model_type == "wavlm") {
+            const int64_t nh = config.num_attention_heads;
+            l.gate = lin("attention.gru_rel_pos_linear", 8, H / nh);
+            l.gate_const = load(names::layer(i, "attention.gru_rel_pos_const"), {1, nh, 1, 1});
+            if (i == 0) impl->rel_embed = load(names::layer(0, "attention.rel_attn_embed.weight"), {config.num_buckets, nh});
+        }
         impl->layers.push_back(std::move(l));
     }
 
@@ -351,16 +387,19 @@ EncoderOutput Encoder::forward(const at::Tensor& input_values, bool with_traces)
         h = m.layer_norm(h, m.enc_norm);
         trace("encoder_layer_norm", h);
     }
+    const at::Tensor bias = m.wavlm() ? m.position_bias(h.size(1)).to(h.scalar_type()) : at::Tensor();
     for (size_t i = 0; i < m.layers.size(); ++i) {
         const EncoderLayer& l = m.layers[i];
+        if (with_traces) out.hidden_states.push_back(h);
         if (c.do_stable_layer_norm) {
-            h = h + m.attention(m.layer_norm(h, l.attn_norm), l);
+            h = h + m.attention(m.layer_norm(h, l.attn_norm), l, bias);
             h = h + m.feed_forward(m.layer_norm(h, l.final_norm), l);
         } else {
-            h = m.layer_norm(h + m.attention(h, l), l.attn_norm);
+            h = m.layer_norm(h + m.attention(h, l, bias), l.attn_norm);
             h = m.layer_norm(h + m.feed_forward(h, l), l.final_norm);
         }
         if (with_traces) out.traces[fmt::format("encoder_layer{}", i)] = h;
+        if (with_traces && i + 1 == m.layers.size()) out.hidden_states.push_back(h);
     }
     if (c.do_stable_layer_norm) {
         h = m.layer_norm(h, m.enc_norm);

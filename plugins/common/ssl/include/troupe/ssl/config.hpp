@@ -1,4 +1,4 @@
-// troupe/ssl/config.hpp — configuration of a Hugging Face Wav2Vec2Model / HubertModel folder.
+// troupe/ssl/config.hpp — configuration of a Hugging Face Wav2Vec2Model / HubertModel / WavLMModel folder.
 //
 // Parsed from `config.json` and `preprocessor_config.json` with the transformers defaults for keys
 // an older config omits. No LibTorch here.
@@ -10,7 +10,7 @@
 
 namespace troupe::ssl {
 
-/// The encoder part of `config.json` (model_type "wav2vec2" or "hubert").
+/// The encoder part of `config.json` (model_type "wav2vec2", "hubert" or "wavlm").
 struct EncoderConfig {
     std::string model_type = "wav2vec2";
     // Conv feature encoder.
@@ -31,6 +31,9 @@ struct EncoderConfig {
     int64_t num_conv_pos_embedding_groups = 16;
     bool conv_pos_batch_norm = false;            // HuBERT only: BatchNorm1d before the positional conv
     bool do_stable_layer_norm = false;           // true: pre-LN layers + final LayerNorm
+    // WavLM only: gated relative position bias (T5-style log buckets, shared by all layers from layer 0).
+    int64_t num_buckets = 320;
+    int64_t max_bucket_distance = 800;
     // Heads (used by the CTC model, not by the encoder).
     int64_t vocab_size = 0;
     int64_t pad_token_id = 0;

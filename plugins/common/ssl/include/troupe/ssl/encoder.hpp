@@ -1,5 +1,6 @@
-// troupe/ssl/encoder.hpp — the self-supervised speech encoder shared by the HuBERT (GPT-SoVITS) path and the
-// wav2vec2 CTC transcriber: a LibTorch port of transformers' `Wav2Vec2Model` / `HubertModel` forward pass
+// troupe/ssl/encoder.hpp — the self-supervised speech encoder shared by the HuBERT (GPT-SoVITS) path, the
+// wav2vec2 CTC transcriber, the WavLM speaker encoder (wavlm-sv) and UTMOS: a LibTorch port of transformers'
+// `Wav2Vec2Model` / `HubertModel` / `WavLMModel` forward pass
 // in eval mode (no dropout, no SpecAugment, no attention mask: each call is one or more unpadded waveforms).
 //
 //   waveform ─prepare()─▶ input_values ─forward()─▶ last_hidden_state [B, T, H]
@@ -7,8 +8,10 @@
 // Supported: conv feature encoder with GroupNorm-on-first-layer ("group") or LayerNorm-on-every-layer ("layer");
 // feature projection (LayerNorm + Linear); positional conv embedding with weight norm stored either as
 // `parametrizations.weight.original0/1` (g, v) or as legacy `weight_g/weight_v`, or already folded as `weight`;
-// optional HuBERT `conv_pos_batch_norm`; post-LN ("do_stable_layer_norm": false) and pre-LN (true) encoders.
-// Weights may be stored under a model prefix ("wav2vec2.", "hubert.", or none); it is detected.
+// optional HuBERT `conv_pos_batch_norm`; post-LN ("do_stable_layer_norm": false) and pre-LN (true) encoders;
+// WavLM's gated relative position bias (bucketed bias from layer 0's `rel_attn_embed`, gated per layer and head
+// by `gru_rel_pos_linear` / `gru_rel_pos_const` of the attention input).
+// Weights may be stored under a model prefix ("wav2vec2.", "hubert.", "wavlm.", or none); it is detected.
 #pragma once
 
 #include <troupe/ssl/config.hpp>
@@ -22,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace troupe::ssl {
 
@@ -53,6 +57,11 @@ struct EncoderOutput {
     /// "pos_conv_embed" [B, T, H] (the added term), "encoder_layer_norm" [B, T, H] (post-LN: the input of
     /// layer 0; stable-LN: the final norm = encoder output), "encoder_layer{i}" [B, T, H] (output of layer i).
     std::map<std::string, at::Tensor> traces;
+    /// Filled when traces are requested: transformers' `hidden_states` (output_hidden_states=True), num_layers + 1
+    /// tensors [B, T, H]: the input of layer 0 (post-LN: after the encoder norm; stable-LN: projection + positional
+    /// term), then each layer's output. As transformers 5 records them: for stable-LN the last entry is the last
+    /// layer's raw output (transformers 4 appended the final norm instead; last_hidden_state is that norm).
+    std::vector<at::Tensor> hidden_states;
 };
 
 class Encoder {
