@@ -194,3 +194,18 @@ BOOST_AUTO_TEST_CASE(wilson_interval) {
     BOOST_TEST(h.low == 0.2366, boost::test_tools::tolerance(1e-3));
     BOOST_TEST(h.high == 0.7634, boost::test_tools::tolerance(1e-3));
 }
+
+BOOST_AUTO_TEST_CASE(bootstrap_interval_of_the_mean) {
+    auto c = bootstrap_mean({3.5, 3.5, 3.5});
+    BOOST_TEST(c.low == 3.5);
+    BOOST_TEST(c.high == 3.5);
+    std::vector<double> v;
+    for (int i = 0; i < 100; ++i) v.push_back(3.0 + (i % 10) * 0.1);  // mean 3.45, sd ~0.29
+    auto b = bootstrap_mean(v);
+    BOOST_TEST(b.low < 3.45);
+    BOOST_TEST(b.high > 3.45);
+    BOOST_TEST(b.high - b.low == 2 * 1.96 * 0.2872 / 10, boost::test_tools::tolerance(0.15));  // ~ normal interval
+    auto again = bootstrap_mean(v);  // deterministic
+    BOOST_TEST(again.low == b.low);
+    BOOST_TEST(std::isnan(bootstrap_mean({}).low));
+}

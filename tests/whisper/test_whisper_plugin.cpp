@@ -7,6 +7,9 @@
 
 #include <troupe/audio.hpp>
 #include <troupe/host.hpp>
+#include <troupe/nn/file_hash.hpp>
+
+#include <fstream>
 
 #include <filesystem>
 
@@ -67,6 +70,16 @@ BOOST_AUTO_TEST_CASE(transcribes_through_the_host) {
         std::string text;
         BOOST_CHECK(!t->transcribe(Audio{}, text).ok());
     }
+}
+
+BOOST_AUTO_TEST_CASE(model_files_are_hashed) {
+    const fs::path p = fs::temp_directory_path() / ("troupe_sha_" + std::to_string(::getpid()));
+    { std::ofstream(p) << "abc"; }
+    BOOST_CHECK_EQUAL(nn::sha256_file(p.string()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    fs::remove(p);
+    const std::string sha = nn::model_sha256(nn::weight_files(kSet + "/model"));
+    BOOST_CHECK_EQUAL(sha.size(), 64u);
+    BOOST_CHECK_EQUAL(nn::weight_files(std::string(TROUPE_SOURCE_DIR) + "/tests/whisper/data/v128/model").size(), 9u);
 }
 
 BOOST_AUTO_TEST_CASE(bad_parameters_are_named) {

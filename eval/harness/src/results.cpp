@@ -156,14 +156,17 @@ json build_results(const Suite& suite, const Host& host, const std::string& out_
         return sc[key].value("reason", "");
     };
     bool have_asr = scorer_ok("transcriber"), have_spk = scorer_ok("speaker_encoder");
-    std::string mos_plugin, mos_reason = "no quality-estimator plugin is loaded", failure_detector;
+    std::string mos_plugin, mos_describe, mos_reason = "no quality-estimator plugin is loaded", failure_detector;
     if (sc.contains("quality"))
         for (const auto& q : sc["quality"]) {
             if (!q.value("available", false)) { mos_reason = q.value("reason", mos_reason); continue; }
             bool is_mos = false;
             for (const auto& cap : q.value("capabilities", json::array()))
                 if (cap.get<std::string>().find("mos") != std::string::npos) is_mos = true;
-            if (is_mos && mos_plugin.empty()) mos_plugin = q.value("plugin", "");
+            if (is_mos && mos_plugin.empty()) {
+                mos_plugin = q.value("plugin", "");
+                mos_describe = q.value("describe", "");
+            }
             if (!is_mos) {
                 failure_detector = q.value("plugin", "");
                 mos_reason = "no MOS-predicting quality estimator is loaded ('" + failure_detector +
@@ -363,6 +366,7 @@ json build_results(const Suite& suite, const Host& host, const std::string& out_
             std::map<std::string, size_t> flag_counts;
             std::vector<UtteranceErrors> asr;
             std::vector<double> rtf, rss, gpu, sim_centroid, sim_reference, mos;
+            std::string mos_method;  // the estimate's own label, e.g. "predicted MOS (UTMOS22)"
             for (size_t i = 0; i < vr.size(); ++i) {
                 const json& r = *vr[i];
                 if (r.value("status", "") == "skipped") { ++skipped; continue; }
@@ -414,8 +418,10 @@ json build_results(const Suite& suite, const Host& host, const std::string& out_
                     if (reference_centroids.count(c.id)) sim_reference.push_back(cosine(e, reference_centroids[c.id]));
                     trials.push_back({c.id, e});
                 }
-                if (!mos_plugin.empty() && r.contains("quality") && r["quality"].contains(mos_plugin))
+                if (!mos_plugin.empty() && r.contains("quality") && r["quality"].contains(mos_plugin)) {
                     mos.push_back(r["quality"][mos_plugin].value("score", 0.0));
+                    if (mos_method.empty()) mos_method = r["quality"][mos_plugin].value("method", "");
+                }
             }
             ErrorRateSummary er = summarize(asr);
             cj["voice"] = {{"utterances", n}, {"skipped", skipped}, {"synthesized", synthesized}, {"success", success},
@@ -435,9 +441,14 @@ json build_results(const Suite& suite, const Host& host, const std::string& out_
             std::string asr_method = have_asr ? results["scorers"]["transcriber"].value("describe", "") : "";
 
             // MOS proxy
-            if (!mos.empty())
-                rows.push_back({scope, "음성 품질", "MOS (proxy: " + mos_plugin + ")", "≥ 4.0", num(mean(mos)), mean(mos),
-                                mean(mos) >= 4.0 ? kPass : kFail, "예측 MOS (proxy), 사람 평가 아님"});
+            if (!mos.empty()) {
+                const Interval ci = bootstrap_mean(mos);
+                const std::string label = mos_method.empty() ? "MOS (proxy: " + mos_plugin + ")" : mos_method;
+                rows.push_back({scope, "음성 품질", label, "≥ 4.0",
+                                fmt::format("{} [95% {}–{}] (n={})", num(mean(mos)), num(ci.low), num(ci.high), mos.size()), mean(mos),
+                                mean(mos) >= 4.0 ? kPass : kFail,
+                                "예측 MOS (proxy), 사람 평가 아님: " + mos_describe + "; 구간은 발화 부트스트랩"});
+            }
             else
                 rows.push_back({scope, "음성 품질", "MOS (proxy)", "≥ 4.0", "n/a", kNaN, kNA, mos_reason});
             // MOS-S

@@ -11,6 +11,7 @@
 #include <troupe/eval/speech_level.hpp>
 #include <troupe/eval/util.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -86,9 +87,36 @@ std::shared_ptr<T> make_scorer(const Host& host, const std::string& wanted, Plug
         return nullptr;
     }
     if (name == "auto") {
+        // Prefer plugins with real model weights (whisper, wavlm-sv, …) over weight-free proxies, and skip a
+        // candidate that cannot be created (e.g. its model path is not configured), saying why.
         name.clear();
-        for (const auto& p : host.plugins())
-            if (p.ok && p.manifest.kind == kind) { name = p.manifest.name; break; }
+        std::vector<const PluginRecord*> candidates;
+        for (int pass = 0; pass < 2; ++pass)
+            for (const auto& p : host.plugins()) {
+                if (!p.ok || p.manifest.kind != kind) continue;
+                const auto& caps = p.manifest.capabilities;
+                const bool proxy = std::find(caps.begin(), caps.end(), "no-weights") != caps.end() ||
+                                   std::find(caps.begin(), caps.end(), "proxy") != caps.end();
+                if (proxy == (pass == 1)) candidates.push_back(&p);
+            }
+        std::string skipped;
+        for (const PluginRecord* p : candidates) {
+            try {
+                auto object = host.create_as<T>(p->manifest.name, kind);
+                info = {{"available", true}, {"plugin", p->manifest.name}, {"version", p->manifest.version},
+                        {"capabilities", p->manifest.capabilities}, {"describe", object->describe()},
+                        {"description", p->manifest.description}};
+                if (!skipped.empty()) info["skipped"] = skipped;
+                if (chosen_name) *chosen_name = p->manifest.name;
+                return object;
+            } catch (const Error& e) {
+                skipped += (skipped.empty() ? "" : "; ") + std::string("'") + p->manifest.name + "': " + e.what();
+            }
+        }
+        if (!candidates.empty()) {
+            info = {{"available", false}, {"reason", "no " + std::string(to_string(kind)) + " plugin could be created: " + skipped}};
+            return nullptr;
+        }
         if (name.empty()) {
             std::string why = std::string("no ") + to_string(kind) + " plugin is loaded";
             for (const auto& p : host.plugins())

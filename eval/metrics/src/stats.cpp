@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <random>
 
 namespace troupe::eval {
 
@@ -30,6 +31,21 @@ Interval wilson(size_t k, size_t n, double z) {
     double centre = (p + z2 / (2 * nn)) / denom;
     double half = z * std::sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn)) / denom;
     return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
+Interval bootstrap_mean(const std::vector<double>& values, size_t iterations, unsigned seed) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    if (values.empty()) return {nan, nan};
+    if (values.size() == 1) return {values[0], values[0]};
+    std::mt19937 gen(seed);
+    std::uniform_int_distribution<size_t> pick(0, values.size() - 1);
+    std::vector<double> means(iterations);
+    for (size_t it = 0; it < iterations; ++it) {
+        double sum = 0;
+        for (size_t i = 0; i < values.size(); ++i) sum += values[pick(gen)];
+        means[it] = sum / double(values.size());
+    }
+    return {quantile(means, 0.025), quantile(means, 0.975)};
 }
 
 double jensen_shannon(const std::vector<double>& p_in, const std::vector<double>& q_in) {

@@ -797,6 +797,9 @@ std::map<std::string, at::Tensor> Checkpoint::state_dict(const std::string& key,
     for (const auto& [k, v] : d->entries()) {
         if (!k->is_string())
             throw Error(Errc::invalid_file, fmt::format("{}: state dict '{}' has a {} key", path_, key, k->kind_name()));
+        // Module.state_dict() is an OrderedDict carrying a `_metadata` attribute (per-module versions), which
+        // torch.save pickles as the dict's BUILD state: not a tensor, skipped.
+        if (k->as_string() == "_metadata" && !v->is_tensor()) continue;
         if (!v->is_tensor())
             throw Error(Errc::invalid_file, fmt::format("{}: '{}' in '{}' is a {}, not a tensor", path_, k->as_string(), key, v->kind_name()));
         std::string name = k->as_string();

@@ -1,5 +1,6 @@
 #include "speaker_encoder.hpp"
 
+#include <troupe/nn/file_hash.hpp>
 #include <troupe/ssl/resample.hpp>
 #include <troupe/status.hpp>
 
@@ -24,7 +25,8 @@ WavlmSpeakerEncoder::WavlmSpeakerEncoder(const Params& params) {
     }
     verifier_ = SpeakerVerifier::load_dir(dir->second, options);
     const ssl::EncoderConfig& c = verifier_->encoder().config();
-    description_ = fmt::format("wavlm-sv {} ({}, {} layers, hidden {}, {} Hz)", dir->second, c.model_type, c.num_hidden_layers,
+    const std::string sha = nn::model_sha256(nn::weight_files(dir->second));
+    description_ = fmt::format("wavlm-sv {} (sha256 {}; {}, {} layers, hidden {}, {} Hz)", dir->second, sha.substr(0, 16), c.model_type, c.num_hidden_layers,
                                c.hidden_size, verifier_->encoder().feature_extractor().sampling_rate);
 }
 

@@ -1,5 +1,6 @@
 #include "transcriber.hpp"
 
+#include <troupe/nn/file_hash.hpp>
 #include <troupe/ssl/resample.hpp>
 #include <troupe/status.hpp>
 
@@ -60,7 +61,8 @@ WhisperTranscriber::WhisperTranscriber(const Params& params) {
     const RecognizerOptions options = options_from_params(params);
     recognizer_ = Recognizer::load_dir(dir->second, options);
     const ModelConfig& c = recognizer_->config();
-    description_ = fmt::format("whisper {} (d_model {}, {}+{} layers, {} mels, vocab {}, {}, {}, {})", dir->second, c.d_model,
+    const std::string sha = nn::model_sha256(nn::weight_files(dir->second));
+    description_ = fmt::format("whisper {} (sha256 {}; d_model {}, {}+{} layers, {} mels, vocab {}, {}, {}, {})", dir->second, sha.substr(0, 16), c.d_model,
                                c.encoder_layers, c.decoder_layers, c.num_mel_bins, c.vocab_size,
                                options.language.empty() ? "language not forced" : "language " + options.language,
                                options.task, options.search.num_beams > 1 ? fmt::format("beam {}", options.search.num_beams) : "greedy");

@@ -17,6 +17,9 @@ struct Interval {
     double low = 0, high = 1;
 };
 Interval wilson(size_t k, size_t n, double z = 1.959964);
+/// 95 % percentile-bootstrap interval of the mean (deterministic: a fixed-seed generator, `iterations`
+/// resamples); {x, x} for one value, {NaN, NaN} for none.
+Interval bootstrap_mean(const std::vector<double>& values, size_t iterations = 2000, unsigned seed = 1234);
 
 /// Jensen–Shannon divergence with log base 2 (bounded in [0, 1]). Inputs are normalised counts;
 /// all-zero distributions give NaN.
