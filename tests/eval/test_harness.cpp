@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -213,4 +214,45 @@ BOOST_AUTO_TEST_CASE(the_runner_runs_character_hooks) {
     }
     BOOST_TEST(text_rows >= 1u);
     BOOST_TEST(signed_lines == text_rows);
+// The field's yardsticks as scorers (whisper, wavlm-sv, utmos) on their tiny test models: the report fills
+// predicted MOS, SIM and CER/WER and names each model with its file hash.
+BOOST_AUTO_TEST_CASE(scorer_plugins_fill_mos_sim_and_cer) {
+    const std::string dir = fresh_dir("scorers");
+    fs::create_directories(dir);
+    const std::string src = TROUPE_SOURCE_DIR;
+    {
+        std::ofstream cfg(dir + "/troupe.toml");
+        cfg << "[plugin.whisper]\nmodel.dir = \"" << src << "/tests/whisper/data/v80/model\"\nmax_new_tokens = \"20\"\n"
+            << "[plugin.wavlm-sv]\nmodel.dir = \"" << src << "/tests/wavlm-sv/data/base/model\"\n"
+            << "[plugin.utmos]\nmodel.file = \"" << src << "/tests/utmos/data/tiny/model/utmos22_strong_tiny.pt\"\n";
+        std::ifstream in(std::string(EVAL_TEST_FIXTURES) + "/suite.toml");
+        std::string suite((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        suite = suite.substr(0, suite.find("[scorers]"));
+        suite += "[scorers]\ntranscriber = \"auto\"\nspeaker_encoder = \"auto\"\nquality = [\"auto\"]\n";
+        std::ofstream(dir + "/suite.toml") << suite;
+    }
+    HostOptions o = options();
+    o.config_file = dir + "/troupe.toml";
+    Host host(o);
+    eval::Suite suite = eval::load_suite(dir + "/suite.toml");
+    eval::RunOptions run;
+    run.out_dir = dir + "/run";
+    eval::run_suite(suite, host, run);
+    json results = eval::build_results(suite, host, run.out_dir);
+    BOOST_TEST(results["scorers"]["transcriber"]["plugin"] == "whisper");
+    BOOST_TEST(results["scorers"]["speaker_encoder"]["plugin"] == "wavlm-sv");
+    BOOST_TEST(results["scorers"]["transcriber"]["describe"].get<std::string>().find("sha256") != std::string::npos);
+    const json* mos = find_row(results, "alpha", "음성 품질", "predicted MOS (UTMOS22)");
+    BOOST_REQUIRE(mos);
+    BOOST_TEST((*mos)["value_num"].is_number());
+    BOOST_TEST((*mos)["value"].get<std::string>().find("95%") != std::string::npos);
+    const json* cer = find_row(results, "alpha", "발음 정확도", "CER");
+    BOOST_REQUIRE(cer);
+    BOOST_TEST((*cer)["value_num"].is_number());
+    const json* sim = find_row(results, "alpha", "화자 유사도", "코사인");
+    BOOST_REQUIRE(sim);
+    BOOST_TEST((*sim)["value_num"].is_number());
+    const std::string md = eval::render_markdown(results);
+    BOOST_TEST(md.find("whisper") != std::string::npos);
+    BOOST_TEST(md.find("utmos") != std::string::npos);
 }
