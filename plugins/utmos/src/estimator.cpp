@@ -1,6 +1,7 @@
 #include "estimator.hpp"
 
 #include <troupe/nn/file_hash.hpp>
+#include <troupe/kit/params.hpp>
 #include <troupe/ssl/resample.hpp>
 #include <troupe/status.hpp>
 
@@ -11,22 +12,19 @@
 namespace troupe::utmos {
 
 UtmosEstimator::UtmosEstimator(const Params& params) {
-    auto file = params.find("model.file");
-    if (file == params.end() || file->second.empty())
-        throw Error(Errc::invalid_argument, "utmos: parameter 'model.file' (SpeechMOS' utmos22_strong_step7459_v1.pt) is required");
+    const kit::ParamReader p("utmos", params);
+    const std::string file = p.path("model.file", true);  // SpeechMOS' utmos22_strong_step7459_v1.pt
     ssl::LoadOptions options;
-    auto device = params.find("device");
-    if (device != params.end() && !device->second.empty()) {
-        try {
-            options.device = c10::Device(device->second);
-        } catch (const std::exception&) {
-            throw Error(Errc::invalid_argument, fmt::format("utmos: bad device '{}'", device->second));
-        }
+    const std::string device = p.string("device", "cpu");
+    try {
+        options.device = c10::Device(device);
+    } catch (const std::exception&) {
+        p.fail("device", fmt::format("= '{}' is not a device (cpu, cuda, cuda:N)", device));
     }
-    predictor_ = Predictor::load_file(file->second, options);
+    predictor_ = Predictor::load_file(file, options);
     const ssl::EncoderConfig& c = predictor_->encoder().config();
-    description_ = fmt::format("utmos {} (sha256 {}; UTMOS22 strong, SSL {} layers, hidden {}, 16000 Hz)", file->second,
-                               nn::sha256_file(file->second).substr(0, 16), c.num_hidden_layers, c.hidden_size);
+    description_ = fmt::format("utmos {} (sha256 {}; UTMOS22 strong, SSL {} layers, hidden {}, 16000 Hz)", file,
+                               nn::sha256_file(file).substr(0, 16), c.num_hidden_layers, c.hidden_size);
 }
 
 QualityEstimate UtmosEstimator::estimate_or_throw(const Audio& audio) const {

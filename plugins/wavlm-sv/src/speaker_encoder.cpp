@@ -1,6 +1,7 @@
 #include "speaker_encoder.hpp"
 
 #include <troupe/nn/file_hash.hpp>
+#include <troupe/kit/params.hpp>
 #include <troupe/ssl/resample.hpp>
 #include <troupe/status.hpp>
 
@@ -11,22 +12,19 @@
 namespace troupe::wavlm {
 
 WavlmSpeakerEncoder::WavlmSpeakerEncoder(const Params& params) {
-    auto dir = params.find("model.dir");
-    if (dir == params.end() || dir->second.empty())
-        throw Error(Errc::invalid_argument, "wavlm-sv: parameter 'model.dir' (a WavLMForXVector folder) is required");
+    const kit::ParamReader p("wavlm-sv", params);
+    const std::string dir = p.path("model.dir", true);
     ssl::LoadOptions options;
-    auto device = params.find("device");
-    if (device != params.end() && !device->second.empty()) {
-        try {
-            options.device = c10::Device(device->second);
-        } catch (const std::exception&) {
-            throw Error(Errc::invalid_argument, fmt::format("wavlm-sv: bad device '{}'", device->second));
-        }
+    const std::string device = p.string("device", "cpu");
+    try {
+        options.device = c10::Device(device);
+    } catch (const std::exception&) {
+        p.fail("device", fmt::format("= '{}' is not a device (cpu, cuda, cuda:N)", device));
     }
-    verifier_ = SpeakerVerifier::load_dir(dir->second, options);
+    verifier_ = SpeakerVerifier::load_dir(dir, options);
     const ssl::EncoderConfig& c = verifier_->encoder().config();
-    const std::string sha = nn::model_sha256(nn::weight_files(dir->second));
-    description_ = fmt::format("wavlm-sv {} (sha256 {}; {}, {} layers, hidden {}, {} Hz)", dir->second, sha.substr(0, 16), c.model_type, c.num_hidden_layers,
+    const std::string sha = nn::model_sha256(nn::weight_files(dir));
+    description_ = fmt::format("wavlm-sv {} (sha256 {}; {}, {} layers, hidden {}, {} Hz)", dir, sha.substr(0, 16), c.model_type, c.num_hidden_layers,
                                c.hidden_size, verifier_->encoder().feature_extractor().sampling_rate);
 }
 

@@ -1,6 +1,7 @@
 #include "transcriber.hpp"
 
 #include <troupe/nn/file_hash.hpp>
+#include <troupe/kit/params.hpp>
 #include <troupe/ssl/resample.hpp>
 #include <troupe/status.hpp>
 
@@ -10,59 +11,38 @@
 #include <cmath>
 
 namespace troupe::whisper {
-namespace {
-
-std::string param(const Params& p, const char* key, const std::string& fallback) {
-    auto it = p.find(key);
-    return it == p.end() ? fallback : it->second;
-}
-
-int64_t int_param(const Params& p, const char* key, int64_t fallback, int64_t min) {
-    auto it = p.find(key);
-    if (it == p.end() || it->second.empty()) return fallback;
-    try {
-        size_t used = 0;
-        const long long v = std::stoll(it->second, &used);
-        if (used == it->second.size() && v >= min) return v;
-    } catch (const std::exception&) {
-    }
-    throw Error(Errc::invalid_argument, fmt::format("whisper: parameter '{}' = '{}' must be an integer >= {}", key, it->second, min));
-}
-
-}  // namespace
 
 RecognizerOptions options_from_params(const Params& params) {
+    const kit::ParamReader p("whisper", params);
     RecognizerOptions o;
-    const std::string device = param(params, "device", "cpu");
+    const std::string device = p.string("device", "cpu");
     try {
-        o.load.device = c10::Device(device.empty() ? "cpu" : device);
+        o.load.device = c10::Device(device);
     } catch (const std::exception&) {
-        throw Error(Errc::invalid_argument, fmt::format("whisper: bad device '{}'", device));
+        p.fail("device", fmt::format("= '{}' is not a device (cpu, cuda, cuda:N)", device));
     }
-    const std::string dtype = param(params, "dtype", "float32");
-    if (dtype == "float32" || dtype.empty()) o.load.dtype = at::kFloat;
+    const std::string dtype = p.string("dtype", "float32");
+    if (dtype == "float32") o.load.dtype = at::kFloat;
     else if (dtype == "float16") o.load.dtype = at::kHalf;
     else if (dtype == "bfloat16") o.load.dtype = at::kBFloat16;
-    else throw Error(Errc::invalid_argument, fmt::format("whisper: dtype '{}' (float32, float16 or bfloat16)", dtype));
-    if (o.load.dtype != at::kFloat && !o.load.device.is_cuda())
-        throw Error(Errc::invalid_argument, "whisper: float16/bfloat16 need a CUDA device");
-    o.language = param(params, "language", "ko");
-    o.task = param(params, "task", "transcribe");
-    o.search.num_beams = int_param(params, "num_beams", 1, 1);
-    o.search.max_new_tokens = int_param(params, "max_new_tokens", 0, 0);
-    o.batch_windows = int_param(params, "batch_windows", 8, 1);
+    else p.fail("dtype", fmt::format("= '{}' is not float32, float16 or bfloat16", dtype));
+    if (o.load.dtype != at::kFloat && !o.load.device.is_cuda()) p.fail("dtype", "float16/bfloat16 need a CUDA device");
+    const auto language = params.find("language");  // "" is a value here: the language is not forced
+    o.language = language == params.end() ? std::string("ko") : language->second;
+    o.task = p.string("task", "transcribe");
+    o.search.num_beams = p.integer("num_beams", 1, 1, 64);
+    o.search.max_new_tokens = p.integer("max_new_tokens", 0, 0, 100000);
+    o.batch_windows = p.integer("batch_windows", 8, 1, 4096);
     return o;
 }
 
 WhisperTranscriber::WhisperTranscriber(const Params& params) {
-    auto dir = params.find("model.dir");
-    if (dir == params.end() || dir->second.empty())
-        throw Error(Errc::invalid_argument, "whisper: parameter 'model.dir' (a WhisperForConditionalGeneration folder) is required");
+    const std::string dir = kit::ParamReader("whisper", params).path("model.dir", true);
     const RecognizerOptions options = options_from_params(params);
-    recognizer_ = Recognizer::load_dir(dir->second, options);
+    recognizer_ = Recognizer::load_dir(dir, options);
     const ModelConfig& c = recognizer_->config();
-    const std::string sha = nn::model_sha256(nn::weight_files(dir->second));
-    description_ = fmt::format("whisper {} (sha256 {}; d_model {}, {}+{} layers, {} mels, vocab {}, {}, {}, {})", dir->second, sha.substr(0, 16), c.d_model,
+    const std::string sha = nn::model_sha256(nn::weight_files(dir));
+    description_ = fmt::format("whisper {} (sha256 {}; d_model {}, {}+{} layers, {} mels, vocab {}, {}, {}, {})", dir, sha.substr(0, 16), c.d_model,
                                c.encoder_layers, c.decoder_layers, c.num_mel_bins, c.vocab_size,
                                options.language.empty() ? "language not forced" : "language " + options.language,
                                options.task, options.search.num_beams > 1 ? fmt::format("beam {}", options.search.num_beams) : "greedy");
