@@ -228,7 +228,9 @@ BOOST_AUTO_TEST_CASE(scorer_plugins_fill_mos_sim_and_cer) {
         std::ifstream in(std::string(EVAL_TEST_FIXTURES) + "/suite.toml");
         std::string suite((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         suite = suite.substr(0, suite.find("[scorers]"));
-        suite += "[scorers]\ntranscriber = \"auto\"\nspeaker_encoder = \"auto\"\nquality = [\"auto\"]\n";
+        // The test plugins hold a fake ASR, so the transcriber is named; the speaker encoder and quality go through
+        // "auto", which must prefer the configured models over speaker-mfcc and signal-quality.
+        suite += "[scorers]\ntranscriber = \"whisper\"\nspeaker_encoder = \"auto\"\nquality = [\"auto\"]\n";
         std::ofstream(dir + "/suite.toml") << suite;
     }
     HostOptions o = options();
