@@ -24,9 +24,10 @@ std::string where(const std::string& path, const toml::source_region& r) {
 std::string resolve(const std::string& suite_path, const std::string& p) {
     if (p.empty() || fs::path(p).is_absolute()) return p;
     std::string root = source_dir();
-    if (!root.empty() && fs::exists(fs::path(root) / p)) return (fs::path(root) / p).lexically_normal().string();
+    std::error_code ec;  // a name the file system refuses (too long, …) is simply not there
+    if (!root.empty() && fs::exists(fs::path(root) / p, ec)) return (fs::path(root) / p).lexically_normal().string();
     fs::path beside = fs::path(suite_path).parent_path() / p;
-    if (fs::exists(beside)) return beside.lexically_normal().string();
+    if (fs::exists(beside, ec)) return beside.lexically_normal().string();
     // neither exists: keep it under the repository root so the "absent" message names a clear path
     return ((root.empty() ? fs::path(suite_path).parent_path() : fs::path(root)) / p).lexically_normal().string();
 }
@@ -96,7 +97,8 @@ nlohmann::json Suite::to_json() const {
 }
 
 Suite load_suite(const std::string& path) {
-    if (!fs::exists(path)) throw Error(Errc::not_found, "suite file not found: " + path);
+    std::error_code exists_ec;
+    if (!fs::exists(path, exists_ec)) throw Error(Errc::not_found, "suite file not found: " + path);
     toml::table root;
     try {
         root = toml::parse_file(path);
