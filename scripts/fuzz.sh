@@ -59,7 +59,7 @@ cmd_build() {
     echo "fuzzers: $dir/bin/fuzz_*"
 }
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0:symbolize=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0:malloc_context_size=10:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # run_chunk BIN WORK DEADLINE CHUNK TARGET N: one libFuzzer process of CHUNK runs (or until the deadline).

@@ -32,10 +32,11 @@ std::string where(const std::string& path, const toml::source_region& r) {
 std::string resolve(const std::string& suite_path, const toml::node* node, const std::string& key, const std::string& p) {
     if (p.empty()) return p;
     const std::string root = source_dir();
+    std::error_code ec;  // a name the file system refuses (too long, …) is simply not there
     const std::string suite_dir = fs::absolute(suite_path).parent_path().lexically_normal().string();
     std::string base = suite_dir;
-    if (!fs::path(p).is_absolute() && !root.empty() && fs::exists(fs::path(root) / p)) base = root;
-    else if (!fs::path(p).is_absolute() && !fs::exists(fs::path(suite_dir) / p) && !root.empty()) base = root;
+    if (!fs::path(p).is_absolute() && !root.empty() && fs::exists(fs::path(root) / p, ec)) base = root;
+    else if (!fs::path(p).is_absolute() && !fs::exists(fs::path(suite_dir) / p, ec) && !root.empty()) base = root;
     std::vector<std::string> allowed = {suite_dir};
     if (!root.empty()) allowed.push_back(root);
     const std::optional<std::string> resolved = confine_path(p, base, allowed);
@@ -129,7 +130,8 @@ nlohmann::json Suite::to_json() const {
 }
 
 Suite load_suite(const std::string& path) {
-    if (!fs::exists(path)) throw Error(Errc::not_found, "suite file not found: " + path);
+    std::error_code exists_ec;
+    if (!fs::exists(path, exists_ec)) throw Error(Errc::not_found, "suite file not found: " + path);
     toml::table root = detail::parse_toml_file(path);  // folder, size and syntax errors with file:line:col
     Suite s;
     s.path = fs::absolute(path).lexically_normal().string();

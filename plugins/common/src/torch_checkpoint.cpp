@@ -602,6 +602,10 @@ private:
                 if (target->kind_ == Kind::object) {
                     target->state_ = state;
                 } else if (target->kind_ == Kind::dict && state->kind_ == Kind::dict) {
+                    // A dict built from itself (DUP) doubles at every BUILD: bound the entries copied by
+                    // the input size, or a few hundred bytes take exponential time and memory.
+                    build_copies_ += state->entries_.size();
+                    if (build_copies_ > size_ + 1024) fail("BUILD copies more dict entries than the pickle could hold");
                     target->entries_.insert(target->entries_.end(), state->entries_.begin(), state->entries_.end());
                 } else if (target->kind_ != Kind::tensor) {
                     fail(fmt::format("BUILD on a {}", target->kind_name()));
@@ -624,6 +628,7 @@ private:
     std::vector<size_t> marks_;
     std::unordered_map<uint64_t, Value*> memo_;
     int call_depth_ = 0;
+    size_t build_copies_ = 0;  // dict entries copied by BUILD so far
 };
 
 Pickle unpickle(const uint8_t* data, size_t size, const std::string& what, const StorageLoader& loader) {
@@ -634,8 +639,14 @@ Pickle unpickle(const uint8_t* data, size_t size, const std::string& what, const
 // JSON view
 
 namespace {
-nlohmann::json to_json_rec(const Value& v, int depth) {
+// A pickle is a graph: values shared through the memo (or DUP) are written out once per reference,
+// so a few hundred bytes can expand exponentially. `budget` bounds the values written.
+constexpr size_t kMaxJsonValues = 1 << 18;
+nlohmann::json to_json_rec(const Value& v, int depth, size_t& budget) {
     if (depth > 256) throw Error(Errc::invalid_file, "checkpoint value nests deeper than 256 levels (or is cyclic)");
+    if (budget-- == 0)
+        throw Error(Errc::invalid_file, fmt::format("checkpoint value expands to more than {} JSON values (shared references)",
+                                                    kMaxJsonValues));
     using K = Value::Kind;
     switch (v.kind()) {
         case K::none: return nullptr;
@@ -646,7 +657,7 @@ nlohmann::json to_json_rec(const Value& v, int depth) {
         case K::bytes: return nlohmann::json::binary_t(std::vector<uint8_t>(v.as_string().begin(), v.as_string().end()));
         case K::list: case K::tuple: case K::set: {
             auto a = nlohmann::json::array();
-            for (const Value* x : v.items()) a.push_back(to_json_rec(*x, depth + 1));
+            for (const Value* x : v.items()) a.push_back(to_json_rec(*x, depth + 1, budget));
             return a;
         }
         case K::dict: {
@@ -656,7 +667,7 @@ nlohmann::json to_json_rec(const Value& v, int depth) {
                 if (k->kind() == K::string) key = k->as_string();
                 else if (k->kind() == K::integer) key = std::to_string(k->as_int());
                 else throw Error(Errc::invalid_file, fmt::format("checkpoint dict key of type {} has no JSON form", k->kind_name()));
-                o[key] = to_json_rec(*x, depth + 1);
+                o[key] = to_json_rec(*x, depth + 1, budget);
             }
             return o;
         }
@@ -668,9 +679,9 @@ nlohmann::json to_json_rec(const Value& v, int depth) {
         case K::object: {
             const Value* st = v.state();
             if (st && st->kind() == K::tuple && !st->items().empty()) st = st->items()[0];
-            nlohmann::json o = st && st->is_dict() ? to_json_rec(*st, depth + 1) : nlohmann::json::object();
+            nlohmann::json o = st && st->is_dict() ? to_json_rec(*st, depth + 1, budget) : nlohmann::json::object();
             for (const auto& [k, x] : v.entries())
-                if (k->kind() == K::string) o[k->as_string()] = to_json_rec(*x, depth + 1);
+                if (k->kind() == K::string) o[k->as_string()] = to_json_rec(*x, depth + 1, budget);
             return o;
         }
     }
@@ -678,7 +689,10 @@ nlohmann::json to_json_rec(const Value& v, int depth) {
 }
 }  // namespace
 
-nlohmann::json to_json(const Value& v) { return to_json_rec(v, 0); }
+nlohmann::json to_json(const Value& v) {
+    size_t budget = kMaxJsonValues;
+    return to_json_rec(v, 0, budget);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Checkpoint
