@@ -214,6 +214,8 @@ BOOST_AUTO_TEST_CASE(the_runner_runs_character_hooks) {
     }
     BOOST_TEST(text_rows >= 1u);
     BOOST_TEST(signed_lines == text_rows);
+}
+
 // The field's yardsticks as scorers (whisper, wavlm-sv, utmos) on their tiny test models: the report fills
 // predicted MOS, SIM and CER/WER and names each model with its file hash.
 BOOST_AUTO_TEST_CASE(scorer_plugins_fill_mos_sim_and_cer) {
