@@ -10,6 +10,7 @@ const troupe::kit::CommandHandler kCommands[] = {
     {"tts prepare", troupe::sovits::cli::prepare},
     {"train s1", troupe::sovits::cli::train_s1},
     {"train s2", troupe::sovits::cli::train_s2},
+    {"voice train", troupe::sovits::cli::voice_train},
 };
 
 }  // namespace

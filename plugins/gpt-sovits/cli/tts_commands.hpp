@@ -30,4 +30,9 @@ int train_s1(const std::vector<std::string>& args, const CommandContext& ctx);
 /// fine-tuning from a prepared folder and the pretrained generator/discriminator (docs/voice-training.md).
 int train_s2(const std::vector<std::string>& args, const CommandContext& ctx);
 
+/// `troupe voice train CHARACTER --clips DIR [--s1 F --s2 F] [--recipe seed|upstream] [--output DIR]
+/// [--max-steps N]`: prepare → S1 → S2 → weights and reference into the character's folder and its
+/// character.toml [speech] (atomically, .bak kept). voice_train.cpp, docs/voice-training.md.
+int voice_train(const std::vector<std::string>& args, const CommandContext& ctx);
+
 }  // namespace troupe::sovits::cli

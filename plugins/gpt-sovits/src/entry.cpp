@@ -1,6 +1,9 @@
 // The gpt-sovits plugin: a troupe::SpeechBackend over the GPT-SoVITS v2 engine. A voice is the
 // request's reference audio + transcript (+ extra references averaged into the style); it is
 // prepared once (prompt codes, phones, spectrograms, style vector) and cached by the engine.
+// A character's voice may name its own weights ([speech.voice] s1_file / s2_file, as `troupe voice
+// train` writes them; resolved against the character folder by the host): one engine per weight pair,
+// loaded on first use. The plugin's model.s1 / model.s2 are then only the default.
 #include "engine.hpp"
 
 #include <troupe/kit/module.hpp>
@@ -9,6 +12,9 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <mutex>
+
 namespace troupe::sovits {
 namespace {
 
@@ -16,19 +22,12 @@ class GptSovitsBackend final : public SpeechBackend {
 public:
     explicit GptSovitsBackend(const Params& params) : params_(params) {
         const kit::ParamReader p("gpt-sovits", params);
-        if (!p.has("model.s1") || !p.has("model.s2"))
-            throw Error(Errc::invalid_argument, "gpt-sovits: set model.s1 (.ckpt) and model.s2 (.pth)");
-        EngineOptions o;
-        o.s1_path = p.path("model.s1");
-        o.s2_path = p.path("model.s2");
-        o.hubert_dir = p.path("model.hubert");
-        o.device = p.string("device", o.device);
-        engine_ = Engine::load(o);
+        if (p.has("model.s1") && p.has("model.s2")) engine_ = load(p.path("model.s1"), p.path("model.s2"));
     }
 
     std::string describe() const noexcept override {
         try {
-            return engine_->describe();
+            return engine_ ? engine_->describe() : "gpt-sovits (weights from each voice's s1_file / s2_file)";
         } catch (...) {
             return "gpt-sovits";
         }
@@ -57,7 +56,8 @@ public:
                 spec.prompt_codes = read_id_list(*codes);
             else if (p.has("voice.prompt_codes_file"))
                 spec.prompt_codes = read_id_list(p.path("voice.prompt_codes_file"));
-            auto voice = engine_->prepare_voice(spec);
+            const std::shared_ptr<Engine> engine = engine_for(request.voice.params);
+            auto voice = engine->prepare_voice(spec);
 
             SynthOptions so;
             so.top_k = p.integer("top_k", 15, 1, 100000);
@@ -70,15 +70,46 @@ public:
             if (p.has("split")) so.cut = text::parse_cut_method(p.string("split"));
             so.seed = request.seed;
             if (plugin_cancel_requested()) throw Error(Errc::cancelled, "cancelled");
-            SynthResult r = engine_->synthesize(*voice, request.text, so);
+            SynthResult r = engine->synthesize(*voice, request.text, so);
             out.sample_rate = r.sample_rate;
             out.samples = std::move(r.samples);
         });
     }
 
 private:
+    std::shared_ptr<Engine> load(const std::string& s1, const std::string& s2) const {
+        const kit::ParamReader p("gpt-sovits", params_);
+        EngineOptions o;
+        o.s1_path = s1;
+        o.s2_path = s2;
+        o.hubert_dir = p.path("model.hubert");
+        o.device = p.string("device", o.device);
+        return Engine::load(o);
+    }
+
+    /// The plugin's engine, or the one for the voice's own s1_file / s2_file (cached per pair).
+    std::shared_ptr<Engine> engine_for(const Params& voice) {
+        const kit::ParamReader v("gpt-sovits", {&voice, &params_});
+        if (!v.has("s1_file") && !v.has("s2_file")) {
+            if (!engine_) throw Error(Errc::invalid_argument, "gpt-sovits: set model.s1 (.ckpt) and model.s2 (.pth), "
+                                                              "or s1_file / s2_file in the voice");
+            return engine_;
+        }
+        const kit::ParamReader p("gpt-sovits", params_);
+        const std::string s1 = v.has("s1_file") ? v.path("s1_file") : p.path("model.s1");
+        const std::string s2 = v.has("s2_file") ? v.path("s2_file") : p.path("model.s2");
+        if (s1.empty() || s2.empty())
+            throw Error(Errc::invalid_argument, "gpt-sovits: a voice with s1_file or s2_file needs both (or model.s1/model.s2)");
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto& slot = engines_[s1 + "\n" + s2];
+        if (!slot) slot = load(s1, s2);
+        return slot;
+    }
+
     Params params_;
     std::shared_ptr<Engine> engine_;
+    std::mutex mutex_;
+    std::map<std::string, std::shared_ptr<Engine>> engines_;
 };
 
 }  // namespace

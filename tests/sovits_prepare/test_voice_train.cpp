@@ -1,0 +1,155 @@
+// `troupe voice train` end to end on the CPU, through the troupe executable: an espeak-ng Korean corpus
+// → prepare → 1 S1 and 1 S2 step from the conformance checkpoints → the weights, a reference clip and
+// its codes in a copy of a character folder whose character.toml now names gpt-sovits → `troupe speak`
+// with that character writes a WAV. Bad input (unknown character, clips without labels, a read-only
+// character folder) fails with a clear message and leaves the character as it was.
+// The HuBERT features are seeded stand-ins (as in test_train_s1_e2e: the only HuBERT fixture is narrower
+// than the S2 fixture's SSL input), written into the work folder the command then reuses.
+#define BOOST_TEST_MODULE voice_train
+#include <boost/test/unit_test.hpp>
+
+#include "cli_capture.hpp"
+#include "corpus.hpp"
+
+#include "prepare/torch_file.hpp"
+
+#include <troupe/audio.hpp>
+#include <troupe/torch/torch_checkpoint.hpp>
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <sys/wait.h>
+
+namespace fs = std::filesystem;
+using namespace troupe::test;
+
+namespace {
+
+std::string conformance_dir() {
+    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env) return env;
+    return std::string(TROUPE_SOURCE_DIR) + "/../shared/conformance";
+}
+
+std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+/// Runs `troupe ARGS` (stderr folded in): (exit code, output).
+std::pair<int, std::string> troupe_cli(const std::string& args) {
+    FILE* pipe = popen((std::string(TROUPE_CLI) + " " + args + " 2>&1").c_str(), "r");
+    BOOST_REQUIRE(pipe);
+    std::string out;
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
+    const int status = pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+struct Fixture {
+    std::string s1, s2;
+    fs::path dir, characters, work;
+    Corpus corpus;
+};
+
+/// The corpus, a prepared work folder with SSL stand-ins, and a copy of characters/sinip; false to skip.
+bool setup(Fixture& f) {
+    const std::string models = conformance_dir() + "/gpt-sovits/models";
+    f.s1 = models + "/s1.ckpt";
+    f.s2 = models + "/s2.pth";
+    if (!fs::exists(f.s1) || !fs::exists(f.s2)) {
+        BOOST_TEST_MESSAGE("skipped: no " << f.s1 << " / " << f.s2);
+        return false;
+    }
+    f.dir = fs::temp_directory_path() / ("troupe_voice_train_" + std::to_string(::getpid()));
+    fs::remove_all(f.dir);
+    fs::create_directories(f.dir);
+    f.corpus = make_corpus(f.dir.string());
+    f.characters = f.dir / "characters";
+    fs::create_directories(f.characters);
+    fs::copy(fs::path(TROUPE_SOURCE_DIR) / "characters/sinip", f.characters / "sinip", fs::copy_options::recursive);
+    f.work = f.dir / "work";
+    const std::string data = (f.work / "data").string();
+    auto [rc, text] = run_prepare({"--aihub", f.corpus.root, "-o", data, "--keep-going"});
+    BOOST_REQUIRE_MESSAGE(rc == 0, text);
+    const auto s2_weights = troupe::pt::Checkpoint::open(f.s2).state_dict("weight");
+    const int64_t ssl_dim = s2_weights.at("ssl_proj.weight").size(1);
+    fs::create_directories(data + "/4-cnhubert");
+    at::manual_seed(3);
+    for (const auto& line : lines_of(read_file(data + "/2-name2text.txt"))) {
+        const auto cols = split(line, '\t');
+        if (cols.size() != 4) continue;
+        std::istringstream phones(cols[1]);
+        size_t n = 0;
+        for (std::string w; phones >> w;) ++n;
+        const int64_t frames = 2 * int64_t(std::ceil(25.0 * double(n) / 10.0));
+        troupe::sovits::prepare::save_tensor_pt(data + "/4-cnhubert/" + cols[0] + ".pt", at::randn({1, ssl_dim, frames}));
+    }
+    return true;
+}
+
+std::string train_args(const Fixture& f, const std::string& character, const std::string& clips) {
+    return "--characters " + quote(f.characters.string()) + " voice train " + character + " --clips " + quote(clips) +
+           " --s1 " + quote(f.s1) + " --s2 " + quote(f.s2) + " --output " + quote(f.work.string()) + " --max-steps 1";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(voice_train_then_speak) {
+    Fixture f;
+    if (!setup(f)) return;
+    const fs::path folder = f.characters / "sinip";
+    const std::string old_toml = read_file((folder / "character.toml").string());
+
+    // Bad input first: each fails clearly and the character stays as it was.
+    auto [rc, out] = troupe_cli(train_args(f, "nobody", f.corpus.root));
+    BOOST_TEST(rc == 4, out);
+    BOOST_TEST(out.find("nobody") != std::string::npos, out);
+    fs::create_directories(f.dir / "empty");
+    std::tie(rc, out) = troupe_cli(train_args(f, "sinip", (f.dir / "empty").string()));
+    BOOST_TEST(rc == 4, out);
+    BOOST_TEST(out.find("no labelled clips") != std::string::npos, out);
+    fs::permissions(folder, fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write, fs::perm_options::remove);
+    if (FILE* probe = std::fopen((folder / "probe").c_str(), "w")) {  // root ignores permissions
+        std::fclose(probe);
+        fs::remove(folder / "probe");
+        BOOST_TEST_MESSAGE("skipped the read-only case: permissions do not apply to this user");
+    } else {
+        std::tie(rc, out) = troupe_cli(train_args(f, "sinip", f.corpus.root));
+        BOOST_TEST(rc == 2, out);
+        BOOST_TEST(out.find("not writable") != std::string::npos, out);
+    }
+    fs::permissions(folder, fs::perms::owner_write, fs::perm_options::add);
+    BOOST_TEST(read_file((folder / "character.toml").string()) == old_toml);
+    BOOST_TEST(!fs::exists(folder / "voice"));
+
+    // The real run: one step of each stage.
+    std::tie(rc, out) = troupe_cli("--json " + train_args(f, "sinip", f.corpus.root));
+    BOOST_REQUIRE_MESSAGE(rc == 0, out);
+    BOOST_TEST(out.find("[3/4] S2") != std::string::npos, out);
+    const std::string toml = read_file((folder / "character.toml").string());
+    BOOST_TEST(toml.find("backend = \"gpt-sovits\"") != std::string::npos, toml);
+    BOOST_TEST(toml.find("espeak-ng") == std::string::npos, toml);
+    BOOST_TEST(toml.find("[[eval.scenarios]]") != std::string::npos, toml);  // the rest is kept
+    BOOST_TEST(read_file((folder / "character.toml.bak").string()) == old_toml);
+    for (const char* file : {"voice/s1.ckpt", "voice/s2.pth", "voice/ref.wav", "voice/ref.txt", "voice/ref.codes"}) {
+        BOOST_TEST(fs::exists(folder / file), file);
+        const bool named = toml.find(std::string(file) + "\"") != std::string::npos;
+        BOOST_TEST((named || std::string(file) == "voice/ref.txt"), file);
+    }
+    std::tie(rc, out) = troupe_cli("--characters " + quote(f.characters.string()) + " characters validate " + quote(folder.string()));
+    BOOST_TEST(rc == 0, out);
+
+    // `troupe speak` uses the new voice at once.
+    const std::string wav = (f.dir / "speak.wav").string();
+    std::tie(rc, out) = troupe_cli("--characters " + quote(f.characters.string()) + " speak sinip --text '안녕하세요.' -o " + quote(wav));
+    BOOST_REQUIRE_MESSAGE(rc == 0, out);
+    const troupe::Audio audio = troupe::read_wav(wav);
+    BOOST_TEST(audio.sample_rate > 0);
+    BOOST_TEST(!audio.samples.empty());
+
+    if (std::getenv("TROUPE_KEEP_TEST_OUTPUT")) BOOST_TEST_MESSAGE("kept " << f.dir);
+    else fs::remove_all(f.dir);
+}
