@@ -4,7 +4,8 @@
 // with that character writes a WAV. Bad input (unknown character, clips without labels, a read-only
 // character folder) fails with a clear message and leaves the character as it was.
 // The HuBERT features are seeded stand-ins (as in test_train_s1_e2e: the only HuBERT fixture is narrower
-// than the S2 fixture's SSL input), written into the work folder the command then reuses.
+// than the S2 fixture's SSL input), as long as the audio's spectrogram, written into the work folder the
+// command then reuses.
 #define BOOST_TEST_MODULE voice_train
 #include <boost/test/unit_test.hpp>
 
@@ -81,10 +82,11 @@ bool setup(Fixture& f) {
     for (const auto& line : lines_of(read_file(data + "/2-name2text.txt"))) {
         const auto cols = split(line, '\t');
         if (cols.size() != 4) continue;
-        std::istringstream phones(cols[1]);
-        size_t n = 0;
-        for (std::string w; phones >> w;) ++n;
-        const int64_t frames = 2 * int64_t(std::ceil(25.0 * double(n) / 10.0));
+        const std::string wav = data + "/5-wav32k/" + cols[0];
+        if (!fs::exists(wav)) continue;
+        // HuBERT's frame count for this audio at 16 kHz (400-sample window, 320 hop, 50 Hz).
+        const int64_t n16 = int64_t(troupe::read_wav(wav).samples.size() / 2);
+        const int64_t frames = (n16 - 400) / 320 + 1;
         troupe::sovits::prepare::save_tensor_pt(data + "/4-cnhubert/" + cols[0] + ".pt", at::randn({1, ssl_dim, frames}));
     }
     return true;
@@ -111,6 +113,7 @@ BOOST_AUTO_TEST_CASE(voice_train_then_speak) {
     std::tie(rc, out) = troupe_cli(train_args(f, "sinip", (f.dir / "empty").string()));
     BOOST_TEST(rc == 4, out);
     BOOST_TEST(out.find("no labelled clips") != std::string::npos, out);
+    BOOST_TEST(out.find("empty") != std::string::npos, out);
     fs::permissions(folder, fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write, fs::perm_options::remove);
     if (FILE* probe = std::fopen((folder / "probe").c_str(), "w")) {  // root ignores permissions
         std::fclose(probe);

@@ -66,7 +66,12 @@ std::vector<prep::ListEntry> read_clips(const VoiceTrainOptions& o, std::vector<
         prep::AihubOptions ao;
         ao.language = o.language;
         ao.default_speaker = o.character;
-        prep::AihubScan scan = prep::scan_aihub(o.clips, ao);
+        prep::AihubScan scan;
+        try {
+            scan = prep::scan_aihub(o.clips, ao);
+        } catch (const Error& e) {
+            throw Error(Errc::not_found, fmt::format("no labelled clips: no list.txt and {}", e.what()));
+        }
         entries = std::move(scan.entries);
         problems = std::move(scan.problems);
     }
