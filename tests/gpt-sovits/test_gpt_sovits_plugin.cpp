@@ -30,7 +30,16 @@ BOOST_AUTO_TEST_CASE(synthesizes_korean_with_a_cached_voice) {
     o.log_level = LogLevel::warn;
     Host host(o);
     BOOST_REQUIRE(host.find_plugin("gpt-sovits"));
-    BOOST_CHECK_THROW(host.create("gpt-sovits", {}), Error);  // no checkpoints given
+    {  // no checkpoints: it loads (a voice may name its own s1_file / s2_file); a voice without them fails
+        auto bare = host.create_as<SpeechBackend>("gpt-sovits", PluginKind::speech_backend, {});
+        SpeechRequest r;
+        r.text = "안녕하세요.";
+        r.voice.reference_audio = dir + "/s2/ref_a.wav";
+        Audio a;
+        const Status st = bare->synthesize(r, a);
+        BOOST_TEST(!st.ok());
+        BOOST_TEST(st.message().find("model.s1") != std::string::npos, st.message());
+    }
     auto tts = host.create_as<SpeechBackend>("gpt-sovits", PluginKind::speech_backend,
                                             {{"model.s1", dir + "/models/s1.ckpt"}, {"model.s2", dir + "/models/s2.pth"}});
     SpeechRequest req;
