@@ -174,8 +174,9 @@ BOOST_AUTO_TEST_CASE(help_lists_plugin_command_groups_and_a_group_lists_its_comm
     Run help = run("--help");
     BOOST_TEST(help.code == 0, help.out);
     BOOST_TEST(contains(help.out, "Commands from plugins"), help.out);
-    BOOST_TEST(contains(help.out, "train        base|lora|s1 [eeve-lora, gpt-sovits]"), help.out);
+    BOOST_TEST(contains(help.out, "train        base|lora|s1|s2 [eeve-lora, gpt-sovits]"), help.out);
     BOOST_TEST(contains(help.out, "tts          g2p|prepare|synth [gpt-sovits]"), help.out);
+    BOOST_TEST(contains(help.out, "voice        train [gpt-sovits]"), help.out);
     Run train = run("train --help");
     BOOST_TEST(train.code == 0, train.out);
     BOOST_TEST(contains(train.out, "usage: troupe train <command>"), train.out);
