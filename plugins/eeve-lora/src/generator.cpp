@@ -52,7 +52,7 @@ Generation generate(const Model& model, const std::vector<int64_t>& prompt, cons
     auto is_eos = [&](int64_t id) { return std::find(eos.begin(), eos.end(), id) != eos.end(); };
 
     c10::InferenceMode guard;
-    Sampler sampler(options.sampling);
+    Sampler sampler(options.sampling, options.utf8);
     Generation g;
     g.prompt_tokens = static_cast<int64_t>(prompt.size());
     const int64_t max_new = std::min<int64_t>(options.sampling.max_new_tokens, context - g.prompt_tokens);
@@ -104,7 +104,7 @@ Generation generate(const Model& model, const std::vector<int64_t>& prompt, cons
             g.stop = StopReason::cancelled;
             break;
         }
-        const int64_t id = sampler.next(logits, history);
+        const int64_t id = sampler.next(logits, history, max_new - step);
         g.ids.push_back(id);
         history.push_back(id);
         if (is_eos(id)) {

@@ -17,6 +17,7 @@ namespace troupe::llama {
 
 class Adapter;
 class DecodeSession;
+class Utf8Guard;
 
 /// Incremental detokenizer: push(id) returns the text that became complete (whole UTF-8
 /// characters); flush() returns what is left at the end.
@@ -35,6 +36,9 @@ struct GenerateOptions {
     /// Static-cache decoding (CUDA graphs where available) for `adapter` with room for the prompt and
     /// max_new_tokens; null = one is made per call on CUDA, the growing cache is used elsewhere.
     DecodeSession* session = nullptr;
+    /// Keep the generated text valid UTF-8 (mask byte-fallback ids that would break it, see
+    /// utf8_guard.hpp); null = sample from every id. Must outlive the call.
+    const Utf8Guard* utf8 = nullptr;
 };
 
 struct Generation {

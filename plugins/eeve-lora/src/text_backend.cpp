@@ -42,6 +42,7 @@ LlamaTextBackend::LlamaTextBackend(const Params& params) {
     model_ = Model::load(dir, o);
     const std::string tokenizer = p.path("tokenizer").empty() ? dir : p.path("tokenizer");
     vocab_ = std::make_unique<Vocab>(Vocab::load(std::filesystem::path(tokenizer)));
+    utf8_ = std::make_unique<Utf8Guard>(Utf8Guard::for_vocab(*vocab_));
     plugin_log(LogLevel::info, "eeve-lora", "loaded " + model_.describe());
 }
 
@@ -93,6 +94,7 @@ Status LlamaTextBackend::generate(const TextRequest& request, TextResult& result
         GenerateOptions o;
         o.sampling = request.sampling;
         o.stop_strings = request.stop_strings;
+        o.utf8 = utf8_.get();
         if (model->device().is_cuda()) {  // one static-cache session (CUDA graph) per model and adapter
             const int64_t context = model->config().max_position_embeddings;
             const int64_t needed = std::min<int64_t>(

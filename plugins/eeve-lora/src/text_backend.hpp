@@ -10,6 +10,7 @@
 #include "adapter.hpp"
 #include "decode_session.hpp"
 #include "model.hpp"
+#include "utf8_guard.hpp"
 #include "vocab.hpp"
 
 #include <troupe/plugin.hpp>
@@ -37,6 +38,7 @@ private:
     };
     Model model_;
     std::unique_ptr<Vocab> vocab_;
+    std::unique_ptr<Utf8Guard> utf8_;  // sampled text stays valid UTF-8
     bool add_bos_ = true;
     bool merge_ = false;
     std::map<std::string, Loaded> adapters_;
