@@ -56,4 +56,22 @@ Generation generate(const Model& model, const std::vector<int64_t>& prompt, cons
                     const GenerateOptions& options, TokenDecoder* decoder = nullptr, const StreamFn& stream = {},
                     const std::function<bool()>& cancelled = {});
 
+/// One sequence of generate_batch(): its prompt, its adapter (null = base model; loaded on the same
+/// model), its options (`session` and `use_cache` are ignored) and its own decoder (or null).
+struct BatchRow {
+    std::vector<int64_t> prompt;
+    const Adapter* adapter = nullptr;
+    GenerateOptions options;
+    TokenDecoder* decoder = nullptr;
+};
+
+/// Decodes several sequences together, each with its own adapter, sampling and stops: every
+/// prompt is prefilled into its own row of one static KV cache, then each step runs all live rows
+/// at once (Model::decode_rows: per-row positions, gathered LoRA). Rows finish independently
+/// (EOS, stop string, max tokens) and leave the batch. Returns one Generation per row, each as
+/// generate() would give it (same ids for greedy decoding; logits agree to float rounding);
+/// prefill/decode seconds are the batch's.
+std::vector<Generation> generate_batch(const Model& model, const std::vector<BatchRow>& rows,
+                                       const std::function<bool()>& cancelled = {});
+
 }  // namespace troupe::llama
