@@ -23,14 +23,18 @@
 
 namespace troupe::llama {
 
-class LlamaTextBackend final : public TextBackend {
+class LlamaTextBackend final : public TextBackend, public BatchTextBackend {
 public:
     explicit LlamaTextBackend(const Params& params);
     std::string describe() const noexcept override;
     Status load_adapter(const std::string& name, const std::string& dir) noexcept override;
     Status generate(const TextRequest& request, TextResult& result, TokenSink sink, void* sink_user) noexcept override;
+    /// One batch over the base model, each request with its own adapter (llama::generate_batch).
+    /// With adapter.merge on, requests are run one by one (merged copies are separate models).
+    Status generate_batch(const std::vector<TextRequest>& requests, std::vector<TextResult>& results) noexcept override;
 
 private:
+    const Adapter* find_adapter(const std::string& name) const;  // null for ""; throws not_found
     struct Loaded {
         std::string dir;
         std::shared_ptr<Adapter> adapter;
