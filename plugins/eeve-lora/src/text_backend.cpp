@@ -42,7 +42,7 @@ LlamaTextBackend::LlamaTextBackend(const Params& params) {
     model_ = Model::load(dir, o);
     const std::string tokenizer = p.path("tokenizer").empty() ? dir : p.path("tokenizer");
     vocab_ = std::make_unique<Vocab>(Vocab::load(std::filesystem::path(tokenizer)));
-    utf8_ = std::make_unique<Utf8Guard>(Utf8Guard::for_vocab(*vocab_));
+    if (p.boolean("utf8_guard", true)) utf8_ = std::make_unique<Utf8Guard>(Utf8Guard::for_vocab(*vocab_));
     plugin_log(LogLevel::info, "eeve-lora", "loaded " + model_.describe());
 }
 

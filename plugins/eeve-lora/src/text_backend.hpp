@@ -4,7 +4,8 @@
 // Params (plugin.toml [defaults], troupe.toml, character): model.dir (required), device
 // (cpu|cuda|cuda:N), dtype (float32|bfloat16|float16; default from config.json), quantize
 // (none|nf4), nf4.double_quant (true), threads (CPU intra-op threads, 0 = LibTorch default),
-// adapter.merge (false), add_bos (true).
+// adapter.merge (false), add_bos (true), utf8_guard (true: mask byte tokens that would break UTF-8;
+// false samples every id as transformers does, e.g. to compare with its reference output).
 #pragma once
 
 #include "adapter.hpp"
@@ -42,7 +43,7 @@ private:
     };
     Model model_;
     std::unique_ptr<Vocab> vocab_;
-    std::unique_ptr<Utf8Guard> utf8_;  // sampled text stays valid UTF-8
+    std::unique_ptr<Utf8Guard> utf8_;  // sampled text stays valid UTF-8 (null: utf8_guard = false)
     bool add_bos_ = true;
     bool merge_ = false;
     std::map<std::string, Loaded> adapters_;
