@@ -27,8 +27,10 @@ bool collect(void* user, const std::string& piece) {
 BOOST_AUTO_TEST_CASE(generate_through_the_host) {
     troupe::Host host(options());
     const fs::path fx = fixture_dir();
-    auto backend = host.create_as<troupe::TextBackend>("eeve-lora", troupe::PluginKind::text_backend,
-                                                       {{"model.dir", (fx / "base").string()}, {"quantize", "none"}});
+    // The reference continuations are transformers' (some end in broken byte runs, U+FFFD): no guard.
+    auto backend = host.create_as<troupe::TextBackend>(
+        "eeve-lora", troupe::PluginKind::text_backend,
+        {{"model.dir", (fx / "base").string()}, {"quantize", "none"}, {"utf8_guard", "false"}});
     BOOST_REQUIRE(backend);
     BOOST_CHECK(backend->load_adapter("persona", (fx / "adapter").string()).ok());
     BOOST_CHECK(backend->load_adapter("persona", (fx / "adapter").string()).ok());  // same again: no-op
@@ -63,6 +65,40 @@ BOOST_AUTO_TEST_CASE(generate_through_the_host) {
     req.adapter.clear();
     req.prompt.clear();
     BOOST_CHECK(backend->generate(req, res, nullptr, nullptr).code() == troupe::Errc::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(batch_of_adapters_through_the_host) {
+    troupe::Host host(options());
+    const fs::path fx = fixture_dir();
+    auto backend = host.create_as<troupe::TextBackend>("eeve-lora", troupe::PluginKind::text_backend,
+                                                       {{"model.dir", (fx / "base").string()}, {"quantize", "none"}});
+    BOOST_REQUIRE(backend);
+    BOOST_REQUIRE(backend->load_adapter("persona", (fx / "adapter").string()).ok());
+    BOOST_CHECK(dynamic_cast<troupe::BatchTextBackend*>(backend.get()) != nullptr);
+    const json cases = load_json(fx / "cases.json");
+    std::vector<troupe::TextRequest> reqs;
+    for (const json& p : cases.at("prompts"))
+        for (const char* adapter : {"persona", ""}) {
+            troupe::TextRequest req;
+            req.prompt = p.at("text").get<std::string>();
+            req.adapter = adapter;
+            req.sampling.greedy = true;
+            req.sampling.repetition_penalty = 1.0f;
+            req.sampling.max_new_tokens = 4 + static_cast<int>(reqs.size()) * 3;
+            reqs.push_back(req);
+        }
+    std::vector<troupe::TextResult> batched;
+    const troupe::Status s = troupe::generate_batch(*backend, reqs, batched);
+    BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
+    BOOST_REQUIRE_EQUAL(batched.size(), reqs.size());
+    for (size_t i = 0; i < reqs.size(); ++i) {
+        troupe::TextResult alone;
+        BOOST_REQUIRE(backend->generate(reqs[i], alone, nullptr, nullptr).ok());
+        BOOST_CHECK_MESSAGE(alone.token_ids == batched[i].token_ids, "request " << i);
+        BOOST_CHECK_EQUAL(alone.text, batched[i].text);
+    }
+    reqs[0].adapter = "nobody";
+    BOOST_CHECK(troupe::generate_batch(*backend, reqs, batched).code() == troupe::Errc::not_found);
 }
 
 BOOST_AUTO_TEST_CASE(missing_model_dir_is_an_error) {

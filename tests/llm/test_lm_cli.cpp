@@ -54,7 +54,7 @@ BOOST_AUTO_TEST_CASE(generate_tokenize_forward_match_reference) {
         for (const char* which : {"greedy_base", "greedy_adapted"}) {
             const json& ref = p.at(which);
             const bool adapted = std::string(which) == "greedy_adapted";
-            auto [rc2, out2] = run_troupe(fmt::format("lm generate --model {} {} --prompt-file {} --max-new-tokens {} --greedy --json",
+            auto [rc2, out2] = run_troupe(fmt::format("lm generate --model {} {} --prompt-file {} --max-new-tokens {} --greedy --any-bytes --json",
                                                   base, adapted ? "--adapter " + adapter : "", quote(prompt.string()),
                                                   cases.at("generation").at("max_new_tokens").get<int>()));
             BOOST_REQUIRE_EQUAL(rc2, 0);
@@ -101,4 +101,13 @@ BOOST_AUTO_TEST_CASE(bench_reports_throughput) {
     BOOST_CHECK_GT(j.at("prefill_tokens_per_second").get<double>(), 0);
     BOOST_CHECK_GT(j.at("decode_tokens_per_second").get<double>(), 0);
     BOOST_CHECK_GT(j.at("peak_rss_mib").get<double>(), 0);
+}
+
+BOOST_AUTO_TEST_CASE(bench_reports_batched_adapters) {
+    auto [rc, out] = run_troupe("bench lm --prompt-tokens 16 --new-tokens 8 --repeats 1 --batch 3 --adapters 2 --json");
+    BOOST_REQUIRE_EQUAL(rc, 0);
+    const json j = json::parse(out);
+    BOOST_CHECK_EQUAL(j.at("batch").get<int>(), 3);
+    BOOST_CHECK_GT(j.at("batch_decode_tokens_per_second").get<double>(), 0);
+    BOOST_CHECK_GT(j.at("batch1_decode_tokens_per_second").get<double>(), 0);
 }

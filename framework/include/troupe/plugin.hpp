@@ -100,6 +100,34 @@ public:
                             void* sink_user) noexcept = 0;
 };
 
+/// Optional, additive to contract v2 (TextBackend's layout is unchanged, so v1/v2 plugins still
+/// load and work): a text backend may also derive from BatchTextBackend to decode several
+/// independent requests as one batch (each with its own adapter, sampling and stops; rows finish
+/// independently). Callers use troupe::generate_batch() below, never this class directly.
+class TROUPE_VISIBLE BatchTextBackend {
+public:
+    virtual ~BatchTextBackend() = default;
+    /// Fills `results` (resized to requests.size()) as generate() would for each request, no sink.
+    virtual Status generate_batch(const std::vector<TextRequest>& requests, std::vector<TextResult>& results) noexcept = 0;
+};
+
+/// Runs `requests` as one batch when `backend` implements BatchTextBackend, else one generate()
+/// call per request (stopping at the first error, which is returned).
+inline Status generate_batch(TextBackend& backend, const std::vector<TextRequest>& requests,
+                             std::vector<TextResult>& results) noexcept {
+    if (auto* batched = dynamic_cast<BatchTextBackend*>(&backend)) return batched->generate_batch(requests, results);
+    try {
+        results.assign(requests.size(), TextResult{});
+    } catch (...) {
+        return Status::error(Errc::runtime, "generate_batch: out of memory");
+    }
+    for (size_t i = 0; i < requests.size(); ++i) {
+        Status s = backend.generate(requests[i], results[i], nullptr, nullptr);
+        if (!s.ok()) return s;
+    }
+    return Status();
+}
+
 // ---- speech backends -------------------------------------------------------------------------
 
 class TROUPE_VISIBLE SpeechBackend : public Object {

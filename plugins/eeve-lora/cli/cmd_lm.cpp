@@ -4,6 +4,7 @@
 
 #include "adapter.hpp"
 #include "generator.hpp"
+#include "utf8_guard.hpp"
 #include "model.hpp"
 #include "vocab.hpp"
 
@@ -155,7 +156,7 @@ int generate(const std::vector<std::string>& args, const CommandContext& ctx) {
     SamplingParams sp;
     sp.repetition_penalty = 1.0f;
     int64_t seed = 0;
-    bool no_bos = false;
+    bool no_bos = false, any_bytes = false;
     options.add_options()("prompt-file", po::value(&prompt_file), "prompt text (bytes as they are, template applied)")(
         "prompt", po::value(&prompt), "prompt given inline instead of --prompt-file")(
         "max-new-tokens", po::value(&sp.max_new_tokens)->default_value(128), "token limit")(
@@ -166,7 +167,8 @@ int generate(const std::vector<std::string>& args, const CommandContext& ctx) {
         "repetition-penalty", po::value(&sp.repetition_penalty)->default_value(1.0f), "repetition penalty (1 = off)")(
         "seed", po::value(&seed)->default_value(0), "sampling seed")(
         "stop", po::value(&stops)->composing(), "stop string (repeatable), e.g. ###")(
-        "no-bos", po::bool_switch(&no_bos), "do not add the BOS token");
+        "no-bos", po::bool_switch(&no_bos), "do not add the BOS token")(
+        "any-bytes", po::bool_switch(&any_bytes), "sample byte tokens freely (text may hold U+FFFD; default: keep it valid UTF-8)");
     po::variables_map vm;
     if (!parse_options("troupe lm generate --model DIR [--adapter DIR] --prompt-file F --max-new-tokens N [--greedy] [--json]",
                        options, args, vm))
@@ -183,6 +185,8 @@ int generate(const std::vector<std::string>& args, const CommandContext& ctx) {
     llama::GenerateOptions go;
     go.sampling = sp;
     go.stop_strings = stops;
+    const llama::Utf8Guard utf8 = llama::Utf8Guard::for_vocab(vocab);
+    if (!any_bytes) go.utf8 = &utf8;
     VocabDecoder decoder(vocab);
     llama::StreamFn stream;
     if (!ctx.json)

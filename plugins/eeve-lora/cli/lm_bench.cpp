@@ -47,12 +47,36 @@ double peak_gpu_mib(const at::Device& device) {
     (void)device;
     return 0;
 }
+
+// Aggregate decode tok/s of generate_batch over `batch` rows (row b uses adapters[b % K], or the
+// base model when there are none): generated tokens after each row's first / the batch's decode time.
+double batch_decode_tps(const llama::Model& model, const std::vector<int64_t>& prompt, int batch,
+                        const std::vector<std::unique_ptr<llama::Adapter>>& adapters, int new_tokens, int repeats) {
+    std::vector<llama::BatchRow> rows(static_cast<size_t>(batch));
+    for (int b = 0; b < batch; ++b) {
+        rows[b].prompt = prompt;
+        rows[b].prompt.back() = 3 + b;  // rows differ
+        rows[b].adapter = adapters.empty() ? nullptr : adapters[b % adapters.size()].get();
+        rows[b].options.sampling.greedy = true;
+        rows[b].options.sampling.repetition_penalty = 1.0f;
+        rows[b].options.sampling.max_new_tokens = new_tokens;
+        rows[b].options.eos_ids = {-1};
+    }
+    double best = 0;
+    for (int r = 0; r < repeats + 1; ++r) {
+        const std::vector<llama::Generation> g = llama::generate_batch(model, rows);
+        size_t steps = 0;
+        for (const auto& x : g) steps += x.ids.size() - 1;
+        if (r > 0) best = std::max(best, steps / std::max(g[0].decode_seconds, 1e-9));
+    }
+    return best;
+}
 }  // namespace
 
 int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
     po::options_description options("troupe bench lm options");
     std::string model_dir = default_bench_model(), adapter_dir, device = "cpu", dtype, quantize = "none";
-    int prompt_tokens = 64, new_tokens = 64, repeats = 3, threads = 0;
+    int prompt_tokens = 64, new_tokens = 64, repeats = 3, threads = 0, batch = 0, n_adapters = 0;
     bool graph = true;
     options.add_options()("model", po::value(&model_dir), "HF model folder (default: the conformance tiny model)")(
         "adapter", po::value(&adapter_dir), "PEFT adapter applied unmerged")(
@@ -63,12 +87,15 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
         "new-tokens", po::value(&new_tokens)->default_value(64), "decoded tokens per run")(
         "repeats", po::value(&repeats)->default_value(3), "runs (the best is reported)")(
         "threads", po::value(&threads)->default_value(0), "CPU threads (0 = LibTorch default)")(
-        "graph", po::value(&graph)->default_value(true), "replay decode steps as a CUDA graph (CUDA only)");
+        "graph", po::value(&graph)->default_value(true), "replay decode steps as a CUDA graph (CUDA only)")(
+        "batch", po::value(&batch)->default_value(0), "also decode N rows as one batch (generate_batch) and report aggregate tok/s")(
+        "adapters", po::value(&n_adapters)->default_value(0), "with --batch: K distinct random LoRA adapters (r 8, all projections), row b uses adapter b % K");
     po::variables_map vm;
     if (!parse_options("troupe bench lm [--model DIR] [--prompt-tokens N] [--new-tokens N] [--json]", options, args, vm))
         return 0;
     if (prompt_tokens < 1 || new_tokens < 1 || repeats < 1)
         throw Error(Errc::invalid_argument, "--prompt-tokens, --new-tokens and --repeats must be >= 1");
+    if (batch < 0 || n_adapters < 0) throw Error(Errc::invalid_argument, "--batch and --adapters must be >= 0");
     if (threads > 0) at::set_num_threads(threads);
     const double rss0 = peak_rss_mib();
     llama::LoadOptions lo;
@@ -117,6 +144,18 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
         // tokens after the first come from decode steps
         best_decode = std::min(best_decode, g.decode_seconds / std::max<size_t>(g.ids.size() - 1, 1));
     }
+    double batch_tps = 0, batch1_tps = 0;
+    if (batch > 0) {
+        std::vector<std::unique_ptr<llama::Adapter>> adapters;
+        llama::AdapterConfig ac;
+        ac.r = 8;
+        ac.lora_alpha = 16;
+        ac.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+        for (int k = 0; k < n_adapters; ++k)
+            adapters.push_back(std::make_unique<llama::Adapter>(llama::Adapter::create(model, ac, 100 + k)));
+        batch1_tps = batch_decode_tps(model, prompt, 1, adapters, new_tokens, repeats);
+        batch_tps = batch_decode_tps(model, prompt, batch, adapters, new_tokens, repeats);
+    }
     // Bytes one decode step reads: every weight but the embedding table (one row of it).
     const auto& c = model.config();
     const double step_gb =
@@ -141,7 +180,11 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
                                 {"effective_gb_per_second", step_gb * decode_tps},
                                 {"peak_gpu_gib", peak_gpu_mib(model.device()) / 1024.0},
                                 {"peak_rss_mib", peak_rss_mib()},
-                                {"rss_before_load_mib", rss0}};
+                                {"rss_before_load_mib", rss0},
+                                {"batch", batch},
+                                {"batch_adapters", n_adapters},
+                                {"batch_decode_tokens_per_second", batch_tps},
+                                {"batch1_decode_tokens_per_second", batch1_tps}};
     if (ctx.json) {
         print_json(out.dump(2));
     } else {
@@ -149,6 +192,9 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
         fmt::print("prefill   {:.1f} tok/s ({} tokens)\n", prefill_tps, prompt_tokens);
         fmt::print("decode    {:.1f} tok/s ({} tokens, batch 1, KV cache{}{})\n", decode_tps, new_tokens,
                    session && session->graphed() ? ", CUDA graph" : "", session && session->fused() ? ", fused kernels" : "");
+        if (batch > 0)
+            fmt::print("batched   {:.1f} tok/s aggregate (batch {}, {} adapters; batch 1 on the same path {:.1f} tok/s, x{:.2f})\n",
+                       batch_tps, batch, n_adapters, batch1_tps, batch1_tps > 0 ? batch_tps / batch1_tps : 0.0);
         fmt::print("weights   {:.2f} MiB, peak RSS {:.1f} MiB, {} threads\n", model.weight_bytes() / 1048576.0,
                    peak_rss_mib(), at::get_num_threads());
     }

@@ -17,6 +17,7 @@ namespace troupe::llama {
 
 class Adapter;
 class DecodeSession;
+class Utf8Guard;
 
 /// Incremental detokenizer: push(id) returns the text that became complete (whole UTF-8
 /// characters); flush() returns what is left at the end.
@@ -35,6 +36,9 @@ struct GenerateOptions {
     /// Static-cache decoding (CUDA graphs where available) for `adapter` with room for the prompt and
     /// max_new_tokens; null = one is made per call on CUDA, the growing cache is used elsewhere.
     DecodeSession* session = nullptr;
+    /// Keep the generated text valid UTF-8 (mask byte-fallback ids that would break it, see
+    /// utf8_guard.hpp); null = sample from every id. Must outlive the call.
+    const Utf8Guard* utf8 = nullptr;
 };
 
 struct Generation {
@@ -51,5 +55,23 @@ using StreamFn = std::function<bool(const std::string& piece)>;
 Generation generate(const Model& model, const std::vector<int64_t>& prompt, const Adapter* adapter,
                     const GenerateOptions& options, TokenDecoder* decoder = nullptr, const StreamFn& stream = {},
                     const std::function<bool()>& cancelled = {});
+
+/// One sequence of generate_batch(): its prompt, its adapter (null = base model; loaded on the same
+/// model), its options (`session` and `use_cache` are ignored) and its own decoder (or null).
+struct BatchRow {
+    std::vector<int64_t> prompt;
+    const Adapter* adapter = nullptr;
+    GenerateOptions options;
+    TokenDecoder* decoder = nullptr;
+};
+
+/// Decodes several sequences together, each with its own adapter, sampling and stops: every
+/// prompt is prefilled into its own row of one static KV cache, then each step runs all live rows
+/// at once (Model::decode_rows: per-row positions, gathered LoRA). Rows finish independently
+/// (EOS, stop string, max tokens) and leave the batch. Returns one Generation per row, each as
+/// generate() would give it (same ids for greedy decoding; logits agree to float rounding);
+/// prefill/decode seconds are the batch's.
+std::vector<Generation> generate_batch(const Model& model, const std::vector<BatchRow>& rows,
+                                       const std::function<bool()>& cancelled = {});
 
 }  // namespace troupe::llama

@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -299,30 +300,57 @@ at::Tensor Model::decoder_layer(int64_t index, const at::Tensor& h, const at::Te
     return attention_output(index, h, attn.transpose(1, 2).contiguous().reshape({B, T, -1}), adapter);
 }
 
+at::Tensor Model::project(int64_t index, int p, const at::Tensor& x, const Adapter* adapter,
+                          const std::vector<const Adapter*>* rows) const {
+    const Linear& lin = layers_[index].proj[p];
+    if (!rows) return lin.forward(x, lora_of(adapter, index, static_cast<arch::Proj>(p)));
+    // Gathered LoRA: the base projection for the whole batch, then each adapter's term for its rows.
+    at::Tensor y = lin.forward(x);
+    std::vector<const Adapter*> done;
+    for (size_t r = 0; r < rows->size(); ++r) {
+        const Adapter* a = (*rows)[r];
+        if (!a || std::find(done.begin(), done.end(), a) != done.end()) continue;
+        done.push_back(a);
+        const LoraWeights* lw = lora_of(a, index, static_cast<arch::Proj>(p));
+        if (!lw || !lw->defined()) continue;
+        std::vector<int64_t> picked;
+        for (size_t j = r; j < rows->size(); ++j)
+            if ((*rows)[j] == a) picked.push_back(static_cast<int64_t>(j));
+        if (picked.size() == rows->size()) return lin.forward(x, lw);  // one adapter for every row
+        const at::Tensor idx = at::tensor(picked, at::kLong).to(x.device());
+        at::Tensor xs = x.index_select(0, idx);
+        if (xs.scalar_type() != lw->A.scalar_type()) xs = xs.to(lw->A.scalar_type());
+        // As Linear::forward: base + delta summed in the adapter's dtype, then cast back.
+        at::Tensor delta = at::linear(at::linear(xs, lw->A), lw->B) * lw->scaling;
+        at::Tensor ys = y.index_select(0, idx);
+        y.index_copy_(0, idx, (ys.to(delta.scalar_type()) + delta).to(y.scalar_type()));
+    }
+    return y;
+}
+
 std::tuple<at::Tensor, at::Tensor, at::Tensor> Model::attention_inputs(int64_t index, const at::Tensor& h,
                                                                        const at::Tensor& cos, const at::Tensor& sin,
-                                                                       const Adapter* adapter) const {
+                                                                       const Adapter* adapter,
+                                                                       const std::vector<const Adapter*>* rows) const {
     const Layer& L = layers_.at(index);
-    auto lora = [&](arch::Proj p) { return lora_of(adapter, index, p); };
     const int64_t B = h.size(0), T = h.size(1), D = config_.head_dim;
     at::Tensor x = rms_norm(h, L.input_norm);
-    at::Tensor q = L.proj[0].forward(x, lora(arch::Proj::q)).view({B, T, -1, D}).transpose(1, 2);
-    at::Tensor k = L.proj[1].forward(x, lora(arch::Proj::k)).view({B, T, -1, D}).transpose(1, 2);
-    at::Tensor v = L.proj[2].forward(x, lora(arch::Proj::v)).view({B, T, -1, D}).transpose(1, 2);
+    at::Tensor q = project(index, 0, x, adapter, rows).view({B, T, -1, D}).transpose(1, 2);
+    at::Tensor k = project(index, 1, x, adapter, rows).view({B, T, -1, D}).transpose(1, 2);
+    at::Tensor v = project(index, 2, x, adapter, rows).view({B, T, -1, D}).transpose(1, 2);
     q = q * cos + rotate_half(q) * sin;
     k = k * cos + rotate_half(k) * sin;
     return {q, k, v};
 }
 
 at::Tensor Model::attention_output(int64_t index, const at::Tensor& h, const at::Tensor& attn,
-                                   const Adapter* adapter) const {
+                                   const Adapter* adapter, const std::vector<const Adapter*>* rows) const {
     const Layer& L = layers_.at(index);
-    auto lora = [&](arch::Proj p) { return lora_of(adapter, index, p); };
-    at::Tensor out = h + L.proj[3].forward(attn, lora(arch::Proj::o));
+    at::Tensor out = h + project(index, 3, attn, adapter, rows);
     at::Tensor x = rms_norm(out, L.post_attention_norm);
-    at::Tensor gate = L.proj[4].forward(x, lora(arch::Proj::gate));
-    at::Tensor up = L.proj[5].forward(x, lora(arch::Proj::up));
-    return out + L.proj[6].forward(at::silu(gate) * up, lora(arch::Proj::down));
+    at::Tensor gate = project(index, 4, x, adapter, rows);
+    at::Tensor up = project(index, 5, x, adapter, rows);
+    return out + project(index, 6, at::silu(gate) * up, adapter, rows);
 }
 
 bool Model::decode_step_fusable(const KVCache& cache, const Adapter* adapter) const {
@@ -387,6 +415,38 @@ at::Tensor Model::decode_step(const at::Tensor& id, const at::Tensor& position, 
         h = attention_output(i, h, attn, adapter);
     }
     return head(h).view({c.vocab_size});
+}
+
+at::Tensor Model::decode_rows(const at::Tensor& ids, const at::Tensor& positions, KVCache& cache,
+                              const std::vector<const Adapter*>& adapters) const {
+    const LlamaConfig& c = config_;
+    const int64_t B = ids.size(0);
+    if (ids.dim() != 2 || ids.size(1) != 1 || positions.numel() != B || static_cast<int64_t>(adapters.size()) != B ||
+        cache.k.empty() || cache.k[0].size(0) != B)
+        throw Error(Errc::invalid_argument,
+                    fmt::format("decode_rows: ids {} positions {} adapters {} and cache rows must agree on the batch",
+                                shape_str(ids.sizes()), shape_str(positions.sizes()), adapters.size()));
+    const int64_t capacity = cache.capacity, D = c.head_dim, groups = c.num_kv_heads;
+    const int64_t rep = c.num_heads / c.num_kv_heads;
+    at::Tensor h = embed(ids);                                             // [B, 1, hidden]
+    auto [cos_rows, sin_rows] = rope(positions);                           // [B, D]
+    const at::Tensor cos = cos_rows.view({B, 1, 1, D}), sin = sin_rows.view({B, 1, 1, D});
+    at::Tensor keys = at::arange(capacity, positions.options()).unsqueeze(0);  // [1, capacity]
+    at::Tensor mask = at::zeros({B, 1, 1, capacity}, h.options())
+                          .masked_fill((keys > positions.view({B, 1})).view({B, 1, 1, capacity}),
+                                       -std::numeric_limits<double>::infinity());
+    const at::Tensor where = positions.view({B, 1, 1, 1}).expand({B, groups, 1, D});
+    const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+    for (int64_t i = 0; i < c.num_layers; ++i) {
+        auto [q, k, v] = attention_inputs(i, h, cos, sin, nullptr, &adapters);
+        cache.k[i].scatter_(2, where, k);
+        cache.v[i].scatter_(2, where, v);
+        at::Tensor scores = at::matmul(q.reshape({B, groups, rep, D}), cache.k[i].transpose(2, 3)) * scale + mask;
+        at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+        at::Tensor attn = at::matmul(probs, cache.v[i]).reshape({B, 1, c.num_heads * D});
+        h = attention_output(i, h, attn, nullptr, &adapters);
+    }
+    return head(h).view({B, c.vocab_size});
 }
 
 at::Tensor Model::head(const at::Tensor& h) const {

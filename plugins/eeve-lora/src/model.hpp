@@ -116,6 +116,15 @@ public:
     /// (fused_ops.hpp), only where decode_step_fusable() said so.
     at::Tensor decode_step(const at::Tensor& id, const at::Tensor& position, KVCache& cache, const Adapter* adapter,
                            bool fused = false) const;
+    /// One decode step for a batch whose rows each have their own LoRA adapter (or none) and their
+    /// own position: `ids` int64 [B, 1], `positions` int64 [B] (device tensors), `adapters` one per
+    /// row (null = base model; they must belong to this model). K/V of row b are written at
+    /// positions[b] of its cache row; attention spans the cache capacity with the keys after
+    /// positions[b] masked. LoRA terms are gathered per adapter (the rows sharing one adapter go
+    /// through its A/B together, as Punica/S-LoRA group them). `cache.length` is not touched.
+    /// Returns float32 logits [B, vocab].
+    at::Tensor decode_rows(const at::Tensor& ids, const at::Tensor& positions, KVCache& cache,
+                           const std::vector<const Adapter*>& adapters) const;
     /// True when every layer's step can run on the fused CUDA kernels (CUDA build and device, no grad,
     /// no biases, supported shapes and dtypes).
     bool decode_step_fusable(const KVCache& cache, const Adapter* adapter) const;
@@ -150,8 +159,13 @@ private:
     // RoPE applied; then o_proj, the residual and the MLP.
     std::tuple<at::Tensor, at::Tensor, at::Tensor> attention_inputs(int64_t index, const at::Tensor& h,
                                                                     const at::Tensor& cos, const at::Tensor& sin,
-                                                                    const Adapter* adapter) const;
-    at::Tensor attention_output(int64_t index, const at::Tensor& h, const at::Tensor& attn, const Adapter* adapter) const;
+                                                                    const Adapter* adapter,
+                                                                    const std::vector<const Adapter*>* rows = nullptr) const;
+    at::Tensor attention_output(int64_t index, const at::Tensor& h, const at::Tensor& attn, const Adapter* adapter,
+                                const std::vector<const Adapter*>* rows = nullptr) const;
+    // Projection `p` of layer `index`: with `adapter`, or per row of x with `rows` (see decode_rows).
+    at::Tensor project(int64_t index, int p, const at::Tensor& x, const Adapter* adapter,
+                       const std::vector<const Adapter*>* rows) const;
 
     LlamaConfig config_;
     at::Device device_{at::kCPU};

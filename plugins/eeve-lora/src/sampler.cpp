@@ -26,7 +26,8 @@ void apply_penalty(std::vector<float>& s, const std::vector<int64_t>& history, f
 }
 }  // namespace
 
-Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {
+Sampler::Sampler(const SamplingParams& params, const Utf8Guard* utf8)
+    : params_(params), rng_(params.seed), utf8_(utf8 && utf8->active() ? utf8 : nullptr) {
     if (!(params.temperature > 0) && !params.greedy)
         throw Error(Errc::invalid_argument, fmt::format("temperature {} must be > 0", params.temperature));
     if (!(params.top_p > 0) || params.top_p > 1)
@@ -71,11 +72,26 @@ std::vector<double> sampling_distribution(std::vector<float> s, const std::vecto
     return probs;
 }
 
-int64_t Sampler::next(const at::Tensor& logits_in, const std::vector<int64_t>& history) {
+int64_t Sampler::next(const at::Tensor& logits, const std::vector<int64_t>& history, int64_t remaining) {
+    const int64_t id = choose(logits, history, remaining);
+    if (utf8_) utf8_->accept(utf8_state_, id);
+    return id;
+}
+
+int64_t Sampler::choose(const at::Tensor& logits_in, const std::vector<int64_t>& history, int64_t remaining) {
     at::Tensor logits = logits_in.flatten();
-    if (params_.greedy && params_.repetition_penalty == 1.0f) return at::argmax(logits).item<int64_t>();
+    if (params_.greedy && params_.repetition_penalty == 1.0f) {
+        // Fast path: the argmax on the device; the masked CPU path only when it is not allowed.
+        const int64_t best = at::argmax(logits).item<int64_t>();
+        if (!utf8_ || utf8_->allowed(utf8_state_, best, remaining)) return best;
+    }
     at::Tensor cpu = logits.to(at::kCPU, at::kFloat).contiguous();
     std::vector<float> s(cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel());
+    if (utf8_) {
+        std::vector<float> masked(s);
+        utf8_->mask(utf8_state_, remaining, masked);
+        if (std::any_of(masked.begin(), masked.end(), [](float v) { return v != kNegInf; })) s = std::move(masked);
+    }
     if (params_.greedy) {
         apply_penalty(s, history, params_.repetition_penalty);
         return std::max_element(s.begin(), s.end()) - s.begin();

@@ -42,6 +42,7 @@ LlamaTextBackend::LlamaTextBackend(const Params& params) {
     model_ = Model::load(dir, o);
     const std::string tokenizer = p.path("tokenizer").empty() ? dir : p.path("tokenizer");
     vocab_ = std::make_unique<Vocab>(Vocab::load(std::filesystem::path(tokenizer)));
+    if (p.boolean("utf8_guard", true)) utf8_ = std::make_unique<Utf8Guard>(Utf8Guard::for_vocab(*vocab_));
     plugin_log(LogLevel::info, "eeve-lora", "loaded " + model_.describe());
 }
 
@@ -93,6 +94,7 @@ Status LlamaTextBackend::generate(const TextRequest& request, TextResult& result
         GenerateOptions o;
         o.sampling = request.sampling;
         o.stop_strings = request.stop_strings;
+        o.utf8 = utf8_.get();
         if (model->device().is_cuda()) {  // one static-cache session (CUDA graph) per model and adapter
             const int64_t context = model->config().max_position_embeddings;
             const int64_t needed = std::min<int64_t>(
@@ -111,6 +113,53 @@ Status LlamaTextBackend::generate(const TextRequest& request, TextResult& result
         result.stop = g.stop;
         result.prompt_tokens = static_cast<int>(g.prompt_tokens);
         result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    });
+}
+
+const Adapter* LlamaTextBackend::find_adapter(const std::string& name) const {
+    if (name.empty()) return nullptr;
+    auto it = adapters_.find(name);
+    if (it == adapters_.end()) throw Error(Errc::not_found, fmt::format("adapter \"{}\" is not loaded", name));
+    return it->second.adapter.get();
+}
+
+Status LlamaTextBackend::generate_batch(const std::vector<TextRequest>& requests,
+                                        std::vector<TextResult>& results) noexcept {
+    if (merge_) {  // merged adapters are separate models: no shared batch
+        results.assign(requests.size(), TextResult{});
+        for (size_t i = 0; i < requests.size(); ++i) {
+            Status s = generate(requests[i], results[i], nullptr, nullptr);
+            if (!s.ok()) return s;
+        }
+        return Status();
+    }
+    return guard([&] {
+        const auto t0 = std::chrono::steady_clock::now();
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::vector<BatchRow> rows(requests.size());
+        std::vector<std::unique_ptr<VocabDecoder>> decoders;
+        for (size_t i = 0; i < requests.size(); ++i) {
+            const TextRequest& request = requests[i];
+            if (request.prompt.empty())
+                throw Error(Errc::invalid_argument, fmt::format("generate_batch: the prompt of request {} is empty", i));
+            rows[i].adapter = find_adapter(request.adapter);
+            rows[i].prompt = vocab_->encode(request.prompt, add_bos_);
+            rows[i].options.sampling = request.sampling;
+            rows[i].options.stop_strings = request.stop_strings;
+            rows[i].options.utf8 = utf8_.get();
+            decoders.push_back(std::make_unique<VocabDecoder>(*vocab_));
+            rows[i].decoder = decoders.back().get();
+        }
+        std::vector<Generation> out = llama::generate_batch(model_, rows, [] { return plugin_cancel_requested(); });
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        results.assign(requests.size(), TextResult{});
+        for (size_t i = 0; i < out.size(); ++i) {
+            results[i].text = std::move(out[i].text);
+            results[i].token_ids = std::move(out[i].ids);
+            results[i].stop = out[i].stop;
+            results[i].prompt_tokens = static_cast<int>(out[i].prompt_tokens);
+            results[i].seconds = seconds;
+        }
     });
 }
 
