@@ -129,7 +129,8 @@ def main():
                           tensors=sorted(f"{name}.{k}" for k in tensors)))
     save_file(out, os.path.join(root, "cases.safetensors"))
     meta = dict(description="tiny random-weight UTMOS22Strong (SpeechMOS model code, sizes reduced)",
-                torch=torch.__version__, seed=a.seed, sizes=vars(a), heads=12, cases=cases,
+                torch=torch.__version__, seed=a.seed, sizes={k: v for k, v in vars(a).items() if k not in ('out', 'speechmos')},  # no machine paths
+                heads=12, cases=cases,
                 state_dict={k: list(v.shape) for k, v in sd.items()},
                 tensors={k: list(t.shape) for k, t in out.items()})
     json.dump(meta, open(os.path.join(root, "cases.json"), "w"), indent=1)
