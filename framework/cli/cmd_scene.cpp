@@ -16,16 +16,22 @@ int cmd_scene(const std::vector<std::string>& args, const GlobalOptions& global)
     std::string script_path, out_dir;
     int64_t seed = -1;
     int max_new_tokens = 0;
+    int64_t batch_size = int64_t(kDefaultSceneBatch);
     options.add_options()("script", po::value(&script_path)->required(), "scene script (scenes/*.toml)")(
         "out,o", po::value(&out_dir), "output folder (default: out/scenes/<script name>)")(
         "seed", po::value(&seed), "scene seed (default: the script's)")(
-        "max-new-tokens", po::value(&max_new_tokens), "token limit per line (default: the character's)");
+        "max-new-tokens", po::value(&max_new_tokens), "token limit per line (default: the character's)")(
+        "batch-size", po::value(&batch_size),
+        "most lines of a parallel group generated in one batch, 1–64 (default 8; 1 = one by one)");
     po::positional_options_description positional;
     positional.add("script", 1);
     po::variables_map vm;
-    if (!parse_options("troupe scene SCRIPT [--out DIR] [--seed N] [--json]", options, args, vm, &positional)) return 0;
+    if (!parse_options("troupe scene SCRIPT [--out DIR] [--seed N] [--batch-size N] [--json]", options, args, vm, &positional)) return 0;
 
     check_generation_options(vm, seed, max_new_tokens);
+    if (batch_size < 1 || batch_size > int64_t(kMaxSceneBatch))
+        throw Error(Errc::invalid_argument,
+                    fmt::format("--batch-size must be between 1 and {} (got {})", kMaxSceneBatch, batch_size));
 
     SceneScript scene = load_scene(script_path);
     if (out_dir.empty()) out_dir = "out/scenes/" + fs::path(script_path).stem().string();
@@ -40,6 +46,7 @@ int cmd_scene(const std::vector<std::string>& args, const GlobalOptions& global)
     render.out_dir = fs::absolute(out_dir).string();
     render.seed = seed;
     render.max_new_tokens = max_new_tokens;
+    render.batch_size = size_t(batch_size);
     Progress bar("scene", scene.beats.size(), !global.quiet && !global.json);
     SceneProgress progress;
     progress.audio_ready = [&](const nlohmann::json&) { bar.step(); };

@@ -21,7 +21,8 @@ struct SceneLine {
     std::string prompt, text, stop, error;
     uint64_t seed = 0;
     bool fixed = false;
-    double text_seconds = 0, speech_seconds = 0;
+    double text_seconds = 0, speech_seconds = 0;  // batched lines: the batch's text seconds
+    size_t batch = 0;           // rows of the batch the line was generated in (0: generated alone)
     double start = 0, end = 0;  // in the mixed track
     Audio audio;                // at kSceneMixRate
     Audio original;             // as the backend gave it (for the signal checks)

@@ -120,9 +120,12 @@ nlohmann::json write_scene_outputs(const std::string& out_dir, const SceneScript
             entry["format_strict"] = line.format.strict();
             entry["format_loose"] = line.format.loose();
         }
+        if (line.beat.group) entry["parallel_group"] = line.beat.group;
+        if (!line.beat.answers.empty()) entry["answers"] = line.beat.answers;
         manifest_lines.push_back(entry);
         timing.push_back({{"index", line.index + 1}, {"text_seconds", line.text_seconds},
                           {"speech_seconds", line.speech_seconds}});
+        if (line.batch) timing.back()["batch"] = line.batch;
     }
     nlohmann::json per_turn = nlohmann::json::array();
     for (auto& [turn, t] : level_by_turn)

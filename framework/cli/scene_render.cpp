@@ -11,7 +11,9 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 
 namespace troupe::cli {
@@ -55,16 +57,25 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-/// The situation as the model sees it: the beat's situation plus the last lines of the scene.
+/// The situation as the model sees it: the beat's situation plus the last lines of the scene (and,
+/// when the beat `answers` someone, that character's latest line if it is not among them). `done` is
+/// what the line can see: for a parallel group, the scene before the group.
 std::string situation_in_context(const SceneBeat& beat, const std::string& fallback,
                                  const std::vector<SceneLine>& done) {
     std::string situation = trim(beat.situation).empty() ? fallback : beat.situation;
-    std::vector<std::string> quoted;
-    for (size_t i = done.size() > kHistoryLines ? done.size() - kHistoryLines : 0; i < done.size(); ++i)
-        if (!done[i].text.empty()) quoted.push_back(done[i].character->name + ": \"" + done[i].text + "\"");
+    const size_t first = done.size() > kHistoryLines ? done.size() - kHistoryLines : 0;
+    std::vector<size_t> quoted;
+    if (!beat.answers.empty())
+        for (size_t i = done.size(); i-- > 0;)
+            if (done[i].character->id == beat.answers && !done[i].text.empty()) {
+                if (i < first) quoted.push_back(i);
+                break;
+            }
+    for (size_t i = first; i < done.size(); ++i)
+        if (!done[i].text.empty()) quoted.push_back(i);
     if (quoted.empty()) return situation;
     std::string joined;
-    for (const auto& q : quoted) joined += (joined.empty() ? "" : " ") + q;
+    for (size_t i : quoted) joined += (joined.empty() ? "" : " ") + done[i].character->name + ": \"" + done[i].text + "\"";
     return situation + " (앞선 대화: " + joined + ")";
 }
 
@@ -87,6 +98,7 @@ struct Renderer {
     CastBackends& backends;
     const SceneProgress& progress;
     int max_new_tokens;
+    size_t batch_size;
 
     std::function<bool()> give_up() const {
         return progress.cancelled ? progress.cancelled : std::function<bool()>{};
@@ -95,26 +107,25 @@ struct Renderer {
         if (progress.cancelled && progress.cancelled()) throw Error(Errc::cancelled, "the scene was cancelled");
     }
 
-    void generate(SceneLine& line, const std::string& situation) {
-        const Character& c = *line.character;
+    /// The line's text request through the shared request path; false (line.error set) when the
+    /// character's hooks refuse it. The adapter is loaded by CastBackends.
+    bool prepare(SceneLine& line, const std::string& situation, TextRequest& request) {
         RequestOptions options;
         options.seed = line.seed;
         if (max_new_tokens > 0) options.max_new_tokens = max_new_tokens;
-        TextRequest request;
-        try {  // a failing hook fails this line, not the scene; the adapter is loaded by CastBackends
-            request = make_text_request(host, c, nullptr, {situation, line.beat.action, {}}, options);
+        try {  // a failing hook fails this line, not the scene
+            request = make_text_request(host, *line.character, nullptr, {situation, line.beat.action, {}}, options);
         } catch (const Error& e) {
             line.error = std::string("text: ") + e.what();
-            return;
+            return false;
         }
         line.prompt = request.prompt;
-        auto& text = backends.text(c);
-        auto ticket = text.queue->enter();
-        if (!ticket->wait_turn(give_up())) throw Error(Errc::cancelled, "the scene was cancelled");
-        TextResult result;
-        Status s = text.backend->generate(request, result, &keep_generating,
-                                          const_cast<SceneProgress*>(&progress));
-        ticket.reset();
+        return true;
+    }
+
+    /// Takes a generation's outcome into the line: the hooks' after_generate, the format check.
+    void finish(SceneLine& line, Status s, TextResult& result) {
+        const Character& c = *line.character;
         if (s && result.stop == StopReason::cancelled) throw Error(Errc::cancelled, "the scene was cancelled");
         if (s) s = finish_line(host, c, result.text);
         line.text_seconds = result.seconds;
@@ -128,6 +139,68 @@ struct Renderer {
         line.format = eval::check_format(result.text, result.stop, spec);
         line.text = line.format.cleaned;
         if (trim(line.text).empty()) line.error = "text: the backend produced an empty line";
+    }
+
+    /// One line alone, streamed (so that a cancelled scene stops mid-line).
+    void generate_one(SceneLine& line, const TextRequest& request) {
+        auto& text = backends.text(*line.character);
+        auto ticket = text.queue->enter();
+        if (!ticket->wait_turn(give_up())) throw Error(Errc::cancelled, "the scene was cancelled");
+        TextResult result;
+        Status s = text.backend->generate(request, result, &keep_generating, const_cast<SceneProgress*>(&progress));
+        ticket.reset();
+        finish(line, s, result);
+    }
+
+    void generate(SceneLine& line, const std::string& situation) {
+        TextRequest request;
+        if (prepare(line, situation, request)) generate_one(line, request);
+    }
+
+    /// The generated lines of a parallel group: per text backend, in batches of at most batch_size
+    /// rows when the backend offers BatchTextBackend, else one by one. A batch that fails as a whole
+    /// is retried line by line, so that one bad request fails only its own line.
+    void generate_together(std::vector<SceneLine*>& lines, const std::vector<std::string>& situations) {
+        std::vector<std::string> keys;  // text backends in order of first use
+        std::map<std::string, std::vector<std::pair<SceneLine*, TextRequest>>> by_key;
+        for (size_t i = 0; i < lines.size(); ++i) {
+            TextRequest request;
+            if (!prepare(*lines[i], situations[i], request)) continue;
+            const std::string& key = backends.text(*lines[i]->character).key;
+            if (!by_key.count(key)) keys.push_back(key);
+            by_key[key].emplace_back(lines[i], std::move(request));
+        }
+        for (const std::string& key : keys) {
+            auto& rows = by_key[key];
+            auto& text = backends.text(*rows.front().first->character);
+            const bool batched = batch_size > 1 && dynamic_cast<BatchTextBackend*>(text.backend.get()) != nullptr;
+            for (size_t from = 0; from < rows.size(); from += batched ? batch_size : 1) {
+                check_cancelled();
+                const size_t n = batched ? std::min(batch_size, rows.size() - from) : 1;
+                if (n == 1) {
+                    generate_one(*rows[from].first, rows[from].second);
+                    continue;
+                }
+                std::vector<TextRequest> requests;
+                for (size_t k = from; k < from + n; ++k) requests.push_back(rows[k].second);
+                auto ticket = text.queue->enter();
+                if (!ticket->wait_turn(give_up())) throw Error(Errc::cancelled, "the scene was cancelled");
+                std::vector<TextResult> results;
+                const Status s = generate_batch(*text.backend, requests, results);
+                ticket.reset();
+                check_cancelled();
+                if (!s || results.size() != n) {
+                    host.log(LogLevel::warn, "batch of " + std::to_string(n) + " lines failed (" + s.message() +
+                                                 "); generating them one by one");
+                    for (size_t k = from; k < from + n; ++k) generate_one(*rows[k].first, rows[k].second);
+                    continue;
+                }
+                for (size_t k = 0; k < n; ++k) {
+                    rows[from + k].first->batch = n;
+                    finish(*rows[from + k].first, s, results[k]);
+                }
+            }
+        }
     }
 
     void voice(SceneLine& line, const fs::path& out) {
@@ -176,53 +249,71 @@ SceneRenderResult render_scene(const Host& host, CastBackends& backends, const S
     }
     const double load_seconds = seconds_since(load_start);
 
-    Renderer renderer{host, backends, progress, options.max_new_tokens};
+    if (options.batch_size < 1 || options.batch_size > kMaxSceneBatch)
+        throw Error(Errc::invalid_argument, fmt::format("the batch size is {}; it must be 1–{}", options.batch_size, kMaxSceneBatch));
+    Renderer renderer{host, backends, progress, options.max_new_tokens, options.batch_size};
     std::vector<SceneLine> lines;
     std::string last_situation;
     double voiced_seconds = 0;
-    for (size_t i = 0; i < scene.beats.size(); ++i) {
+    for (size_t begin = 0; begin < scene.beats.size();) {
+        // A beat alone, or a parallel group: its lines see the scene as it stood before the group.
+        size_t end = begin + 1;
+        if (scene.beats[begin].group)
+            while (end < scene.beats.size() && scene.beats[end].group == scene.beats[begin].group) ++end;
         renderer.check_cancelled();
-        SceneLine line;
-        line.index = i;
-        line.beat = scene.beats[i];
-        line.character = cast.at(line.beat.speaker);
-        line.seed = seed * 1000003u + i;
-        if (!trim(line.beat.situation).empty()) last_situation = line.beat.situation;
-        emit(progress.line_started, line_event(line));
-        if (!line.beat.line.empty()) {
-            line.fixed = true;
-            line.text = line.beat.line;
-            line.stop = "fixed";
-        } else {
-            renderer.generate(line, situation_in_context(line.beat, last_situation, lines));
+        std::vector<SceneLine> group(end - begin);
+        std::vector<SceneLine*> generated;
+        std::vector<std::string> situations;
+        for (size_t i = begin; i < end; ++i) {
+            SceneLine& line = group[i - begin];
+            line.index = i;
+            line.beat = scene.beats[i];
+            line.character = cast.at(line.beat.speaker);
+            line.seed = seed * 1000003u + i;
+            if (!trim(line.beat.situation).empty()) last_situation = line.beat.situation;
+            emit(progress.line_started, line_event(line));
+            if (!line.beat.line.empty()) {
+                line.fixed = true;
+                line.text = line.beat.line;
+                line.stop = "fixed";
+            } else {
+                generated.push_back(&line);
+                situations.push_back(situation_in_context(line.beat, last_situation, lines));
+            }
         }
-        if (line.error.empty()) {
-            nlohmann::json event = line_event(line);
-            event["text"] = line.text;
-            event["stop"] = line.stop;
-            emit(progress.text_ready, event);
-            renderer.check_cancelled();
-            renderer.voice(line, out);
-            voiced_seconds += line.audio.seconds() + scene.pause_seconds;
-            if (voiced_seconds > kMaxMixSeconds)
-                throw Error(Errc::invalid_argument,
-                            fmt::format("{}: the scene's audio passes {:.0f} s at line {} ({}); a mixed track is at "
-                                        "most {:.0f} s — shorten or split the scene",
-                                        scene.path, voiced_seconds, i + 1, line.character->id, kMaxMixSeconds));
+        if (generated.size() == 1) renderer.generate(*generated.front(), situations.front());
+        else if (!generated.empty()) renderer.generate_together(generated, situations);
+        for (SceneLine& line : group) {
+            const size_t i = line.index;
+            if (line.error.empty()) {
+                nlohmann::json event = line_event(line);
+                event["text"] = line.text;
+                event["stop"] = line.stop;
+                emit(progress.text_ready, event);
+                renderer.check_cancelled();
+                renderer.voice(line, out);
+                voiced_seconds += line.audio.seconds() + scene.pause_seconds;
+                if (voiced_seconds > kMaxMixSeconds)
+                    throw Error(Errc::invalid_argument,
+                                fmt::format("{}: the scene's audio passes {:.0f} s at line {} ({}); a mixed track is at "
+                                            "most {:.0f} s — shorten or split the scene",
+                                            scene.path, voiced_seconds, i + 1, line.character->id, kMaxMixSeconds));
+            }
+            if (line.error.empty()) {
+                nlohmann::json event = line_event(line);
+                event["text"] = line.text;
+                event["wav"] = line.wav;
+                event["seconds"] = line.audio.seconds();
+                emit(progress.audio_ready, event);
+            } else {
+                host.log(LogLevel::warn, fmt::format("line {} ({}): {}", i + 1, line.character->id, line.error));
+                nlohmann::json event = line_event(line);
+                event["error"] = line.error;
+                emit(progress.line_failed, event);
+            }
+            lines.push_back(std::move(line));
         }
-        if (line.error.empty()) {
-            nlohmann::json event = line_event(line);
-            event["text"] = line.text;
-            event["wav"] = line.wav;
-            event["seconds"] = line.audio.seconds();
-            emit(progress.audio_ready, event);
-        } else {
-            host.log(LogLevel::warn, fmt::format("line {} ({}): {}", i + 1, line.character->id, line.error));
-            nlohmann::json event = line_event(line);
-            event["error"] = line.error;
-            emit(progress.line_failed, event);
-        }
-        lines.push_back(std::move(line));
+        begin = end;
     }
 
     nlohmann::json described = nlohmann::json::object();

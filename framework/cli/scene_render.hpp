@@ -1,6 +1,10 @@
 // Rendering a scene script: each beat's line generated with the scene so far in context (or spoken as
 // written), voiced, and written as it is ready; then the mixed track, subtitles, script, manifest,
-// summary and timing. `troupe scene` and the server's scene jobs both call render_scene.
+// summary and timing. The lines of a parallel group (`parallel = true`, docs/scene-script.md) are
+// generated together, in batches through troupe::generate_batch where the character's text backend
+// offers BatchTextBackend (each row with its character's adapter), else one by one; every line goes
+// through the same request path (make_text_request, finish_line). `troupe scene` and the server's
+// scene jobs both call render_scene.
 #pragma once
 
 #include "cast_backends.hpp"
@@ -14,10 +18,15 @@
 
 namespace troupe::cli {
 
+/// Batch size of parallel groups: default and range (`troupe scene --batch-size`, docs/cli.md).
+constexpr size_t kDefaultSceneBatch = 8, kMaxSceneBatch = 64;
+
 struct SceneRenderOptions {
     std::string out_dir;     // absolute; lines/ is created under it
     int64_t seed = -1;       // < 0: the script's
     int max_new_tokens = 0;  // 0: each character's
+    /// Most lines of a parallel group decoded in one batch (per text backend); 1 = one by one.
+    size_t batch_size = kDefaultSceneBatch;
 };
 
 /// Progress callbacks, called on the rendering thread; any may be empty. Line events carry

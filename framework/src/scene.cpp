@@ -18,6 +18,23 @@ void check_length(detail::TableReader& r, const std::string& key, const std::str
     if (utf8_length(value) > max)
         r.fail_key(key, fmt::format("is {} characters; at most {}", utf8_length(value), max));
 }
+/// `answers` names a cast member with a line before this beat that the beat can see (not one of its
+/// own parallel group, whose lines are generated together with it).
+void check_answers(detail::TableReader& r, const SceneScript& scene, const SceneBeat& beat) {
+    if (beat.answers.empty()) return;
+    if (std::find(scene.cast.begin(), scene.cast.end(), beat.answers) == scene.cast.end())
+        r.fail_key("answers", "'" + beat.answers + "' is not in the cast");
+    for (size_t j = scene.beats.size(); j-- > 0;) {
+        if (scene.beats[j].speaker != beat.answers) continue;
+        if (beat.group && scene.beats[j].group == beat.group)
+            r.fail_key("answers", fmt::format("'{}' speaks at beat {} in the same parallel group; lines of a parallel "
+                                              "group do not see each other — move this beat after the group or drop "
+                                              "its `parallel`", beat.answers, j + 1));
+        return;
+    }
+    r.fail_key("answers", "'" + beat.answers + "' has no line before this beat");
+}
+
 }  // namespace
 
 SceneScript load_scene(const std::string& path) {
@@ -36,6 +53,7 @@ SceneScript load_scene(const std::string& path) {
     if (beats.empty()) top.fail_key("beats", "must have at least one [[beats]] entry");
     if (beats.size() > kMaxBeats)
         top.fail_key("beats", fmt::format("has {} entries; a scene has at most {} beats", beats.size(), kMaxBeats));
+    size_t groups = 0;
     for (const toml::table* b : beats) {
         detail::TableReader r(path, *b, "beats");
         SceneBeat beat;
@@ -47,6 +65,10 @@ SceneScript load_scene(const std::string& path) {
         beat.action = r.string("action");
         beat.line = r.string("line");
         beat.emotion = r.string("emotion");
+        beat.answers = r.string("answers");
+        if (r.boolean("parallel", false))
+            beat.group = !scene.beats.empty() && scene.beats.back().group ? scene.beats.back().group : ++groups;
+        check_answers(r, scene, beat);
         if (beat.line.empty() && trim(beat.situation).empty())
             r.fail_key("situation", "is required unless the beat has a fixed line");
         check_length(r, "line", beat.line, kMaxLineChars);

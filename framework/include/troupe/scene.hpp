@@ -10,6 +10,12 @@
 //   action = "커피를 들고 들어온다"    # the stage direction ([지문: …])
 //   line = "…"                     # optional fixed line: spoken as written, not generated
 //   emotion = "happy"              # optional
+//   answers = "sinip"              # optional: quote this character's latest line in the prompt
+//   parallel = true                # optional: see below
+//
+// Consecutive beats with `parallel = true` form one parallel group: their lines are generated from
+// the scene as it stood before the group (none sees another's text), so they may be decoded together
+// in one batch (docs/scene-script.md).
 #pragma once
 
 #include <string>
@@ -23,6 +29,8 @@ struct SceneBeat {
     std::string action;
     std::string line;     // fixed line, empty = generate
     std::string emotion;
+    std::string answers;  // cast id whose latest earlier line the prompt quotes; empty = none
+    size_t group = 0;     // parallel group (1, 2, …; consecutive `parallel = true` beats); 0 = none
     std::string where;    // file:line:col of the beat, for error messages
 };
 
@@ -36,7 +44,8 @@ struct SceneScript {
 };
 
 /// Parses and validates a scene script; throws Error(invalid_file) with file:line:col
-/// (a speaker outside the cast is an error too).
+/// (a speaker outside the cast is an error too, and so is a beat that `answers` a line it cannot
+/// see: one of its own parallel group, or none at all).
 SceneScript load_scene(const std::string& path);
 
 }  // namespace troupe
