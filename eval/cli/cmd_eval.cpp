@@ -86,16 +86,22 @@ int cmd_eval(const std::vector<std::string>& args, const GlobalOptions& global) 
     po::options_description options("troupe eval options");
     std::string suite_path, out;
     size_t limit = 0;
+    int64_t batch_size = 0;
     options.add_options()("suite", po::value(&suite_path)->required(), "suite file (eval/suites/*.toml)")(
         "out,o", po::value(&out), "run folder (default: out/eval/<suite name>)")(
         "fresh", "discard the folder's journal and start over")("retry-failed", "rerun cases journaled as failed or skipped")(
         "limit", po::value(&limit), "run at most N new cases, then report (resume later)")(
+        "batch-size", po::value(&batch_size), "text cases per batch, 1-64 (default: the suite's text.batch_size, 8)")(
         "report-only", "do not run cases; rebuild the reports from the journal");
     po::variables_map vm;
-    if (!parse_options("troupe eval --suite SUITE.toml [--out DIR] [--fresh] [--retry-failed] [--limit N]\n"
+    if (!parse_options("troupe eval --suite SUITE.toml [--out DIR] [--fresh] [--retry-failed] [--limit N] [--batch-size N]\n"
                        "       troupe eval compare A B",
                        options, args, vm))
         return 0;
+    if (vm.count("batch-size") && (batch_size < 1 || batch_size > eval::kMaxBatchSize))
+        throw Error(Errc::invalid_argument,
+                    "--batch-size must be between 1 and " + std::to_string(eval::kMaxBatchSize) + " (got " +
+                        std::to_string(batch_size) + ")");
     eval::Suite suite = eval::load_suite(suite_path);
     if (out.empty()) out = (fs::path("out") / "eval" / suite.name).string();  // the name is one safe component
     if (fs::exists(out) && !fs::is_directory(out))
@@ -110,6 +116,7 @@ int cmd_eval(const std::vector<std::string>& args, const GlobalOptions& global) 
         ro.fresh = vm.count("fresh") > 0;
         ro.retry_failed = vm.count("retry-failed") > 0;
         ro.limit = limit;
+        ro.batch_size = int(batch_size);
         std::unique_ptr<Progress> progress;
         size_t last_done = 0;
         ro.progress = [&](size_t done, size_t total, const std::string&) {

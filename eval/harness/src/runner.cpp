@@ -204,6 +204,10 @@ public:
 
     RunSummary run() {
         RunSummary summary;
+        batch_size_ = options_.batch_size > 0 ? options_.batch_size : suite_.batch_size;
+        if (batch_size_ < 1 || batch_size_ > kMaxBatchSize)
+            throw Error(Errc::invalid_argument,
+                        "the batch size is " + std::to_string(batch_size_) + "; it must be 1-" + std::to_string(kMaxBatchSize));
         check_suite(suite_, host_);
         std::vector<std::string> expand_notes;
         if (expand_cases(suite_, host_, expand_notes).empty())
@@ -233,26 +237,34 @@ public:
         summary.total = cases.size();
         scorers_ = make_scorers(suite_, host_);
         journal_->append_event({{"event", "run"}, {"started", utc_now()}, {"scorers", scorers_.info},
+                                {"batch_size", batch_size_},
                                 {"git_revision", git_revision(source_dir())}, {"pid", int(::getpid())}});
         size_t done = 0;
-        for (const CaseSpec& spec : cases) {
+        for (size_t k = 0; k < cases.size(); ++k) {
+            const CaseSpec& spec = cases[k];
             if (journal_->done(spec.id)) {
-                ++summary.already_done;
+                if (!journaled_now_.count(spec.id)) ++summary.already_done;  // else: counted as run by its batch
                 ++done;
                 continue;
             }
             if (Host::interrupted()) { summary.interrupted = true; break; }
             if (options_.limit && summary.ran >= options_.limit) break;
             if (options_.progress) options_.progress(done, cases.size(), spec.id);
+            if (spec.type == "text" && batch_size_ > 1) {
+                const size_t budget = options_.limit ? std::min<size_t>(batch_size_, options_.limit - summary.ran) : batch_size_;
+                if (run_text_batch(cases, k, budget, summary)) {
+                    if (summary.interrupted) break;
+                    --k;  // this case is journaled now: counted on the next pass
+                    continue;
+                }
+            }
             json row = run_case(spec);
             if (Host::interrupted()) {  // a case cut short by Ctrl-C is not a result: rerun it on resume
                 summary.interrupted = true;
                 break;
             }
-            journal_->append(row);
-            ++summary.ran;
+            record(row, summary);
             ++done;
-            if (row.value("status", "") != "ok") ++summary.failed;
         }
         if (options_.progress) options_.progress(done, cases.size(), "");
         journal_->append_event({{"event", "run_end"}, {"finished", utc_now()}, {"ran", summary.ran},
@@ -261,6 +273,96 @@ public:
     }
 
 private:
+    void record(const json& row, RunSummary& summary) {
+        journal_->append(row);
+        journaled_now_.insert(row.value("id", ""));
+        ++summary.ran;
+        if (row.value("status", "") != "ok") ++summary.failed;
+    }
+
+    static std::string text_key(const Character& c) { return c.text_backend + "|" + params_json(c.text_params).dump(); }
+
+    /// Text cases generated together: the unfinished text cases from cases[first] on whose characters
+    /// share cases[first]'s text backend, at most `budget` of them, in one generate_batch call. Each
+    /// case is journaled when the batch returns (one whose request cannot be made, at once); a batch
+    /// cut short by Ctrl-C journals nothing (summary.interrupted). Returns how many cases it took; 0
+    /// when cases[first] is not batched (its backend lacks BatchTextBackend or failed to load).
+    size_t run_text_batch(const std::vector<CaseSpec>& cases, size_t first, size_t budget, RunSummary& summary) {
+        auto character = [&](const CaseSpec& spec) -> const Character* {
+            try {
+                return &host_.character(spec.character);
+            } catch (const Error&) {
+                return nullptr;
+            }
+        };
+        const Character* c0 = character(cases[first]);
+        if (!c0 || budget < 2) return 0;
+        TextSlot& slot = text_slot(*c0);
+        if (!slot.backend || !dynamic_cast<BatchTextBackend*>(slot.backend.get())) return 0;
+        const std::string key = text_key(*c0);
+        std::vector<const CaseSpec*> specs;
+        std::vector<const Character*> characters;
+        std::vector<json> rows;
+        std::vector<TextRequest> requests;
+        size_t taken = 0;
+        for (size_t k = first; k < cases.size() && taken < budget; ++k) {
+            const CaseSpec& spec = cases[k];
+            if (spec.type != "text" || journal_->done(spec.id)) continue;
+            const Character* c = character(spec);
+            if (!c || text_key(*c) != key) continue;
+            ++taken;
+            json row = base_row(spec);
+            try {
+                requests.push_back(prepare_text(spec, *c, row));
+            } catch (const std::exception& e) {  // a hook or adapter failure: this case alone fails
+                row["status"] = "failed";
+                row["error"] = e.what();
+                row["finished"] = utc_now();
+                record(row, summary);
+                continue;
+            }
+            specs.push_back(&spec);
+            characters.push_back(c);
+            rows.push_back(std::move(row));
+        }
+        if (specs.empty()) return taken;
+        std::vector<TextResult> results;
+        const auto t0 = Clock::now();
+        Status s = generate_batch(*slot.backend, requests, results);
+        const double wall = since(t0);
+        if (Host::interrupted()) {  // not results: the whole batch reruns on resume
+            summary.interrupted = true;
+            return taken;
+        }
+        if (!s || results.size() != specs.size()) {  // one bad request fails the batch: rerun them alone
+            for (const CaseSpec* spec : specs) {
+                json row = run_case(*spec);
+                if (Host::interrupted()) {
+                    summary.interrupted = true;
+                    return taken;
+                }
+                record(row, summary);
+            }
+            return taken;
+        }
+        const double gpu = gpu_memory_mib();
+        for (size_t i = 0; i < specs.size(); ++i) {
+            json& row = rows[i];
+            row["latency_s"] = wall;  // the time the case's line took to come back (its batch's)
+            row["batch"] = {{"size", specs.size()}, {"index", i}, {"seconds_per_case", wall / double(specs.size())}};
+            if (gpu >= 0) row["gpu_mib"] = gpu;
+            try {
+                score_text(*characters[i], results[i], row);
+            } catch (const std::exception& e) {
+                row["status"] = "failed";
+                row["error"] = e.what();
+            }
+            row["finished"] = utc_now();
+            record(row, summary);
+        }
+        return taken;
+    }
+
     json base_row(const CaseSpec& s) {
         return {{"id", s.id}, {"type", s.type}, {"character", s.character}, {"group", s.group},
                 {"source", s.source}, {"kind", s.kind}, {"seed", s.seed}};
@@ -317,7 +419,9 @@ private:
         return it->second;
     }
 
-    void run_text(const CaseSpec& spec, const Character& c, json& row) {
+    /// The case's text request as `troupe say` makes it (template, stop strings, sampling, adapter,
+    /// hooks), with its backend loaded, the adapter registered and the backend warmed up.
+    TextRequest prepare_text(const CaseSpec& spec, const Character& c, json& row) {
         TextSlot& slot = text_slot(c);
         row["backend"] = c.text_backend;
         if (!slot.backend) throw Error(Errc::not_found, slot.error);
@@ -326,7 +430,6 @@ private:
             if (!s) throw Error(s.code(), "load_adapter(" + c.adapter + "): " + s.message());
             adapters_.insert(c.id + "|" + c.adapter);
         }
-        // The request as `troupe say` makes it (template, stop strings, sampling, adapter, hooks).
         RequestOptions ro;
         ro.seed = spec.seed;
         if (suite_.max_new_tokens > 0) ro.max_new_tokens = suite_.max_new_tokens;
@@ -345,15 +448,24 @@ private:
         row["situation"] = spec.situation;
         row["action"] = spec.action;
         if (!spec.reference.empty()) row["reference"] = spec.reference;
+        return request;
+    }
+
+    void run_text(const CaseSpec& spec, const Character& c, json& row) {
+        const TextRequest request = prepare_text(spec, c, row);
         TextResult result;
         auto t0 = Clock::now();
-        Status s = slot.backend->generate(request, result, nullptr, nullptr);
-        double wall = since(t0);
-        row["latency_s"] = wall;
+        Status s = text_slot(c).backend->generate(request, result, nullptr, nullptr);
+        row["latency_s"] = since(t0);
         double gpu = gpu_memory_mib();
         if (gpu >= 0) row["gpu_mib"] = gpu;
         if (!s) throw Error(s.code(), "generate: " + s.message());
-        s = finish_line(host_, c, result.text);  // the character's after_generate hook
+        score_text(c, result, row);
+    }
+
+    /// The generated line into the row: the character's after_generate hook, format, length, levels.
+    void score_text(const Character& c, TextResult& result, json& row) {
+        Status s = finish_line(host_, c, result.text);  // the character's after_generate hook
         if (!s) throw Error(s.code(), s.message());
         row["text"] = result.text;
         row["stop"] = to_string(result.stop);
@@ -483,6 +595,8 @@ private:
     std::map<std::string, TextSlot> text_;
     std::map<std::string, SpeechSlot> speech_;
     std::set<std::string> adapters_;
+    int batch_size_ = 1;
+    std::set<std::string> journaled_now_;  // case ids journaled by this run
 };
 
 }  // namespace

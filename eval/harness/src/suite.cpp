@@ -161,10 +161,12 @@ Suite load_suite(const std::string& path) {
         r.get("max_new_tokens", s.max_new_tokens);
         r.get("speak_lines", s.speak_lines);
         r.get("latency_limit_s", s.latency_limit_s);
+        r.get("batch_size", s.batch_size);
         r.reject_unknown("text.");
         check_range(path, *t, "repeats", s.repeats, 1, kMaxRepeats, "text.");
         check_range(path, *t, "max_new_tokens", s.max_new_tokens, 0, kMaxNewTokens, "text.");
         check_range(path, *t, "latency_limit_s", s.latency_limit_s, 0, 3600, "text.", true);
+        check_range(path, *t, "batch_size", s.batch_size, 1, kMaxBatchSize, "text.");
         if (s.seed > uint64_t(INT64_MAX)) fail(path, *t, "text.seed is too large");
         s.persona_dataset = resolve(path, t->get("persona_dataset"), "text.persona_dataset", s.persona_dataset);
     }

@@ -1,6 +1,9 @@
 // troupe/eval/runner.hpp — runs a suite's cases through each character's text and speech backends,
 // scores them with the configured transcriber / speaker-encoder / quality plugins, and journals every
 // case as it finishes (cases.jsonl in the output folder). A killed run resumes from the journal.
+// Text cases (independent of each other) are generated in batches through troupe::generate_batch
+// when their backend offers BatchTextBackend: each case of a batch is journaled when the batch
+// returns, so a run killed mid-batch reruns that batch's cases only (eval/README.md, "Batches").
 #pragma once
 
 #include <troupe/eval/suite.hpp>
@@ -16,6 +19,7 @@ struct RunOptions {
     bool fresh = false;         // discard an existing journal
     bool retry_failed = false;  // rerun cases journaled as failed/skipped
     size_t limit = 0;           // run at most this many new cases (0 = all)
+    int batch_size = 0;         // text cases per batch, 1–64 (0 = the suite's text.batch_size)
     std::function<void(size_t done, size_t total, const std::string& id)> progress;
 };
 

@@ -16,6 +16,9 @@ struct VoiceSentence {
     std::string id, text, kind;  // kind: short | numbers | mixed | long | ...
 };
 
+/// `text.batch_size`: default and largest value (`troupe eval --batch-size` overrides).
+constexpr int kDefaultBatchSize = 8, kMaxBatchSize = 64;
+
 struct Suite {
     std::string name, description, path;
     // text
@@ -30,6 +33,9 @@ struct Suite {
     int max_new_tokens = 0;                    // 0 = the character's
     bool speak_lines = false;                  // also voice every generated line
     double latency_limit_s = 30;
+    /// Most text cases decoded in one batch (1–64; 1 = one by one) when the text backend offers
+    /// BatchTextBackend. Not part of the config hash: a case's line does not depend on it.
+    int batch_size = kDefaultBatchSize;
     // voice
     std::vector<std::string> voice_characters;  // ids; empty = every character (when sentences exist)
     std::vector<VoiceSentence> sentences;
