@@ -39,6 +39,13 @@ expect 3 "copy.threshold must be at least 0 and at most 1" eval --suite "$(suite
 threshold = 7")" --out "$OUT/r"
 expect 3 "max_new_tokens must be" eval --suite "$(suite tokens "$BASE
 max_new_tokens = 100000")" --out "$OUT/r"
+# a batch size out of 1-64, in the suite (3, with its place) or on the command line (2)
+expect 3 "batch_size.toml:3:.*text.batch_size must be at least 1 and at most 64" eval --suite "$(suite batch_size "$BASE
+batch_size = 100000")" --out "$OUT/r"
+expect 3 "text.batch_size must be at least 1" eval --suite "$(suite batch_zero "$BASE
+batch_size = 0")" --out "$OUT/r"
+expect 2 "batch-size must be between 1 and 64 (got 0)" eval --suite "$FIXTURES/suite.toml" --out "$OUT/r" --batch-size 0
+expect 2 "batch-size must be between 1 and 64 (got 1000000)" eval --suite "$FIXTURES/suite.toml" --out "$OUT/r" --batch-size 1000000
 # a voice sentence id names an audio file: one safe name
 expect 3 "voice sentence id 'a/b' must be" eval --suite "$(suite sid '[voice]
 [[voice.sentences]]

@@ -17,4 +17,28 @@ grep -A2 "판정이 바뀐 지표" "$OUT/compare.md" | grep -q "없음"
 # a broken suite is a usage/input error with a non-zero exit
 printf 'name = "x"\n[text]\nrepeats = "two"\n' > "$OUT/bad.toml"
 if $BIN $G --suite "$OUT/bad.toml" --out "$OUT/c" 2>/dev/null; then exit 1; fi
+# a scene's parallel group with a text backend that has no batch support (BatchTextBackend): the
+# lines are generated one by one and equal those of --batch-size 1; no line is marked as batched
+cat > "$OUT/parallel.toml" <<'EOF'
+title = "fallback"
+cast = ["alpha", "beta"]
+[[beats]]
+speaker = "alpha"
+situation = "회식 장소를 정한다"
+[[beats]]
+speaker = "beta"
+situation = "보고서 마감이 다가온다"
+parallel = true
+[[beats]]
+speaker = "alpha"
+situation = "회식 장소를 정한다"
+parallel = true
+answers = "alpha"
+EOF
+$1 $G scene "$OUT/parallel.toml" --out "$OUT/scene-8"
+$1 $G scene "$OUT/parallel.toml" --out "$OUT/scene-1" --batch-size 1
+cmp "$OUT/scene-8/script.txt" "$OUT/scene-1/script.txt"
+cmp "$OUT/scene-8/manifest.json" "$OUT/scene-1/manifest.json"
+grep -q '"parallel_group": 1' "$OUT/scene-8/manifest.json"
+if grep -q '"batch"' "$OUT/scene-8/timing.json"; then exit 1; fi
 echo ok
