@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -259,4 +260,79 @@ BOOST_AUTO_TEST_CASE(scorer_plugins_fill_mos_sim_and_cer) {
     const std::string md = eval::render_markdown(results);
     BOOST_TEST(md.find("whisper") != std::string::npos);
     BOOST_TEST(md.find("utmos") != std::string::npos);
+}
+
+namespace {
+/// The text rows of a run's journal by id, without what differs between runs or batch sizes.
+std::map<std::string, json> text_rows(const std::string& out_dir) {
+    std::map<std::string, json> rows;
+    for (const json& row : eval::read_journal(out_dir + "/cases.jsonl").rows)
+        if (row.value("type", "") == "text") {
+            json r = stable(row);
+            r.erase("batch");
+            rows[row["id"].get<std::string>()] = r;
+        }
+    return rows;
+}
+}  // namespace
+
+// A suite's text cases decoded in batches (eeve-lora's BatchTextBackend on the embedded model, each
+// row with its character's adapter) give the rows of one-by-one decoding: greedy and sampled with each
+// case's seed alike. A run stopped mid-way (--limit inside a batch) resumes with only the unfinished
+// cases and ends with the same rows.
+BOOST_AUTO_TEST_CASE(batched_text_cases_equal_one_by_one) {
+    HostOptions o;
+    o.plugin_paths = {std::string(TROUPE_BINARY_DIR) + "/plugins"};
+    o.character_paths = {std::string(TROUPE_SOURCE_DIR) + "/characters"};
+    o.log_level = LogLevel::error;
+    Host host(o);
+    const std::string dir = fresh_dir("batched");
+    fs::create_directories(dir);
+    for (const char* mode : {"greedy", "sampled"}) {
+        const std::string suite_path = dir + "/" + mode + ".toml";
+        std::ofstream(suite_path) << "name = \"" << mode << "\"\n[text]\nmax_new_tokens = 10\nbatch_size = 4\n"
+                                  << "characters = [\"bujang\", \"sinip\", \"client\"]\n"
+                                  << "greedy = " << (std::string(mode) == "greedy" ? "true" : "false") << "\n"
+                                  << "[scorers]\ntranscriber = \"\"\nspeaker_encoder = \"\"\nquality = []\n";
+        const eval::Suite suite = eval::load_suite(suite_path);
+        eval::RunOptions batched, alone, part;
+        batched.out_dir = dir + "/" + mode + "-batched";
+        alone.out_dir = dir + "/" + mode + "-alone";
+        alone.batch_size = 1;
+        part.out_dir = dir + "/" + mode + "-resumed";
+        part.limit = 3;  // the first batch of 4 is cut to 3 cases
+        const eval::RunSummary b = eval::run_suite(suite, host, batched);
+        const eval::RunSummary a = eval::run_suite(suite, host, alone);
+        BOOST_TEST(b.failed == 0u);
+        BOOST_TEST(b.total >= 6u);
+        const auto rb = text_rows(batched.out_dir), ra = text_rows(alone.out_dir);
+        BOOST_REQUIRE_EQUAL(rb.size(), ra.size());
+        for (const auto& [id, row] : rb) BOOST_TEST(row == ra.at(id), mode << " " << id << ": " << row.dump() << " vs " << ra.at(id).dump());
+        size_t in_batches = 0;
+        for (const json& row : eval::read_journal(batched.out_dir + "/cases.jsonl").rows) {
+            BOOST_TEST(row["latency_s"].get<double>() > 0);
+            if (row.contains("batch")) {
+                ++in_batches;
+                BOOST_TEST(row["batch"]["size"].get<int>() <= 4);
+                BOOST_TEST(row["batch"]["seconds_per_case"].get<double>() <= row["latency_s"].get<double>());
+            }
+        }
+        BOOST_TEST(in_batches == rb.size());
+        for (const json& row : eval::read_journal(alone.out_dir + "/cases.jsonl").rows) BOOST_TEST(!row.contains("batch"));
+
+        const eval::RunSummary p1 = eval::run_suite(suite, host, part);
+        BOOST_TEST(p1.ran == 3u);
+        BOOST_TEST(eval::read_journal(part.out_dir + "/cases.jsonl").rows.size() == 3u);
+        part.limit = 0;
+        const eval::RunSummary p2 = eval::run_suite(suite, host, part);
+        BOOST_TEST(p2.already_done == 3u);
+        BOOST_TEST(p2.ran == b.total - 3);
+        BOOST_TEST(text_rows(part.out_dir) == rb);
+    }
+    // a batch size outside 1-64 from the caller is refused before anything runs
+    eval::RunOptions bad;
+    bad.out_dir = dir + "/bad";
+    bad.batch_size = 65;
+    BOOST_CHECK_THROW(eval::run_suite(eval::load_suite(dir + "/greedy.toml"), host, bad), Error);
+    BOOST_TEST(!fs::exists(bad.out_dir + "/cases.jsonl"));
 }
