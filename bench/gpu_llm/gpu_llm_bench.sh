@@ -9,7 +9,9 @@
 #
 # usage: bench/gpu_llm/gpu_llm_bench.sh [WORK_DIR] [LAYERS]   (LAYERS < 48 for a quick run)
 # env: NEW_TOKENS (128), PROMPT_TOKENS (64), TROUPE_ROWS ("none:1 none:0 nf4:1" = quantize:graph),
-#      HF_ROWS ("bf16 nf4"), TROUPE (a built troupe binary; default: build it)
+#      HF_ROWS ("bf16 nf4"), BATCH_ROWS ("8:5" = rows:adapters; many adapters in one batch, bf16,
+#      aggregate decode tok/s vs batch 1 on the same path), TROUPE (a built troupe binary; default: build it)
+#      An empty TROUPE_ROWS / HF_ROWS / BATCH_ROWS runs none of that kind.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=${1:-/tmp/troupe-gpu-llm}
@@ -35,12 +37,19 @@ BASE="$WORK/model/base"; ADAPTER="$WORK/model/adapter"
 
 # 4. runs (one process each, so peak memory and caches do not mix)
 : > "$WORK/results.jsonl"
-for run in ${TROUPE_ROWS:-none:1 none:0 nf4:1}; do  # quantize:graph
+for run in ${TROUPE_ROWS-none:1 none:0 nf4:1}; do  # quantize:graph
   set -- ${run/:/ }
   "$TROUPE" bench lm --model "$BASE" --adapter "$ADAPTER" --device cuda --dtype bfloat16 --quantize $1 \
     --graph $2 --prompt-tokens "$PROMPT" --new-tokens "$NEW" --json \
     | $PY -c 'import json, sys; print(json.dumps(json.load(sys.stdin)))' | tee -a "$WORK/results.jsonl" \
     || echo "troupe quantize=$1 graph=$2 failed" >&2
+done
+for b in ${BATCH_ROWS-8:5}; do  # rows:adapters — r=16 random adapters on 7 projections, row i uses i % K
+  set -- ${b/:/ }
+  "$TROUPE" bench lm --model "$BASE" --device cuda --dtype bfloat16 --quantize none --graph 0 \
+    --prompt-tokens "$PROMPT" --new-tokens "$NEW" --batch $1 --adapters $2 --json \
+    | $PY -c 'import json, sys; print(json.dumps(json.load(sys.stdin)))' | tee -a "$WORK/results.jsonl" \
+    || echo "troupe batch $1 x $2 adapters failed" >&2
 done
 for w in $HF_ROWS; do
   $PY "$HERE/hf_decode_bench.py" "$BASE" "$ADAPTER" $([ $w = nf4 ] && echo --nf4) --prompt-tokens "$PROMPT" \
@@ -62,6 +71,7 @@ print(f"\n### EEVE-10.8B config ({layers} layers), random weights, r=16 LoRA on 
 print("| implementation | weights | prefill tok/s | decode tok/s | weights read GB/s | peak GiB | vs transformers+peft bf16 |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
 for r in rows:
+    if r.get("batch"): continue  # the batch table below
     nf4 = r.get("nf4") if r["impl"] != "troupe" else r.get("quantize") == "nf4"
     name = r["impl"] if r["impl"] != "troupe" else ("troupe, " + ("CUDA graph" if r.get("graph") else "eager") + (", fused kernels" if r.get("fused") else ""))
     w = "NF4 (double quant)" if nf4 else "bf16"
@@ -69,4 +79,14 @@ for r in rows:
     ratio = f"{r['decode_tokens_per_second'] / hf[False]['decode_tokens_per_second']:.2f}x" if False in hf else ""
     print(f"| {name} | {w} | {r['prefill_tokens_per_second']:.0f} | {r['decode_tokens_per_second']:.1f} | {bw} | "
           f"{r.get('peak_gpu_gib', 0):.1f} | {ratio} |")
+batched = [r for r in rows if r.get("batch")]
+if batched:
+    print(f"\n### Many adapters in one batch: EEVE-10.8B config ({layers} layers), bf16, {prompt}-token prompts, {new} new "
+          f"tokens per row, greedy, r=16 random LoRA on 7 projections (row i uses adapter i mod K) — {gpu}\n")
+    print("| rows | adapters | aggregate decode tok/s | batch 1, same path tok/s | speed-up | goal |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in batched:
+        one = r.get("batch1_decode_tokens_per_second", 0)
+        agg = r.get("batch_decode_tokens_per_second", 0)
+        print(f"| {r['batch']} | {r['batch_adapters']} | {agg:.1f} | {one:.1f} | {agg / one if one else 0:.2f}x | ≥ 5x |")
 PYEOF

@@ -89,7 +89,7 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
         "threads", po::value(&threads)->default_value(0), "CPU threads (0 = LibTorch default)")(
         "graph", po::value(&graph)->default_value(true), "replay decode steps as a CUDA graph (CUDA only)")(
         "batch", po::value(&batch)->default_value(0), "also decode N rows as one batch (generate_batch) and report aggregate tok/s")(
-        "adapters", po::value(&n_adapters)->default_value(0), "with --batch: K distinct random LoRA adapters (r 8, all projections), row b uses adapter b % K");
+        "adapters", po::value(&n_adapters)->default_value(0), "with --batch: K distinct random LoRA adapters (r 16, all 7 projections, as the issue #15 benchmark), row b uses adapter b % K");
     po::variables_map vm;
     if (!parse_options("troupe bench lm [--model DIR] [--prompt-tokens N] [--new-tokens N] [--json]", options, args, vm))
         return 0;
@@ -148,8 +148,8 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
     if (batch > 0) {
         std::vector<std::unique_ptr<llama::Adapter>> adapters;
         llama::AdapterConfig ac;
-        ac.r = 8;
-        ac.lora_alpha = 16;
+        ac.r = 16;
+        ac.lora_alpha = 32;
         ac.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
         for (int k = 0; k < n_adapters; ++k)
             adapters.push_back(std::make_unique<llama::Adapter>(llama::Adapter::create(model, ac, 100 + k)));
