@@ -144,15 +144,12 @@ std::shared_ptr<const PreparedVoice> Engine::prepare_voice(const VoiceSpec& spec
     return voice;
 }
 
-SynthSegment Engine::run_segment(const PreparedVoice& voice, const std::vector<int64_t>& phones,
-                                 const SynthOptions& options, uint64_t seed) {
+s1::DecodeResult Engine::decode_tokens(const PreparedVoice& voice, const std::vector<int64_t>& phones,
+                                       const SynthOptions& options, uint64_t seed, std::function<bool(int64_t)> on_token) {
     if (phones.empty()) throw Error(Errc::invalid_argument, "GPT-SoVITS: empty target phone sequence");
     const int64_t vocab = s1_.config.phoneme_vocab_size;
     for (int64_t id : phones)
         if (id < 0 || id >= vocab) throw Error(Errc::invalid_argument, fmt::format("target phone id {} outside [0, {})", id, vocab));
-    SynthSegment seg;
-    seg.phones = phones;
-
     std::vector<int64_t> all = voice.prompt_phones;
     all.insert(all.end(), phones.begin(), phones.end());
     s1::DecodeOptions o;
@@ -161,22 +158,47 @@ SynthSegment Engine::run_segment(const PreparedVoice& voice, const std::vector<i
     o.sampling.temperature = options.temperature;
     o.sampling.repetition_penalty = options.repetition_penalty;
     o.early_stop_num = s1_.config.early_stop_num();
+    o.on_token = std::move(on_token);
     // Exp(1) noise drawn on the CPU from the seed, so a seed gives the same tokens on every device.
     auto gen = std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed));
     o.noise = [gen](int64_t, const at::Tensor& probs) {
         return at::empty(probs.sizes(), at::kFloat).exponential_(1.0, *gen).to(probs.device(), probs.scalar_type());
     };
     at::Tensor prompt = voice.prompt_phones.empty() ? at::Tensor() : voice.prompt_codes;
-    const s1::DecodeResult r = s1::infer_panel(*s1_.model, to_tensor(all, device_), at::Tensor(), prompt, o);
-    seg.stop = r.stop;
-    seg.tokens = r.kept;
-    if (!seg.tokens.defined() || seg.tokens.numel() == 0)
-        throw Error(Errc::runtime, "GPT-SoVITS: S1 generated no semantic tokens for a segment");
+    return s1::infer_panel(*s1_.model, to_tensor(all, device_), at::Tensor(), prompt, o);
+}
 
+SynthSegment Engine::run_segment(const PreparedVoice& voice, const std::vector<int64_t>& phones,
+                                 const SynthOptions& options, uint64_t seed, const Streaming* streaming) {
+    SynthSegment seg;
+    seg.phones = phones;
     s2::DecodeOptions d;
     d.noise_scale = options.noise_scale;
     d.speed = options.speed;
     d.seed = seed;
+    std::unique_ptr<s2::StreamDecoder> stream;
+    if (streaming) {
+        // Pieces are clipped to [−1, 1] (the one-shot path normalises by the peak, unknown here).
+        auto clipped = [fn = streaming->on_audio](const float* p, size_t n) {
+            std::vector<float> x(p, p + n);
+            for (float& v : x) v = std::clamp(v, -1.0f, 1.0f);
+            return !fn || fn(x.data(), x.size());
+        };
+        stream = std::make_unique<s2::StreamDecoder>(*s2_, to_tensor(phones, device_), voice.ge, d, streaming->options,
+                                                     clipped);
+    }
+    std::function<bool(int64_t)> on_token;
+    if (stream) on_token = [&stream](int64_t token) { return stream->push(token); };
+    const s1::DecodeResult r = decode_tokens(voice, phones, options, seed, on_token);
+    seg.stop = r.stop;
+    seg.tokens = r.kept;
+    if (!seg.tokens.defined() || seg.tokens.numel() == 0)
+        throw Error(Errc::runtime, "GPT-SoVITS: S1 generated no semantic tokens for a segment");
+    if (stream) {
+        if (!stream->finish()) throw Error(Errc::cancelled, "GPT-SoVITS: streaming stopped by the receiver");
+        seg.audio = to_tensor(stream->audio()).clamp(-1.0, 1.0);
+        return seg;
+    }
     const s2::DecodeResult out = s2_->decode(seg.tokens.unsqueeze(0), to_tensor(phones, device_), voice.ge, d);
     at::Tensor audio = out.audio.select(0, 0).select(0, 0).to(at::kCPU, at::kFloat).contiguous();
     const double peak = audio.abs().max().item<double>();
@@ -190,7 +212,7 @@ constexpr double kMinSpeed = 0.25, kMaxSpeed = 4.0;
 }  // namespace
 
 SynthResult Engine::synthesize_phones(const PreparedVoice& voice, const std::vector<std::vector<int64_t>>& segments,
-                                      const SynthOptions& options) {
+                                      const SynthOptions& options, const Streaming* streaming) {
     if (segments.empty()) throw Error(Errc::invalid_argument, "GPT-SoVITS: nothing to synthesise");
     // Ranges (docs/cli.md "Limits"): the frame count is F / speed and the pause is rate × seconds,
     // so an unbounded speed or pause is an unbounded allocation.
@@ -206,21 +228,27 @@ SynthResult Engine::synthesize_phones(const PreparedVoice& voice, const std::vec
     result.sample_rate = sample_rate();
     const size_t pause = size_t(double(result.sample_rate) * options.pause_seconds);
     for (size_t i = 0; i < segments.size(); ++i) {
-        SynthSegment seg = run_segment(voice, segments[i], options, options.seed + i);
+        SynthSegment seg = run_segment(voice, segments[i], options, options.seed + i, streaming);
         const float* p = seg.audio.data_ptr<float>();
         result.samples.insert(result.samples.end(), p, p + seg.audio.numel());
         result.samples.insert(result.samples.end(), pause, 0.0f);
+        if (streaming && streaming->on_audio && pause > 0) {
+            const std::vector<float> silence(pause, 0.0f);
+            if (!streaming->on_audio(silence.data(), silence.size()))
+                throw Error(Errc::cancelled, "GPT-SoVITS: streaming stopped by the receiver");
+        }
         result.segments.push_back(std::move(seg));
     }
     return result;
 }
 
-SynthResult Engine::synthesize(const PreparedVoice& voice, const std::string& text, const SynthOptions& options) {
+SynthResult Engine::synthesize(const PreparedVoice& voice, const std::string& text, const SynthOptions& options,
+                               const Streaming* streaming) {
     std::vector<std::vector<int64_t>> segments;
     for (const auto& stages : frontend_.prepare_target(text, options.cut))
         if (!stages.ids.empty()) segments.emplace_back(stages.ids.begin(), stages.ids.end());
     if (segments.empty()) throw Error(Errc::invalid_argument, "GPT-SoVITS: the text has nothing to speak");
-    return synthesize_phones(voice, segments, options);
+    return synthesize_phones(voice, segments, options, streaming);
 }
 
 // ---- id files ----------------------------------------------------------------------------------

@@ -6,12 +6,14 @@
 
 #include "s1/decoder.hpp"
 #include "s2/model.hpp"
+#include "s2/stream.hpp"
 #include "text/frontend.hpp"
 
 #include <troupe/types.hpp>
 
 #include <ATen/Tensor.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,6 +71,16 @@ struct SynthSegment {
     at::Tensor audio;                         // (samples) float32 on the CPU, before the pause
 };
 
+/// Streaming synthesis: S2 decodes each segment in chunks while S1 is still generating it
+/// (s2/stream.hpp), and `on_audio` receives every piece as soon as it is final, pauses included.
+/// Differences to the one-shot path: a segment whose peak exceeds 1 is clipped instead of
+/// normalised (the peak is not known in advance); when S1 stops at its cap (early_stop_num or
+/// max_steps) upstream's quirk of dropping the first kept token is not applied to the audio.
+struct Streaming {
+    s2::StreamOptions options;
+    s2::AudioChunkFn on_audio;   // false: stop (the call throws Error(cancelled))
+};
+
 struct SynthResult {
     int sample_rate = 32000;
     std::vector<float> samples;
@@ -89,15 +101,21 @@ public:
     std::shared_ptr<const PreparedVoice> prepare_voice(const VoiceSpec& spec);
 
     /// Synthesises text: Korean front-end, split into segments by options.cut.
-    SynthResult synthesize(const PreparedVoice& voice, const std::string& text, const SynthOptions& options);
-    /// Synthesises given target phone ids as one segment (no G2P, no splitting).
+    /// With `streaming`, the audio is also handed out in pieces as it is produced (see Streaming).
+    SynthResult synthesize(const PreparedVoice& voice, const std::string& text, const SynthOptions& options,
+                           const Streaming* streaming = nullptr);
+    /// Synthesises given target phone ids, one segment per list (no G2P, no splitting).
     SynthResult synthesize_phones(const PreparedVoice& voice, const std::vector<std::vector<int64_t>>& segments,
-                                  const SynthOptions& options);
+                                  const SynthOptions& options, const Streaming* streaming = nullptr);
 
 private:
     Engine();
     SynthSegment run_segment(const PreparedVoice& voice, const std::vector<int64_t>& phones, const SynthOptions& options,
-                             uint64_t seed);
+                             uint64_t seed, const Streaming* streaming);
+    /// S1 for one segment; `on_token` (may be empty) sees each token as it is generated.
+    s1::DecodeResult decode_tokens(const PreparedVoice& voice, const std::vector<int64_t>& phones,
+                                   const SynthOptions& options, uint64_t seed,
+                                   std::function<bool(int64_t)> on_token);
 
     c10::Device device_{c10::kCPU};
     std::unique_ptr<s2::S2Model> s2_;

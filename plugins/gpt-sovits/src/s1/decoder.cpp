@@ -100,6 +100,11 @@ DecodeResult infer_panel(Text2SemanticDecoderImpl& model, const at::Tensor& phon
             r.stop = StopReason::eos;
             y = y.slice(1, 0, y.size(1) - 1);
         }
+        const bool eos_stop = stop && r.stop == StopReason::eos;
+        if (!eos_stop && opt.on_token && !opt.on_token(tok) && !stop) {  // the caller stops the decode
+            stop = true;
+            r.stop = StopReason::eos;
+        }
         if (idx == opt.max_steps - 1 && !stop) {
             stop = true;
             r.stop = StopReason::max_steps;

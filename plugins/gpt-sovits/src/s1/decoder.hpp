@@ -37,6 +37,10 @@ struct DecodeOptions {
     /// whole decode, static shapes, one CUDA-graph replay per token where available, eager
     /// elsewhere); false: the growing KV cache with one position more per step.
     bool static_decode = true;
+    /// Optional (infer_panel only): called with every generated token as soon as it is known
+    /// (EOS excluded; the step's host transfer already happened, so this adds no device sync).
+    /// Returning false stops the decode as an EOS would (streaming synthesis, cancellation).
+    std::function<bool(int64_t token)> on_token;
 };
 
 /// Upstream's WebUI/API defaults: top_k 15, top_p 1, temperature 1, repetition_penalty 1.35,

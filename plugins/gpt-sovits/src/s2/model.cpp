@@ -13,8 +13,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 namespace troupe::sovits::s2 {
 namespace fs = std::filesystem;
@@ -143,8 +145,32 @@ at::Tensor S2Model::extract_latent(const at::Tensor& ssl) const {
     return s_->net->extract_latent(ssl.to(s_->device, at::kFloat));
 }
 
-DecodeResult S2Model::decode(const at::Tensor& codes_in, const at::Tensor& text_in, const at::Tensor& ge_in,
-                             const DecodeOptions& opt) const {
+namespace {
+constexpr int64_t kNoiseBlock = 64;  // frames per noise block (one generator each)
+
+uint64_t mix_seed(uint64_t seed, uint64_t block) {  // splitmix64 of (seed, block)
+    uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (block + 1);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+}  // namespace
+
+at::Tensor prior_noise(uint64_t seed, int64_t batch, int64_t channels, int64_t first, int64_t count) {
+    std::vector<at::Tensor> parts;
+    for (int64_t block = first / kNoiseBlock; block * kNoiseBlock < first + count; ++block) {
+        at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(mix_seed(seed, uint64_t(block)));
+        const at::Tensor b = at::randn({kNoiseBlock, batch, channels}, gen, at::TensorOptions().dtype(at::kFloat));
+        const int64_t lo = std::max(first, block * kNoiseBlock), hi = std::min(first + count, (block + 1) * kNoiseBlock);
+        parts.push_back(b.slice(0, lo - block * kNoiseBlock, hi - block * kNoiseBlock));
+    }
+    if (parts.empty()) return at::zeros({batch, channels, 0}, at::kFloat);
+    return at::cat(parts, 0).permute({1, 2, 0}).contiguous();
+}
+
+int64_t S2Model::frames_per_token() const { return config().semantic_frame_rate == "25hz" ? 2 : 1; }
+
+Prior S2Model::encode(const at::Tensor& codes_in, const at::Tensor& text_in, const at::Tensor& ge_in, double speed) const {
     c10::NoGradGuard no_grad;
     const S2Config& c = config();
     SynthesizerImpl& net = *s_->net;
@@ -152,7 +178,7 @@ DecodeResult S2Model::decode(const at::Tensor& codes_in, const at::Tensor& text_
         throw Error(Errc::invalid_argument, "S2 decode: codes must be (n_q, B, T) with T ≥ 1");
     if (text_in.dim() != 2 || text_in.size(1) < 1)
         throw Error(Errc::invalid_argument, "S2 decode: phone ids must be (B, N) with N ≥ 1");
-    if (!(opt.speed > 0)) throw Error(Errc::invalid_argument, "S2 decode: speed must be > 0");
+    if (!(speed > 0)) throw Error(Errc::invalid_argument, "S2 decode: speed must be > 0");
     const at::Tensor codes = codes_in.to(s_->device, at::kLong);
     const at::Tensor text = text_in.to(s_->device, at::kLong);
     if (codes.min().item<int64_t>() < 0 || codes.max().item<int64_t>() >= c.codebook_size)
@@ -160,32 +186,51 @@ DecodeResult S2Model::decode(const at::Tensor& codes_in, const at::Tensor& text_
     if (text.min().item<int64_t>() < 0 || text.max().item<int64_t>() >= c.vocab)
         throw Error(Errc::invalid_argument, fmt::format("S2 decode: phone ids must lie in [0, {})", c.vocab));
 
-    DecodeResult r;
-    r.ge = ge_in.defined() ? ge_in.to(s_->device, at::kFloat) : at::Tensor();
-    const int64_t t = codes.size(2);
+    Prior p;
+    p.ge = ge_in.defined() ? ge_in.to(s_->device, at::kFloat) : at::Tensor();
     at::Tensor quantized = net.quantizer->decode(codes);
-    int64_t frames = t;
-    if (c.semantic_frame_rate == "25hz") {
-        frames = 2 * t;
-        quantized = at::upsample_nearest1d(quantized, {frames});
-    }
+    const int64_t frames = codes.size(2) * frames_per_token();
+    if (frames != codes.size(2)) quantized = at::upsample_nearest1d(quantized, {frames});
     const int64_t batch = text.size(0);
-    const at::Tensor y_lengths = at::full({batch}, frames, at::TensorOptions().dtype(at::kLong).device(s_->device));
-    const at::Tensor text_lengths =
-        at::full({batch}, text.size(1), at::TensorOptions().dtype(at::kLong).device(s_->device));
-    TextEncoderOutput enc = net.enc_p->forward(quantized, y_lengths, text, text_lengths, r.ge, opt.speed);
-    r.enc_p_x = enc.x;
-    r.m_p = enc.m;
-    r.logs_p = enc.logs;
-    r.y_mask = enc.y_mask;
-    at::Tensor z_p = enc.m;
+    const auto long_opts = at::TensorOptions().dtype(at::kLong).device(s_->device);
+    const at::Tensor y_lengths = at::full({batch}, frames, long_opts);
+    const at::Tensor text_lengths = at::full({batch}, text.size(1), long_opts);
+    TextEncoderOutput enc = net.enc_p->forward(quantized, y_lengths, text, text_lengths, p.ge, speed);
+    p.x = enc.x;
+    p.m = enc.m;
+    p.logs = enc.logs;
+    p.y_mask = enc.y_mask;
+    return p;
+}
+
+at::Tensor S2Model::decode_frames(const Prior& p, int64_t first, int64_t end, const DecodeOptions& opt, at::Tensor* z_out) const {
+    c10::NoGradGuard no_grad;
+    SynthesizerImpl& net = *s_->net;
+    if (first < 0 || end > p.m.size(2) || first >= end)
+        throw Error(Errc::invalid_argument,
+                    fmt::format("S2 decode: frames [{}, {}) outside the prior's {} frames", first, end, p.m.size(2)));
+    const at::Tensor m = p.m.slice(2, first, end), logs = p.logs.slice(2, first, end), mask = p.y_mask.slice(2, first, end);
+    at::Tensor z_p = m;
     if (opt.noise_scale != 0.0) {
-        at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(opt.seed);
-        at::Tensor noise = at::randn(enc.m.sizes(), gen, at::TensorOptions().dtype(at::kFloat)).to(s_->device);
-        z_p = enc.m + noise * at::exp(enc.logs) * opt.noise_scale;
+        const at::Tensor noise = prior_noise(opt.seed, m.size(0), m.size(1), first, end - first).to(s_->device);
+        z_p = m + noise * at::exp(logs) * opt.noise_scale;
     }
-    r.z = net.flow->forward(z_p, enc.y_mask, r.ge, /*reverse=*/true);
-    r.audio = net.dec->forward(r.z * enc.y_mask, r.ge);
+    at::Tensor z = net.flow->forward(z_p, mask, p.ge, /*reverse=*/true);
+    at::Tensor audio = net.dec->forward(z * mask, p.ge);
+    if (z_out) *z_out = z;
+    return audio;
+}
+
+DecodeResult S2Model::decode(const at::Tensor& codes, const at::Tensor& text, const at::Tensor& ge,
+                             const DecodeOptions& opt) const {
+    const Prior p = encode(codes, text, ge, opt.speed);
+    DecodeResult r;
+    r.ge = p.ge;
+    r.enc_p_x = p.x;
+    r.m_p = p.m;
+    r.logs_p = p.logs;
+    r.y_mask = p.y_mask;
+    r.audio = decode_frames(p, 0, p.m.size(2), opt, &r.z);
     return r;
 }
 

@@ -34,6 +34,20 @@ struct DecodeOptions {
     uint64_t seed = 0;         // noise is drawn on the CPU from this seed (same on every device)
 };
 
+/// The prior of a decode: the encoder (enc_p) over all codes given, before noise, flow and generator.
+struct Prior {
+    at::Tensor x;       // (B, hidden, frames) encoder output (after the speed interpolation)
+    at::Tensor m, logs; // (B, inter, frames) prior mean and log-std
+    at::Tensor y_mask;  // (B, 1, frames)
+    at::Tensor ge;      // (B, gin, 1) style vector, or undefined
+};
+
+/// Standard-normal prior noise of frames [first, first + count): (B, channels, count). Frame f's
+/// values depend only on (seed, f) — they are drawn in blocks of frames, each from its own
+/// CPU generator — so a decode of frames [a, b) of any length of utterance sees the same noise as
+/// the one-shot decode at those frames (chunked streaming decode, s2/stream.hpp).
+at::Tensor prior_noise(uint64_t seed, int64_t batch, int64_t channels, int64_t first, int64_t count);
+
 class S2Model {
 public:
     /// Loads a `.pth` (upstream process_ckpt.savee export, optionally version-tagged) or a
@@ -63,8 +77,19 @@ public:
     /// extract_latent: nearest codebook rows of ssl_proj(ssl) → (B, n_q, T) int64.
     at::Tensor extract_latent(const at::Tensor& ssl) const;
     /// decode(codes (1, 1, T) or (n_q, B, T), text (B, N) phone ids, ge (B, gin, 1)).
+    /// decode() is encode() then decode_frames() over all frames.
     DecodeResult decode(const at::Tensor& codes, const at::Tensor& text, const at::Tensor& ge,
                         const DecodeOptions& options = {}) const;
+    /// The checked inputs and the encoder pass of decode(): codes (n_q, B, T), text (B, N), ge.
+    Prior encode(const at::Tensor& codes, const at::Tensor& text, const at::Tensor& ge, double speed) const;
+    /// Prior sample (noise of frames [first, end) from options.seed), reverse flow and generator
+    /// over those frames of `prior` only: (B, 1, hop·(end − first)) and the flow output in `z`.
+    /// Near the ends of the range the convolutions see zero padding instead of the neighbouring
+    /// frames, so a caller wanting frames of the whole decode keeps context frames around them.
+    at::Tensor decode_frames(const Prior& prior, int64_t first, int64_t end, const DecodeOptions& options,
+                             at::Tensor* z = nullptr) const;
+    /// Frames per semantic token (2 at 25 Hz) and samples per frame (hop).
+    int64_t frames_per_token() const;
 
     /// The module tree (upstream state_dict names); for training and weight export.
     SynthesizerImpl& module();
