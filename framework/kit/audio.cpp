@@ -66,6 +66,89 @@ void write_wav(const std::string& path, const Audio& audio) {
 }
 
 namespace {
+void put_le(std::string& out, uint32_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(char((v >> (8 * i)) & 0xff));
+}
+}  // namespace
+
+std::string pcm16_le(const float* samples, size_t count) {
+    std::string out;
+    out.reserve(count * 2);
+    for (size_t i = 0; i < count; ++i) {
+        const float c = std::isfinite(samples[i]) ? std::max(-1.0f, std::min(1.0f, samples[i])) : 0.0f;
+        put_le(out, uint32_t(uint16_t(int16_t(std::lrint(c * 32767.0f)))), 2);
+    }
+    return out;
+}
+
+std::string wav_header(int sample_rate, uint32_t data_bytes) {
+    std::string out = "RIFF";
+    put_le(out, data_bytes == kWavUnknownLength ? kWavUnknownLength : 36 + data_bytes, 4);
+    out += "WAVEfmt ";
+    put_le(out, 16, 4);
+    put_le(out, 1, 2);  // PCM
+    put_le(out, 1, 2);  // mono
+    put_le(out, uint32_t(sample_rate), 4);
+    put_le(out, uint32_t(sample_rate) * 2, 4);
+    put_le(out, 2, 2);
+    put_le(out, 16, 2);
+    out += "data";
+    put_le(out, data_bytes, 4);
+    return out;
+}
+
+WavStreamWriter::WavStreamWriter(const std::string& path, int sample_rate, bool raw) : path_(path), raw_(raw) {
+    if (sample_rate <= 0) throw Error(Errc::invalid_argument, path + ": audio has no sample rate");
+    if (path == "-") {
+        file_ = stdout;
+    } else {
+        file_ = std::fopen(path.c_str(), "wb");
+        if (!file_) throw Error(Errc::runtime, fmt::format("{}: cannot write", path));
+        owned_ = true;
+    }
+    if (!raw_) {
+        const std::string h = wav_header(sample_rate, kWavUnknownLength);
+        if (std::fwrite(h.data(), 1, h.size(), static_cast<FILE*>(file_)) != h.size())
+            throw Error(Errc::runtime, fmt::format("{}: write failed", path_));
+    }
+}
+
+WavStreamWriter::~WavStreamWriter() {
+    try {
+        close();
+    } catch (...) {
+    }
+}
+
+void WavStreamWriter::write(const float* samples, size_t count) {
+    if (!file_) throw Error(Errc::runtime, fmt::format("{}: already closed", path_));
+    const std::string bytes = pcm16_le(samples, count);
+    auto* f = static_cast<FILE*>(file_);
+    if (std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size() || std::fflush(f) != 0)
+        throw Error(Errc::runtime, fmt::format("{}: write failed", path_));
+    samples_ += count;
+}
+
+void WavStreamWriter::close() {
+    if (!file_) return;
+    auto* f = static_cast<FILE*>(file_);
+    file_ = nullptr;
+    bool ok = std::fflush(f) == 0;
+    if (owned_ && !raw_) {  // the real sizes (a file over 4 GiB keeps "unknown")
+        const uint64_t bytes = samples_ * 2;
+        if (bytes < kWavUnknownLength - 36) {
+            std::string riff, data;
+            put_le(riff, uint32_t(36 + bytes), 4);
+            put_le(data, uint32_t(bytes), 4);
+            ok = ok && std::fseek(f, 4, SEEK_SET) == 0 && std::fwrite(riff.data(), 1, 4, f) == 4 &&
+                 std::fseek(f, 40, SEEK_SET) == 0 && std::fwrite(data.data(), 1, 4, f) == 4;
+        }
+    }
+    if (owned_) ok = std::fclose(f) == 0 && ok;
+    if (!ok) throw Error(Errc::runtime, fmt::format("{}: write failed", path_));
+}
+
+namespace {
 double bessel_i0(double x) {
     double sum = 1, term = 1;
     for (int k = 1; k < 50; ++k) {

@@ -26,6 +26,7 @@
 #include <troupe/types.hpp>
 #include <troupe/version.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -135,6 +136,37 @@ public:
     PluginKind kind() const noexcept override { return PluginKind::speech_backend; }
     virtual Status synthesize(const SpeechRequest& request, Audio& out) noexcept = 0;
 };
+
+/// Called with each piece of synthesised audio as soon as it is final: mono samples in [-1, 1] at
+/// `sample_rate`, in order, `count` >= 1. The pointer is valid during the call only. Return false
+/// to stop the synthesis (the call then returns Errc::cancelled).
+using AudioSink = bool (*)(void* user, int sample_rate, const float* samples, size_t count);
+
+/// Optional, additive to contract v2 (SpeechBackend's layout is unchanged, so v1/v2 plugins still
+/// load and work): a speech backend may also derive from StreamingSpeechBackend to hand out audio
+/// while it is still synthesising (e.g. a vocoder decoding chunks while the acoustic model runs).
+/// Callers use troupe::synthesize_stream() below, never this class directly.
+class TROUPE_VISIBLE StreamingSpeechBackend {
+public:
+    virtual ~StreamingSpeechBackend() = default;
+    /// As synthesize(), and every piece is also passed to `sink` (may be null) as soon as it is
+    /// final; `out` receives the whole audio (the pieces concatenated).
+    virtual Status synthesize_stream(const SpeechRequest& request, Audio& out, AudioSink sink,
+                                     void* sink_user) noexcept = 0;
+};
+
+/// Streams through the backend's StreamingSpeechBackend when it has one, else synthesize() and
+/// then the whole audio as one piece (every v1/v2 plugin).
+inline Status synthesize_stream(SpeechBackend& backend, const SpeechRequest& request, Audio& out, AudioSink sink,
+                                void* sink_user) noexcept {
+    if (auto* streaming = dynamic_cast<StreamingSpeechBackend*>(&backend))
+        return streaming->synthesize_stream(request, out, sink, sink_user);
+    Status s = backend.synthesize(request, out);
+    if (!s.ok()) return s;
+    if (sink && !out.samples.empty() && !sink(sink_user, out.sample_rate, out.samples.data(), out.samples.size()))
+        return Status::error(Errc::cancelled, "synthesis stopped by the receiver");
+    return Status();
+}
 
 // ---- scorers ---------------------------------------------------------------------------------
 

@@ -13,12 +13,29 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdio>
+#include <memory>
 
 namespace troupe::sovits::cli {
 using kit::parse_options;
 using kit::print_json;
 namespace po = boost::program_options;
 namespace gsv = troupe::sovits;
+
+namespace {
+
+// --dump: the float waveform and each segment's tokens and audio.
+void write_dump(const std::string& path, gsv::SynthResult& result) {
+    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    tensors.emplace_back("audio", at::from_blob(result.samples.data(), {1, int64_t(result.samples.size())}, at::kFloat));
+    for (size_t i = 0; i < result.segments.size(); ++i) {
+        tensors.emplace_back(fmt::format("tokens_{}", i), result.segments[i].tokens.cpu());
+        tensors.emplace_back(fmt::format("audio_{}", i), result.segments[i].audio.unsqueeze(0));
+    }
+    st::save(path, tensors);
+}
+
+}  // namespace
 
 int synth(const std::vector<std::string>& args, const CommandContext& ctx) {
     po::options_description options("troupe tts synth");
@@ -28,6 +45,8 @@ int synth(const std::vector<std::string>& args, const CommandContext& ctx) {
     uint64_t seed = 0;
     int64_t top_k = 15;
     double top_p = 1.0, temperature = 1.0, penalty = 1.35, noise_scale = 0.5, speed = 1.0, pause = 0.3;
+    bool stream = false, raw = false;
+    s2::StreamOptions chunking;
     options.add_options()
         ("s1", po::value(&s1)->required(), "S1 GPT checkpoint (upstream .ckpt, or .safetensors)")
         ("s2", po::value(&s2)->required(), "S2 SoVITS checkpoint (upstream .pth, or .safetensors)")
@@ -39,7 +58,13 @@ int synth(const std::vector<std::string>& args, const CommandContext& ctx) {
         ("prompt-codes", po::value(&prompt_codes), "file of prompt semantic codes (replaces --hubert)")
         ("phone-ids", po::value(&phone_ids),
          "file of phone ids replacing --ref-text/--text: JSON {\"prompt\": [...], \"target\": [...]} or two lines")
-        ("output,o", po::value(&output)->required(), "output WAV (16-bit, 32 kHz)")
+        ("output,o", po::value(&output)->required(), "output WAV (16-bit, 32 kHz); - = stdout (a WAV stream)")
+        ("stream", po::bool_switch(&stream), "write audio as it is produced (S2 decodes chunks while S1 runs)")
+        ("raw", po::bool_switch(&raw), "headerless 16-bit little-endian PCM instead of WAV")
+        ("chunk-tokens", po::value(&chunking.chunk_tokens), "--stream: semantic tokens per chunk (25 per second)")
+        ("lookahead-tokens", po::value(&chunking.lookahead_tokens), "--stream: tokens after a chunk decoded with it")
+        ("context-tokens", po::value(&chunking.context_tokens), "--stream: tokens before a chunk decoded with it")
+        ("crossfade-tokens", po::value(&chunking.crossfade_tokens), "--stream: tokens of audio cross-faded at a join")
         ("seed", po::value(&seed), "random seed (S1 sampling, S2 noise)")
         ("top-k", po::value(&top_k), "S1 top-k (1 = greedy)")
         ("top-p", po::value(&top_p), "S1 top-p")
@@ -53,7 +78,7 @@ int synth(const std::vector<std::string>& args, const CommandContext& ctx) {
         ("dump", po::value(&dump), "also write the float waveform and tokens to this .safetensors file");
     po::variables_map vm;
     if (!parse_options("troupe tts synth --s1 F --s2 F (--hubert DIR | --prompt-codes F) --ref WAV "
-                       "(--ref-text \"…\" --text \"…\" | --phone-ids F) -o out.wav [options]",
+                       "(--ref-text \"…\" --text \"…\" | --phone-ids F) -o out.wav|- [--stream] [options]",
                        options, args, vm))
         return 0;
     if (phone_ids.empty() && text.empty()) throw Error(Errc::invalid_argument, "give --text or --phone-ids");
@@ -95,23 +120,31 @@ int synth(const std::vector<std::string>& args, const CommandContext& ctx) {
     so.pause_seconds = pause;
     so.cut = text::parse_cut_method(split);
     const auto t1 = std::chrono::steady_clock::now();
-    gsv::SynthResult result =
-        phone_ids.empty() ? engine->synthesize(*prepared, text, so) : engine->synthesize_phones(*prepared, {ids.target}, so);
+    // Output: streamed as pieces arrive (--stream), else the whole audio at the end. A WAV file that
+    // is not streamed is written atomically; stdout and --raw always go through the stream writer.
+    std::unique_ptr<WavStreamWriter> writer;
+    if (stream || raw || output == "-") writer = std::make_unique<WavStreamWriter>(output, engine->sample_rate(), raw);
+    double first_audio_s = -1;
+    gsv::Streaming streaming;
+    streaming.options = chunking;
+    streaming.on_audio = [&](const float* x, size_t n) {
+        if (first_audio_s < 0) first_audio_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+        writer->write(x, n);
+        return !ctx.cancelled();
+    };
+    const gsv::Streaming* st = stream ? &streaming : nullptr;
+    gsv::SynthResult result = phone_ids.empty() ? engine->synthesize(*prepared, text, so, st)
+                                                : engine->synthesize_phones(*prepared, {ids.target}, so, st);
     const auto t2 = std::chrono::steady_clock::now();
 
     Audio audio;
     audio.sample_rate = result.sample_rate;
     audio.samples = result.samples;
-    write_wav(output, audio);
-    if (!dump.empty()) {
-        std::vector<std::pair<std::string, at::Tensor>> tensors;
-        tensors.emplace_back("audio", at::from_blob(result.samples.data(), {1, int64_t(result.samples.size())}, at::kFloat));
-        for (size_t i = 0; i < result.segments.size(); ++i) {
-            tensors.emplace_back(fmt::format("tokens_{}", i), result.segments[i].tokens.cpu());
-            tensors.emplace_back(fmt::format("audio_{}", i), result.segments[i].audio.unsqueeze(0));
-        }
-        st::save(dump, tensors);
-    }
+    if (writer && !stream) writer->write(audio.samples.data(), audio.samples.size());
+    if (writer) writer->close();
+    else write_wav(output, audio);
+    if (!stream) first_audio_s = std::chrono::duration<double>(t2 - t1).count();
+    if (!dump.empty()) write_dump(dump, result);
 
     const double prep_s = std::chrono::duration<double>(t1 - t0).count();
     const double synth_s = std::chrono::duration<double>(t2 - t1).count();
@@ -127,11 +160,16 @@ int synth(const std::vector<std::string>& args, const CommandContext& ctx) {
         nlohmann::json out = {{"output", output},       {"sample_rate", audio.sample_rate}, {"samples", audio.samples.size()},
                               {"seconds", seconds},     {"segments", segs},                 {"load_s", prep_s},
                               {"synth_s", synth_s},     {"rtf", seconds > 0 ? synth_s / seconds : 0.0},
+                              {"stream", stream},       {"first_audio_s", first_audio_s},
                               {"model", engine->describe()}};
-        print_json(out.dump());
+        if (output == "-") fmt::print(stderr, "{}\n", out.dump());  // stdout carries the audio
+        else print_json(out.dump());
     } else if (!ctx.quiet) {
-        fmt::print("{}: {:.2f} s of audio at {} Hz in {} segment(s); synthesis {:.2f} s (RTF {:.3f})\n", output, seconds,
-                   audio.sample_rate, result.segments.size(), synth_s, seconds > 0 ? synth_s / seconds : 0.0);
+        fmt::print(output == "-" ? stderr : stdout,
+                   "{}: {:.2f} s of audio at {} Hz in {} segment(s); synthesis {:.2f} s (RTF {:.3f}), first audio after "
+                   "{:.3f} s\n",
+                   output == "-" ? "stdout" : output, seconds, audio.sample_rate, result.segments.size(), synth_s,
+                   seconds > 0 ? synth_s / seconds : 0.0, first_audio_s);
     }
     return 0;
 }

@@ -18,7 +18,7 @@
 namespace troupe::sovits {
 namespace {
 
-class GptSovitsBackend final : public SpeechBackend {
+class GptSovitsBackend final : public SpeechBackend, public StreamingSpeechBackend {
 public:
     explicit GptSovitsBackend(const Params& params) : params_(params) {
         const kit::ParamReader p("gpt-sovits", params);
@@ -34,49 +34,76 @@ public:
     }
 
     Status synthesize(const SpeechRequest& request, Audio& out) noexcept override {
-        return guard([&] {
-            if (!request.language.empty() && request.language != "ko")
-                throw Error(Errc::unsupported,
-                            fmt::format("gpt-sovits: language '{}' (only Korean, \"ko\", is supported)", request.language));
-            if (request.voice.reference_audio.empty())
-                throw Error(Errc::invalid_argument, "gpt-sovits: the voice has no reference audio");
-            const kit::ParamReader p("gpt-sovits", {&request.voice.params, &params_});  // the voice's first
-            VoiceSpec spec;
-            spec.reference_audio = request.voice.reference_audio;
-            spec.reference_text = request.voice.reference_text;
-            spec.extra_references = request.voice.extra_references;
-            // Prompt codes come from a file named by a path key: `prompt_codes_file` in [speech.voice]
-            // (resolved and confined to the character folder by the host) or `voice.prompt_codes_file`
-            // in troupe.toml / [defaults]. The old key was no path key, so nothing checked it.
-            for (const char* old : {"prompt_codes", "voice.prompt_codes"})
-                if (p.has(old)) p.fail(old, fmt::format("is now '{}_file' (a path key, checked like every path)", old));
-            if (const std::string* codes = request.voice.params.count("prompt_codes_file")
-                                               ? &request.voice.params.at("prompt_codes_file") : nullptr;
-                codes && !codes->empty())
-                spec.prompt_codes = read_id_list(*codes);
-            else if (p.has("voice.prompt_codes_file"))
-                spec.prompt_codes = read_id_list(p.path("voice.prompt_codes_file"));
-            const std::shared_ptr<Engine> engine = engine_for(request.voice.params);
-            auto voice = engine->prepare_voice(spec);
+        return guard([&] { run(request, out, nullptr, nullptr); });
+    }
 
-            SynthOptions so;
-            so.top_k = p.integer("top_k", 15, 1, 100000);
-            so.top_p = p.number("top_p", 1.0, 0.0, 1.0);
-            so.temperature = p.number("temperature", 1.0, 0.0, 100.0);
-            so.repetition_penalty = p.number("repetition_penalty", 1.35, 0.0, 100.0);
-            so.noise_scale = p.number("noise_scale", 0.5, 0.0, 2.0);  // ranges: docs/cli.md "Limits"
-            so.speed = p.number("speed", 1.0, 0.25, 4.0);
-            so.pause_seconds = p.number("pause", 0.3, 0.0, 10.0);
-            if (p.has("split")) so.cut = text::parse_cut_method(p.string("split"));
-            so.seed = request.seed;
-            if (plugin_cancel_requested()) throw Error(Errc::cancelled, "cancelled");
-            SynthResult r = engine->synthesize(*voice, request.text, so);
-            out.sample_rate = r.sample_rate;
-            out.samples = std::move(r.samples);
-        });
+    /// S2 decodes in chunks while S1 runs (s2/stream.hpp); chunk sizes from stream_* parameters.
+    Status synthesize_stream(const SpeechRequest& request, Audio& out, AudioSink sink, void* sink_user) noexcept override {
+        return guard([&] { run(request, out, sink, sink_user); });
     }
 
 private:
+    void run(const SpeechRequest& request, Audio& out, AudioSink sink, void* sink_user) {
+        if (!request.language.empty() && request.language != "ko")
+            throw Error(Errc::unsupported,
+                        fmt::format("gpt-sovits: language '{}' (only Korean, \"ko\", is supported)", request.language));
+        if (request.voice.reference_audio.empty())
+            throw Error(Errc::invalid_argument, "gpt-sovits: the voice has no reference audio");
+        const kit::ParamReader p("gpt-sovits", {&request.voice.params, &params_});  // the voice's first
+        const std::shared_ptr<Engine> engine = engine_for(request.voice.params);
+        auto voice = engine->prepare_voice(voice_spec(request, p));
+        const SynthOptions so = synth_options(request, p);
+        if (plugin_cancel_requested()) throw Error(Errc::cancelled, "cancelled");
+        std::unique_ptr<Streaming> streaming;
+        const int rate = engine->sample_rate();
+        if (sink) {
+            streaming = std::make_unique<Streaming>();
+            streaming->options.chunk_tokens = p.integer("stream_chunk_tokens", 16, 1, 1500);
+            streaming->options.lookahead_tokens = p.integer("stream_lookahead_tokens", 4, 0, 1500);
+            streaming->options.context_tokens = p.integer("stream_context_tokens", 24, 0, 1500);
+            streaming->options.crossfade_tokens = p.integer("stream_crossfade_tokens", 2, 0, 100);
+            streaming->on_audio = [sink, sink_user, rate](const float* x, size_t n) {
+                return !plugin_cancel_requested() && sink(sink_user, rate, x, n);
+            };
+        }
+        SynthResult r = engine->synthesize(*voice, request.text, so, streaming.get());
+        out.sample_rate = r.sample_rate;
+        out.samples = std::move(r.samples);
+    }
+
+    static VoiceSpec voice_spec(const SpeechRequest& request, const kit::ParamReader& p) {
+        VoiceSpec spec;
+        spec.reference_audio = request.voice.reference_audio;
+        spec.reference_text = request.voice.reference_text;
+        spec.extra_references = request.voice.extra_references;
+        // Prompt codes come from a file named by a path key: `prompt_codes_file` in [speech.voice]
+        // (resolved and confined to the character folder by the host) or `voice.prompt_codes_file`
+        // in troupe.toml / [defaults]. The old key was no path key, so nothing checked it.
+        for (const char* old : {"prompt_codes", "voice.prompt_codes"})
+            if (p.has(old)) p.fail(old, fmt::format("is now '{}_file' (a path key, checked like every path)", old));
+        if (const std::string* codes = request.voice.params.count("prompt_codes_file")
+                                           ? &request.voice.params.at("prompt_codes_file") : nullptr;
+            codes && !codes->empty())
+            spec.prompt_codes = read_id_list(*codes);
+        else if (p.has("voice.prompt_codes_file"))
+            spec.prompt_codes = read_id_list(p.path("voice.prompt_codes_file"));
+        return spec;
+    }
+
+    static SynthOptions synth_options(const SpeechRequest& request, const kit::ParamReader& p) {
+        SynthOptions so;
+        so.top_k = p.integer("top_k", 15, 1, 100000);
+        so.top_p = p.number("top_p", 1.0, 0.0, 1.0);
+        so.temperature = p.number("temperature", 1.0, 0.0, 100.0);
+        so.repetition_penalty = p.number("repetition_penalty", 1.35, 0.0, 100.0);
+        so.noise_scale = p.number("noise_scale", 0.5, 0.0, 2.0);  // ranges: docs/cli.md "Limits"
+        so.speed = p.number("speed", 1.0, 0.25, 4.0);
+        so.pause_seconds = p.number("pause", 0.3, 0.0, 10.0);
+        if (p.has("split")) so.cut = text::parse_cut_method(p.string("split"));
+        so.seed = request.seed;
+        return so;
+    }
+
     std::shared_ptr<Engine> load(const std::string& s1, const std::string& s2) const {
         const kit::ParamReader p("gpt-sovits", params_);
         EngineOptions o;
