@@ -10,7 +10,9 @@
 
 #include <troupe/torch/safetensors.hpp>
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -160,5 +162,95 @@ BOOST_AUTO_TEST_CASE(synth_reports_bad_input) {
               status);
     BOOST_TEST(status != 0, out);
     BOOST_TEST(out.find("HuBERT width") != std::string::npos, out);
+    fs::remove_all(tmp);
+}
+
+namespace {
+std::string read_bytes(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+uint32_t le32(const std::string& b, size_t at) {
+    return uint32_t(uint8_t(b[at])) | uint32_t(uint8_t(b[at + 1])) << 8 | uint32_t(uint8_t(b[at + 2])) << 16 |
+           uint32_t(uint8_t(b[at + 3])) << 24;
+}
+at::Tensor pcm_of(const std::string& wav) {  // the 16-bit samples after a 44-byte header
+    std::vector<int16_t> v((wav.size() - 44) / 2);
+    std::memcpy(v.data(), wav.data() + 44, v.size() * 2);
+    return at::tensor(at::ArrayRef<int16_t>(v)).to(at::kFloat) / 32767.0;
+}
+}  // namespace
+
+// --stream: the same tokens as without it, a WAV file whose header is fixed at the end, the same
+// bytes on stdout (`-o -`, header sizes "unknown"), raw PCM with --raw, and audio within the
+// streaming bound of the one-shot audio (SNR, as tests/gpt-sovits/test_s2_stream.cpp asserts).
+BOOST_AUTO_TEST_CASE(synth_stream_file_and_stdout) {
+    const std::string dir = s2test::gsv_dir();
+    const nlohmann::json s1cases = s2test::read_json(dir + "/s1/cases.json");
+    const nlohmann::json* c1 = nullptr;
+    for (const auto& c : s1cases.at("cases"))
+        if (c.contains("prompt_codes") && !c.at("prompt_codes").is_null() && c.contains("phone_ids") &&
+            c.contains("n_prompt_phones") && !c1)
+            c1 = &c;
+    if (!c1) {
+        BOOST_TEST_MESSAGE("no prompted S1 case with phone ids; skipped");
+        return;
+    }
+    const fs::path tmp = fs::temp_directory_path() / ("troupe-tts-stream-" + std::to_string(::getpid()));
+    fs::create_directories(tmp);
+    const std::vector<int64_t> phones = ints(c1->at("phone_ids"));
+    const size_t n_prompt = c1->at("n_prompt_phones").get<size_t>();
+    const std::vector<int64_t> prompt(phones.begin(), phones.begin() + long(n_prompt));
+    const std::vector<int64_t> target(phones.begin() + long(n_prompt), phones.end());
+    std::ofstream(tmp / "codes.txt") << nlohmann::json(ints(c1->at("prompt_codes"))).dump();
+    std::ofstream(tmp / "ids.json") << nlohmann::json{{"prompt", prompt}, {"target", target}}.dump();
+    const std::string base = std::string(TROUPE_CLI) + " --json tts synth --s1 " + quote(dir + "/models/s1.ckpt") +
+                             " --s2 " + quote(dir + "/models/s2.pth") + " --ref " + quote(dir + "/s2/ref_a.wav") +
+                             " --prompt-codes " + quote((tmp / "codes.txt").string()) + " --phone-ids " +
+                             quote((tmp / "ids.json").string()) + " --seed 3 --pause 0.1";
+    const std::string stream = " --stream --chunk-tokens 4 --lookahead-tokens 2 --crossfade-tokens 1";
+    int status = 0;
+    auto json_of = [](const std::string& out) {
+        const auto at = out.rfind("\n{\"");
+        return nlohmann::json::parse(out.substr(at == std::string::npos ? 0 : at + 1));
+    };
+    const std::string one = run(base + " -o " + quote((tmp / "one.wav").string()), status);
+    BOOST_REQUIRE_MESSAGE(status == 0, one);
+    const std::string streamed = run(base + stream + " -o " + quote((tmp / "stream.wav").string()), status);
+    BOOST_REQUIRE_MESSAGE(status == 0, streamed);
+    const std::string piped = run("( " + base + stream + " -o - > " + quote((tmp / "pipe.wav").string()) + " )", status);
+    BOOST_REQUIRE_MESSAGE(status == 0, piped);
+    const std::string raw = run("( " + base + stream + " --raw -o - > " + quote((tmp / "pipe.pcm").string()) + " )", status);
+    BOOST_REQUIRE_MESSAGE(status == 0, raw);
+
+    const nlohmann::json j1 = json_of(one), js = json_of(streamed), jp = json_of(piped);
+    BOOST_TEST(js.at("segments").at(0).at("tokens") == j1.at("segments").at(0).at("tokens"));
+    BOOST_TEST(js.at("stream").get<bool>());
+    BOOST_TEST(js.at("first_audio_s").get<double>() > 0.0);
+    BOOST_TEST(js.at("first_audio_s").get<double>() <= js.at("synth_s").get<double>());
+    BOOST_TEST(jp.at("samples") == js.at("samples"));
+
+    const std::string f1 = read_bytes(tmp / "one.wav"), fs_ = read_bytes(tmp / "stream.wav"),
+                      fp = read_bytes(tmp / "pipe.wav"), fr = read_bytes(tmp / "pipe.pcm");
+    BOOST_REQUIRE(fs_.size() > 44);
+    BOOST_TEST(fs_.substr(0, 4) == "RIFF");
+    BOOST_TEST(le32(fs_, 4) == fs_.size() - 8);  // sizes fixed at the end
+    BOOST_TEST(le32(fs_, 40) == fs_.size() - 44);
+    BOOST_TEST(le32(fp, 4) == 0xFFFFFFFFu);  // stdout: "unknown length"
+    BOOST_TEST(le32(fp, 40) == 0xFFFFFFFFu);
+    BOOST_TEST(fp.substr(44) == fs_.substr(44));
+    BOOST_TEST(fr == fs_.substr(44));
+    int rate = 0;
+    const at::Tensor read_back = s2test::read_wav_samples((tmp / "stream.wav").string(), &rate);  // libsndfile reads it
+    BOOST_TEST(rate == s2test::s2_audio_facts().sample_rate);
+    BOOST_TEST(read_back.numel() == js.at("samples").get<int64_t>());
+
+    const at::Tensor a = pcm_of(fs_), b = s2test::read_wav_samples((tmp / "one.wav").string());
+    BOOST_REQUIRE_EQUAL(a.numel(), b.numel());
+    const double noise = (a - b).to(at::kDouble).pow(2).sum().item<double>();
+    const double snr = 10 * std::log10(b.to(at::kDouble).pow(2).sum().item<double>() / std::max(noise, 1e-30));
+    std::cout << "tts synth --stream: SNR " << snr << " dB against the one-shot WAV, first audio after "
+              << js.at("first_audio_s") << " s\n";
+    BOOST_TEST(snr >= 8.0);
     fs::remove_all(tmp);
 }
