@@ -5,6 +5,10 @@
 #include "json_shapes.hpp"
 #include "wav_bytes.hpp"
 
+#include "stream_writer.hpp"
+
+#include <troupe/audio.hpp>
+#include <troupe/plugin.hpp>
 #include <troupe/request.hpp>
 
 #include <set>
@@ -16,7 +20,8 @@ namespace {
 const std::set<std::string> kLanguages = {"ko", "all_ko", "auto"};
 const std::set<std::string> kCutMethods = {"cut0", "cut1", "cut2", "cut3", "cut4", "cut5"};
 const std::set<std::string> kNumbers = {"top_k", "top_p", "temperature", "speed_factor", "seed", "batch_size",
-                                        "repetition_penalty", "fragment_interval", "sample_steps"};
+                                        "repetition_penalty", "fragment_interval", "sample_steps",
+                                        "min_chunk_length", "overlap_length"};
 
 /// GET's query or POST's JSON as one JSON object (query numbers and booleans converted).
 nlohmann::json tts_params(const httplib::Request& req) {
@@ -41,6 +46,50 @@ void check_language(const nlohmann::json& p, const std::string& name) {
     if (lang.empty()) throw HttpError(400, name, name + " is required");
     if (!kLanguages.count(lang))
         throw HttpError(400, name, name + ": " + lang + " is not supported in version troupe (Korean only: ko)");
+}
+
+// ---- streaming_mode: audio pieces written as the backend produces them --------------------------
+
+struct TtsStream {
+    StreamWriter* writer;
+    const App* app;
+    bool wav;
+    bool header_sent = false;
+};
+
+bool on_audio(void* user, int sample_rate, const float* samples, size_t count) {
+    auto* s = static_cast<TtsStream*>(user);
+    if (s->app->stopping) return false;
+    std::string bytes;
+    if (s->wav && !s->header_sent) bytes = wav_header(sample_rate, kWavUnknownLength);  // as api_v2: header first
+    s->header_sent = true;
+    bytes += pcm16_le(samples, count);
+    return s->writer->write(bytes);
+}
+
+/// Answers with the audio as it is synthesised (troupe::synthesize_stream; one piece for backends
+/// without streaming). The status line is sent before synthesis starts, so an error or a client that
+/// leaves ends the chunked body early.
+void stream_tts(App& app, cli::CastBackends::Speech& speech, SpeechRequest request, bool wav, httplib::Response& res) {
+    auto ticket = std::make_shared<BackendQueueTicket>(speech.queue->try_enter());
+    if (!*ticket) {
+        res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
+        throw HttpError(503, {}, "the speech backend is busy: its queue is full; retry later", "queue_full");
+    }
+    auto call = std::make_shared<SpeechRequest>(std::move(request));
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(wav ? "audio/wav" : "audio/raw",
+                                     [&app, &speech, ticket, call, wav](size_t, httplib::DataSink& sink) {
+        StreamWriter writer(sink, StreamWriter::Kind::json);
+        if (!(*ticket)->wait_turn([&] { return bool(app.stopping); })) return false;
+        TtsStream state{&writer, &app, wav};
+        Audio audio;
+        const Status s = synthesize_stream(*speech.backend, *call, audio, &on_audio, &state);
+        ticket->reset();
+        if (!s || !writer.ok()) return false;  // ends the body early (the client sees it cut)
+        writer.finish();
+        return writer.ok();
+    });
 }
 
 void handle_tts(App& app, const httplib::Request& req, httplib::Response& res) {
@@ -84,16 +133,14 @@ void handle_tts(App& app, const httplib::Request& req, httplib::Response& res) {
         if (!app.tts_plugin.empty()) plugin = app.tts_plugin, params = app.tts_params;
     }
     apply_speed(request.voice, plugin, speed);
+    if (streaming) {  // api_v2's chunk sizes, in semantic tokens, for backends that stream (gpt-sovits)
+        request.voice.params["stream_chunk_tokens"] = std::to_string(int(number_field(p, "min_chunk_length", 16, 1, 1500)));
+        request.voice.params["stream_crossfade_tokens"] = std::to_string(int(number_field(p, "overlap_length", 2, 0, 100)));
+        return stream_tts(app, app.backends.speech(plugin, params), std::move(request), media == "wav", res);
+    }
     Audio audio = synthesize_queued(app, app.backends.speech(plugin, params), request, res);
     const std::string type = "audio/" + media;
-    auto bytes = std::make_shared<std::string>(media == "wav" ? wav_bytes(audio) : pcm16_bytes(audio));
-    if (!streaming) return res.set_content(*bytes, type);
-    res.set_chunked_content_provider(type, [bytes](size_t offset, httplib::DataSink& sink) {
-        const size_t n = std::min<size_t>(16384, bytes->size() - offset);
-        if (n && !sink.write(bytes->data() + offset, n)) return false;
-        if (offset + n >= bytes->size()) sink.done();
-        return true;
-    });
+    res.set_content(media == "wav" ? wav_bytes(audio) : pcm16_bytes(audio), type);
 }
 
 /// /set_gpt_weights and /set_sovits_weights: switch /tts to GPT-SoVITS with these weights.
