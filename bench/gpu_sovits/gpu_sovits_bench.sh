@@ -12,6 +12,8 @@
 # On a CPU machine: DEVICE=cpu TOKENS=16 SEGMENTS=1 RUNS=1 bash bench/gpu_sovits/gpu_sovits_bench.sh
 # (system LibTorch and python3 torch; only the fp32 naive upstream row).
 #
+# The troupe-stream row is the same request with streaming S2 (sovits_bench --stream): its "first audio s"
+# is the time to the first chunk of audio (issue #15's ≤ 150 ms target), its RTF the whole request's.
 # Environment: DEVICE (cuda), TOKENS per segment (128), SEGMENTS (4), RUNS (3, best of; after two
 # warm-up requests), WORK (/tmp/troupe-gpu-sovits), BUILD_DIR (CPU only: $WORK/build), PYTHON (python3),
 # BUILD_ONLY (set: stop after building; a later call reuses it).
@@ -62,6 +64,9 @@ run() {  # name, command...
   fi
 }
 run troupe "$BUILD/bin/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS"
+# streaming: S2 decodes 16-token chunks while S1 runs; first audio = the first chunk (STREAM_CHUNK, STREAM_LOOKAHEAD)
+run troupe-stream "$BUILD/bin/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS" --stream \
+  --chunk-tokens "${STREAM_CHUNK:-16}" --lookahead-tokens "${STREAM_LOOKAHEAD:-4}"
 if [ "$DEVICE" != cpu ]; then  # the device generator, as upstream samples: the same tokens as its naive row
   run troupe-device-noise "$BUILD/bin/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS" --noise device
 fi
@@ -83,7 +88,7 @@ if dev != "cpu":
     except Exception:
         hw = "GPU"
 torch_v = next((r["torch"] for r in rows if "torch" in r), "?")
-t = next((r for r in rows if r["impl"] == "troupe"), None)
+t = next((r for r in rows if r["impl"] == "troupe" and "streaming" not in r["variant"]), None)
 naive = next((r for r in rows if r["impl"] == "upstream" and r["variant"].startswith("infer_panel") and r["dtype"] == "float32"), None)
 if rows:
     r0 = rows[0]

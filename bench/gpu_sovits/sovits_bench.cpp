@@ -10,11 +10,18 @@
 // and S2 gets `tokens` of them (upstream's y[:, -idx:] after an early_stop_num stop).
 // Voice preparation (reference spectrogram, style vector) is done once, outside the timings.
 //
+// --stream: S2 decodes each segment in chunks while S1 runs (s2/stream.hpp, the engine's streaming
+// path: chunk --chunk-tokens (16) new tokens once --lookahead-tokens (4) more exist); first audio is
+// then the time to the first chunk, S2 s the time spent in chunk decodes (inside the S1 loop), and
+// S1 tok/s counts S1's own time only.
+//
 // usage: sovits_bench DIR [--device cuda] [--tokens 128] [--runs 3] [--noise engine|device]
+//        [--stream [--chunk-tokens 16] [--lookahead-tokens 4]]
 #include "s1/decoder.hpp"
 #include "s1/model.hpp"
 #include "s2/model.hpp"
 #include "s2/spectrogram.hpp"
+#include "s2/stream.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -84,6 +91,8 @@ struct RunTimes {
 int main(int argc, char** argv) try {
     std::string dir, device = "cuda", noise = "engine";
     int64_t tokens = 128, runs = 3;
+    bool stream = false;
+    gsv::s2::StreamOptions chunking;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() -> std::string {
@@ -94,6 +103,9 @@ int main(int argc, char** argv) try {
         else if (a == "--tokens") tokens = std::stoll(next());
         else if (a == "--runs") runs = std::stoll(next());
         else if (a == "--noise") noise = next();
+        else if (a == "--stream") stream = true;
+        else if (a == "--chunk-tokens") chunking.chunk_tokens = std::stoll(next());
+        else if (a == "--lookahead-tokens") chunking.lookahead_tokens = std::stoll(next());
         else if (dir.empty()) dir = a;
         else throw std::runtime_error("unexpected argument " + a);
     }
@@ -150,27 +162,49 @@ int main(int argc, char** argv) try {
             } else {
                 at::manual_seed(seg_seed);
             }
+            gsv::s2::DecodeOptions so;
+            so.noise_scale = 0.5;
+            so.seed = seg_seed;
+            // --stream: chunks decoded from inside S1's loop; their time is S2's, not S1's.
+            double in_s2 = 0, first_chunk = -1;
+            std::unique_ptr<gsv::s2::StreamDecoder> chunks;
+            if (stream) {
+                chunks = std::make_unique<gsv::s2::StreamDecoder>(s2, ids(segments[i], dev), ge, so, chunking,
+                                                                  [&](const float*, size_t) {
+                                                                      if (first_chunk < 0) first_chunk = now() - t0;
+                                                                      return true;
+                                                                  });
+                o.on_token = [&](int64_t tok) {
+                    const double x = now();
+                    const bool ok = chunks->push(tok);
+                    in_s2 += now() - x;
+                    return ok;
+                };
+            }
             const double a = now();
             const gsv::s1::DecodeResult d = gsv::s1::infer_panel(*s1.model, ids(all, dev), at::Tensor(), prompt, o);
             const at::Tensor kept_host = d.kept.cpu();  // synchronises; S2 needs the tokens anyway
             const double b = now();
-            gsv::s2::DecodeOptions so;
-            so.noise_scale = 0.5;
-            so.seed = seg_seed;
-            const gsv::s2::DecodeResult out = s2.decode(d.kept.unsqueeze(0), ids(segments[i], dev), ge, so);
-            at::Tensor audio = out.audio.select(0, 0).select(0, 0).to(at::kCPU, at::kFloat).contiguous();
-            const double peak = audio.abs().max().item<double>();
-            if (peak > 1.0) audio = audio / peak;
+            at::Tensor audio;
+            if (chunks) {
+                chunks->finish();
+                audio = at::tensor(chunks->audio(), at::kFloat).clamp(-1.0, 1.0);
+            } else {
+                const gsv::s2::DecodeResult out = s2.decode(d.kept.unsqueeze(0), ids(segments[i], dev), ge, so);
+                audio = out.audio.select(0, 0).select(0, 0).to(at::kCPU, at::kFloat).contiguous();
+                const double peak = audio.abs().max().item<double>();
+                if (peak > 1.0) audio = audio / peak;
+            }
             const double c = now();
             if (i == 0) {
-                r.first_audio = c - t0;
+                r.first_audio = first_chunk >= 0 ? first_chunk : c - t0;
                 const int64_t k = std::min<int64_t>(16, kept_host.numel());
                 const int64_t* p = kept_host.flatten().data_ptr<int64_t>();
                 r.first_tokens.assign(p, p + k);
                 r.first_rms = audio.pow(2).mean().sqrt().item<double>();  // NaN if the audio is not finite
             }
-            r.s1 += b - a;
-            r.s2 += c - b;
+            r.s1 += b - a - in_s2;
+            r.s2 += c - b + in_s2;
             r.s1_tokens += d.generated.numel();
             r.s2_tokens += d.kept.numel();
             r.audio_seconds += double(audio.numel()) / double(s2.config().sampling_rate);
@@ -200,7 +234,11 @@ int main(int argc, char** argv) try {
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
     nlohmann::json j = {{"impl", "troupe"},
-                        {"variant", std::string("infer_panel (") + (noise == "engine" ? "engine noise" : "device noise") + ")"},
+                        {"variant", std::string("infer_panel (") + (noise == "engine" ? "engine noise" : "device noise") +
+                                        (stream ? ", streaming S2: chunk " + std::to_string(chunking.chunk_tokens) +
+                                                      " + lookahead " + std::to_string(chunking.lookahead_tokens)
+                                                : std::string()) +
+                                        ")"},
                         {"device", device},
                         {"dtype", "float32"},
                         {"segments", segments.size()},
