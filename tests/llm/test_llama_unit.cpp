@@ -208,7 +208,8 @@ BOOST_AUTO_TEST_CASE(fused_decode_kernels_match_aten) {
         BOOST_CHECK(!ll::group_linear_supported({&q}, {nullptr}, x));
         BOOST_CHECK(!ll::rms_norm_supported(x, at::randn({in})));
         BOOST_CHECK(!ll::decode_attention_supported(x, at::zeros({1, 2, 8, 16}), 16));
-        BOOST_TEST_MESSAGE("no CUDA: the fused kernels are not built or not usable here");
+        BOOST_CHECK(!ll::silu_mul_supported(at::randn({2, 8})));
+        BOOST_TEST_MESSAGE("no CUDA: the fused kernels are not built or not usable here (skipped)");
         return;
     }
     for (at::ScalarType t : {at::kFloat, at::kBFloat16, at::kHalf}) {
@@ -217,21 +218,75 @@ BOOST_AUTO_TEST_CASE(fused_decode_kernels_match_aten) {
         // three dense matrices with LoRA on two of them, in one call
         for (ll::Linear* l : {&q, &k, &v}) l->weight = l->weight.to(t);
         BOOST_REQUIRE(ll::group_linear_supported({&q, &k, &v}, {&lq, nullptr, &lv}, x));
-        at::Tensor y = ll::group_linear({&q, &k, &v}, {&lq, nullptr, &lv}, x);
         auto ref_of = [&](const ll::Linear& l, const ll::LoraWeights* lw) {
             at::Tensor r = at::linear(x, l.nf4 ? l.nf4->dequantize(t) : l.weight);
             if (lw) r = (r + at::linear(at::linear(x.to(at::kFloat), lw->A), lw->B) * lw->scaling).to(t);
             return r;
         };
         at::Tensor ref = at::cat({ref_of(q, &lq), ref_of(k, nullptr), ref_of(v, &lv)}, -1);
-        BOOST_CHECK(y.sizes() == ref.sizes() && y.scalar_type() == t);
-        BOOST_CHECK_MESSAGE(rel(y, ref) <= tol, "dense group " << t << ": " << rel(y, ref));
-        // NF4: against dequantize + linear in float32
-        ll::Linear n1 = linear(72, in, true), n2 = linear(40, in, true);
-        at::Tensor yn = ll::group_linear({&n1, &n2}, {nullptr, nullptr}, x);
+        ll::Linear n1 = linear(72, in, true), n2 = linear(40, in, true), n3 = linear(33, in, true);
         at::Tensor rn = at::cat({at::linear(x.to(at::kFloat), n1.nf4->dequantize(at::kFloat)),
                                  at::linear(x.to(at::kFloat), n2.nf4->dequantize(at::kFloat))}, -1);
-        BOOST_CHECK_MESSAGE(rel(yn, rn) <= tol, "nf4 group " << t << ": " << rel(yn, rn));
+        ll::LoraWeights l3 = lora(33, in);
+        const at::Tensor rn3 = (at::linear(x, n3.nf4->dequantize(t)) +
+                                at::linear(at::linear(x.to(at::kFloat), l3.A), l3.B) * l3.scaling).to(t);
+        for (int version : {1, 2}) {  // both GEMV kernels (TROUPE_GEMV)
+            ll::set_gemv_version(version);
+            at::Tensor y = ll::group_linear({&q, &k, &v}, {&lq, nullptr, &lv}, x);
+            BOOST_CHECK(y.sizes() == ref.sizes() && y.scalar_type() == t);
+            BOOST_CHECK_MESSAGE(rel(y, ref) <= tol, "dense group v" << version << " " << t << ": " << rel(y, ref));
+            // NF4: against dequantize + linear in float32; an odd row count and a LoRA pair
+            at::Tensor yn = ll::group_linear({&n1, &n2}, {nullptr, nullptr}, x);
+            BOOST_CHECK_MESSAGE(rel(yn, rn) <= tol, "nf4 group v" << version << " " << t << ": " << rel(yn, rn));
+            at::Tensor yn3 = ll::group_linear({&n3}, {&l3}, x);
+            BOOST_CHECK_MESSAGE(rel(yn3, rn3) <= tol, "nf4 + lora v" << version << " " << t << ": " << rel(yn3, rn3));
+            at::Tensor yo = ll::group_linear({&k}, {nullptr}, x);  // one matrix, no LoRA
+            BOOST_CHECK_MESSAGE(rel(yo, ref_of(k, nullptr)) <= tol, "single v" << version << " " << t);
+        }
+        ll::set_gemv_version(2);
+
+        // prefill kernels over 5 rows: NF4 dequantization, the LoRA expand, RoPE into the cache, silu·up
+        {
+            at::Tensor dq = at::empty({72, in}, x.options());
+            BOOST_REQUIRE(ll::nf4_dequantize_supported(n1, t));
+            ll::nf4_dequantize_into(n1, dq);
+            BOOST_CHECK_MESSAGE((dq.to(at::kFloat) - n1.nf4->dequantize(t).to(at::kFloat)).abs().max().item<double>() == 0,
+                                "nf4_dequantize " << t);
+            const at::Tensor xs = at::randn({1, 5, in}).to(dev, t);
+            const at::Tensor base = at::randn({1, 5, 160}).to(dev, t);
+            const at::Tensor tt = at::cat({at::linear(xs.to(at::kFloat), lq.A), at::linear(xs.to(at::kFloat), lv.A)}, -1);
+            at::Tensor ye = base.clone();
+            BOOST_REQUIRE(ll::lora_expand_rows_supported({&q, &k, &v}, {&lq, nullptr, &lv}, tt, ye));
+            ll::lora_expand_rows({&q, &k, &v}, {&lq, nullptr, &lv}, tt, ye);
+            const at::Tensor be = base.to(at::kFloat);
+            const at::Tensor ye_ref =
+                at::cat({be.narrow(-1, 0, 96) + at::linear(tt.narrow(-1, 0, 8), lq.B) * lq.scaling, be.narrow(-1, 96, 32),
+                         be.narrow(-1, 128, 32) + at::linear(tt.narrow(-1, 8, 8), lv.B) * lv.scaling}, -1).to(t);
+            BOOST_CHECK_MESSAGE(rel(ye, ye_ref) <= tol, "lora_expand_rows " << t << ": " << rel(ye, ye_ref));
+
+            const int64_t H = 4, KV = 2, D = 16, T = 3, past = 2, cap = 8;
+            const at::Tensor qkv = at::randn({1, T, (H + 2 * KV) * D}).to(dev, t);
+            const at::Tensor ang = (at::arange(past, past + T).to(dev, at::kFloat).view({T, 1}) *
+                                    at::arange(D).to(dev, at::kFloat).view({1, D}) * 0.1);
+            const at::Tensor cos = ang.cos().to(t), sin = ang.sin().to(t);
+            at::Tensor kc = at::randn({1, KV, cap, D}).to(dev, t), vc = at::randn({1, KV, cap, D}).to(dev, t);
+            at::Tensor kr = kc.clone(), vr = vc.clone();
+            BOOST_REQUIRE(ll::rope_rows_supported(qkv, cos, kc, vc, D));
+            const at::Tensor qo = ll::rope_rows(qkv, cos, sin, kc, vc, past, H, D);
+            auto rot = [&](const at::Tensor& a) {  // a [1, heads, T, D]
+                return a * cos + at::cat({-a.narrow(-1, D / 2, D / 2), a.narrow(-1, 0, D / 2)}, -1) * sin;
+            };
+            const at::Tensor q_ref = rot(qkv.narrow(-1, 0, H * D).view({1, T, H, D}).transpose(1, 2));
+            kr.narrow(2, past, T).copy_(rot(qkv.narrow(-1, H * D, KV * D).view({1, T, KV, D}).transpose(1, 2)));
+            vr.narrow(2, past, T).copy_(qkv.narrow(-1, (H + KV) * D, KV * D).view({1, T, KV, D}).transpose(1, 2));
+            BOOST_CHECK_MESSAGE(rel(qo, q_ref) <= tol, "rope_rows q " << t);
+            BOOST_CHECK_MESSAGE(rel(kc, kr) <= tol && rel(vc, vr) <= tol, "rope_rows cache " << t);
+
+            const at::Tensor gu = at::randn({1, 5, 2 * 96}).to(dev, t);
+            BOOST_REQUIRE(ll::silu_mul_supported(gu));
+            const at::Tensor silu_ref = at::silu(gu.narrow(-1, 0, 96)) * gu.narrow(-1, 96, 96);
+            BOOST_CHECK_MESSAGE(rel(ll::silu_mul(gu), silu_ref) <= tol, "silu_mul rows " << t);
+        }
         BOOST_CHECK(!ll::group_linear_supported({&q}, {nullptr}, at::randn({2, in}).to(dev, t)));  // two rows
 
         const at::Tensor w = at::randn({in}).to(dev, t), h = x.to(at::kFloat);

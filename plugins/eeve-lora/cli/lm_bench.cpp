@@ -7,6 +7,7 @@
 
 #include "adapter.hpp"
 #include "decode_session.hpp"
+#include "fused_ops.hpp"
 #include "generator.hpp"
 #include "model.hpp"
 
@@ -77,7 +78,8 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
     po::options_description options("troupe bench lm options");
     std::string model_dir = default_bench_model(), adapter_dir, device = "cpu", dtype, quantize = "none";
     int prompt_tokens = 64, new_tokens = 64, repeats = 3, threads = 0, batch = 0, n_adapters = 0;
-    bool graph = true;
+    bool graph = true, compare = false;
+    std::string prefill_list;
     options.add_options()("model", po::value(&model_dir), "HF model folder (default: the conformance tiny model)")(
         "adapter", po::value(&adapter_dir), "PEFT adapter applied unmerged")(
         "device", po::value(&device)->default_value("cpu"), "cpu | cuda")(
@@ -89,7 +91,9 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
         "threads", po::value(&threads)->default_value(0), "CPU threads (0 = LibTorch default)")(
         "graph", po::value(&graph)->default_value(true), "replay decode steps as a CUDA graph (CUDA only)")(
         "batch", po::value(&batch)->default_value(0), "also decode N rows as one batch (generate_batch) and report aggregate tok/s")(
-        "adapters", po::value(&n_adapters)->default_value(0), "with --batch: K distinct random LoRA adapters (r 16, all 7 projections, as the issue #15 benchmark), row b uses adapter b % K");
+        "adapters", po::value(&n_adapters)->default_value(0), "with --batch: K distinct random LoRA adapters (r 16, all 7 projections, as the issue #15 benchmark), row b uses adapter b % K")(
+        "prefill-tokens", po::value(&prefill_list), "also time prefill alone for these prompt lengths (\"64,200\")")(
+        "compare", po::bool_switch(&compare), "also time the legacy prefill path and the version-1 GEMV kernels (CUDA) in the same process");
     po::variables_map vm;
     if (!parse_options("troupe bench lm [--model DIR] [--prompt-tokens N] [--new-tokens N] [--json]", options, args, vm))
         return 0;
@@ -144,6 +148,57 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
         // tokens after the first come from decode steps
         best_decode = std::min(best_decode, g.decode_seconds / std::max<size_t>(g.ids.size() - 1, 1));
     }
+    // Prefill alone at other lengths (and, with --compare, through the legacy layer code).
+    auto prefill_seconds = [&](int tokens) {
+        std::vector<int64_t> p(tokens);
+        for (int i = 0; i < tokens; ++i) p[i] = 3 + (i * 7919) % std::max<int64_t>(vocab - 3, 1);
+        double best = 1e30;
+        for (int r = 0; r < repeats + 1; ++r) {
+            llama::KVCache cache = model.new_cache(1, tokens + 1);
+            llama::ForwardOptions fo;
+            fo.adapter = adapter.get();
+            fo.cache = &cache;
+            fo.last_only = true;
+            sync();
+            const double t0 = now();
+            model.forward(at::tensor(p, at::kLong), fo);
+            sync();
+            if (r > 0) best = std::min(best, now() - t0);
+        }
+        return best;
+    };
+    nlohmann::json prefill_rows = nlohmann::json::array();
+    for (size_t pos = 0; !prefill_list.empty() && pos != std::string::npos;) {
+        const size_t comma = prefill_list.find(',', pos);
+        const int tokens = std::stoi(prefill_list.substr(pos, comma == std::string::npos ? comma : comma - pos));
+        pos = comma == std::string::npos ? comma : comma + 1;
+        if (tokens < 1 || tokens >= context) throw Error(Errc::invalid_argument, "--prefill-tokens: lengths must be in [1, context)");
+        for (bool fast : compare ? std::vector<bool>{true, false} : std::vector<bool>{true}) {
+            llama::set_fast_prefill(fast);
+            prefill_rows.push_back({{"tokens", tokens}, {"path", fast ? "fast" : "legacy"},
+                                    {"tokens_per_second", tokens / prefill_seconds(tokens)}});
+        }
+        llama::set_fast_prefill(true);
+    }
+    // Decode through each GEMV kernel version (a session, and its graph, per version).
+    nlohmann::json decode_rows = nlohmann::json::array();
+    if (compare && model.device().is_cuda()) {
+        const int current = llama::gemv_version();
+        for (int version : {1, 2}) {
+            llama::set_gemv_version(version);
+            llama::DecodeSession s(model, adapter.get(), prompt_tokens + new_tokens, graph);
+            llama::GenerateOptions gv = go;
+            gv.session = &s;
+            double best = 1e30;
+            for (int r = 0; r < repeats + 1; ++r) {
+                const llama::Generation g = llama::generate(model, prompt, adapter.get(), gv);
+                if (r > 0) best = std::min(best, g.decode_seconds / std::max<size_t>(g.ids.size() - 1, 1));
+            }
+            decode_rows.push_back({{"gemv", version}, {"fused", s.fused()}, {"graph", s.graphed()},
+                                   {"tokens_per_second", 1.0 / best}});
+        }
+        llama::set_gemv_version(current);
+    }
     double batch_tps = 0, batch1_tps = 0;
     if (batch > 0) {
         std::vector<std::unique_ptr<llama::Adapter>> adapters;
@@ -184,7 +239,11 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
                                 {"batch", batch},
                                 {"batch_adapters", n_adapters},
                                 {"batch_decode_tokens_per_second", batch_tps},
-                                {"batch1_decode_tokens_per_second", batch1_tps}};
+                                {"batch1_decode_tokens_per_second", batch1_tps},
+                                {"gemv", llama::gemv_version()},
+                                {"prefill_path", llama::fast_prefill() ? "fast" : "legacy"},
+                                {"prefill_runs", prefill_rows},
+                                {"decode_kernels", decode_rows}};
     if (ctx.json) {
         print_json(out.dump(2));
     } else {
@@ -195,6 +254,12 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
         if (batch > 0)
             fmt::print("batched   {:.1f} tok/s aggregate (batch {}, {} adapters; batch 1 on the same path {:.1f} tok/s, x{:.2f})\n",
                        batch_tps, batch, n_adapters, batch1_tps, batch1_tps > 0 ? batch_tps / batch1_tps : 0.0);
+        for (const auto& r : prefill_rows)
+            fmt::print("prefill   {:.1f} tok/s ({} tokens, {} path)\n", r["tokens_per_second"].get<double>(),
+                       r["tokens"].get<int>(), r["path"].get<std::string>());
+        for (const auto& r : decode_rows)
+            fmt::print("decode    {:.1f} tok/s (GEMV kernels v{}, {:.0f} GB/s of weights)\n",
+                       r["tokens_per_second"].get<double>(), r["gemv"].get<int>(), step_gb * r["tokens_per_second"].get<double>());
         fmt::print("weights   {:.2f} MiB, peak RSS {:.1f} MiB, {} threads\n", model.weight_bytes() / 1048576.0,
                    peak_rss_mib(), at::get_num_threads());
     }

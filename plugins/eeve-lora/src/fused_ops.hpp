@@ -19,6 +19,13 @@
 
 namespace troupe::llama {
 
+/// The batch-1 GEMV kernels group_linear runs: 1 = the original (a warp per row, LoRA in two extra
+/// launches), 2 = several rows per warp, pair-table NF4 decode, LoRA expand in the epilogue (the
+/// default). The environment variable TROUPE_GEMV=1|2 sets the starting value; a CUDA graph keeps
+/// the kernels it captured.
+int gemv_version();
+void set_gemv_version(int version);
+
 /// True when 1–3 bias-free linears of one kind (all dense in x's dtype, or all NF4 with nf4_scales)
 /// reading the same `in` can take x (one CUDA row) and their LoRA pairs (null = none; float32, r ≤ 64).
 bool group_linear_supported(const std::vector<const Linear*>& linears, const std::vector<const LoraWeights*>& loras,
@@ -41,7 +48,31 @@ at::Tensor rope_into_cache(const at::Tensor& qkv, const at::Tensor& cos, const a
 /// Attention of the rotated q over cache positions 0..position: [1, 1, q_heads · head_dim].
 at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache, const at::Tensor& v_cache,
                             const at::Tensor& position, int64_t q_heads, int64_t head_dim, double scale);
-/// [..., 2n] = [gate | up] → [..., n] = silu(gate) · up.
+/// True for a contiguous CUDA gate_up [..., 2n] in float32/bf16/f16.
+bool silu_mul_supported(const at::Tensor& gate_up);
+/// [..., 2n] = [gate | up] → [..., n] = silu(gate) · up (any number of contiguous CUDA rows).
 at::Tensor silu_mul(const at::Tensor& gate_up);
+
+// ---- prefill (many rows) helpers; CUDA builds only, as above ----
+
+/// True when `l` is NF4 on CUDA with float32 scales and the CUDA dequantizer can write it as `dtype`.
+bool nf4_dequantize_supported(const Linear& l, at::ScalarType dtype);
+/// Writes the dequantized weight [out, in] into `out` (contiguous, CUDA, the dtype above).
+void nf4_dequantize_into(const Linear& l, at::Tensor& out);
+/// True when lora_expand_rows can update y [..., Σ out] (contiguous CUDA, float32/bf16/f16) with
+/// float32 LoRA pairs of one rank r ≤ 64 (null = none) and t [..., Σ r] float32.
+bool lora_expand_rows_supported(const std::vector<const Linear*>& linears, const std::vector<const LoraWeights*>& loras,
+                                const at::Tensor& t, const at::Tensor& y);
+/// y[..., o] = y + scaling · B · t_s for every segment s with a pair, in place; t holds the segments'
+/// A · x values in the order of the segments with a pair, r each.
+void lora_expand_rows(const std::vector<const Linear*>& linears, const std::vector<const LoraWeights*>& loras,
+                      const at::Tensor& t, at::Tensor& y);
+/// True when rope_rows can take qkv [B, T, (q_heads + 2 kv_heads) · d] into caches [B, kv_heads, cap, d].
+bool rope_rows_supported(const at::Tensor& qkv, const at::Tensor& cos, const at::Tensor& k_cache,
+                         const at::Tensor& v_cache, int64_t head_dim);
+/// RoPE of T positions starting at `past`: returns q [B, q_heads, T, d]; k (rotated) and v are written
+/// into the caches at past .. past + T − 1.
+at::Tensor rope_rows(const at::Tensor& qkv, const at::Tensor& cos, const at::Tensor& sin, at::Tensor& k_cache,
+                     at::Tensor& v_cache, int64_t past, int64_t q_heads, int64_t head_dim);
 
 }  // namespace troupe::llama

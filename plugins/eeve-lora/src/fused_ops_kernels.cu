@@ -115,7 +115,8 @@ __global__ void lora_down_kernel(LoraGroup l, const T* __restrict__ x, float* __
     if (!l.A[s]) return;  // uniform over the block
     const float* a = l.A[s] + j * cols;
     float acc = 0.f;
-    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) acc += a[i] * to_float(x[i]);
+#pragma unroll 4
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) acc += __ldg(a + i) * to_float(x[i]);
     acc = block_reduce<false>(acc);
     if (threadIdx.x == 0) t[blockIdx.x] = acc;
 }
@@ -216,11 +217,232 @@ __global__ void decode_attention_kernel(const T* __restrict__ q, const T* __rest
 }
 
 template <typename T>
-__global__ void silu_mul_kernel(const T* __restrict__ gate_up, T* __restrict__ out, int64_t n) {
+__global__ void silu_mul_kernel(const T* __restrict__ gate_up, T* __restrict__ out, int64_t n, int64_t rows) {
+    const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (idx >= n * rows) return;
+    const int64_t r = idx / n, i = idx % n;
+    const T* gu = gate_up + r * 2 * n;
+    const float g = to_float(gu[i]);
+    out[idx] = from_float<T>(round_to<T>(g / (1.f + expf(-g))) * to_float(gu[n + i]));
+}
+
+
+// ---- version 2 GEMV: R rows per warp share each 16-byte activation load; weights are streamed
+// (evict-first); the LoRA expand runs in the epilogue. ----
+constexpr int kV2Warps = 4;  // warps per block
+constexpr int kV2Rows = 2;   // output rows per warp
+
+// y[o] from the warp's full sum: rounded to T as the GEMV's output, plus the LoRA expand (as lora_up_kernel).
+template <typename T>
+__device__ __forceinline__ void store_row(const GemvGroup& g, const LoraGroup& l, const float* __restrict__ t,
+                                          T* __restrict__ y, int64_t out_row, float acc) {
+    int64_t row = out_row;
+    const int s = segment_of(g.rows, g.count, row);
+    float v = acc;
+    if (l.r > 0 && l.B[s]) {
+        v = round_to<T>(v);
+        const float* b = l.B[s] + row * l.r;
+        const float* ts = t + s * l.r;
+        float d = 0.f;
+        for (int64_t j = 0; j < l.r; ++j) d += b[j] * ts[j];
+        v = v + d * l.scaling[s];
+    }
+    y[out_row] = from_float<T>(v);
+}
+
+template <typename T, int R>
+__global__ void __launch_bounds__(kV2Warps * 32)
+    gemv_v2_kernel(GemvGroup g, LoraGroup l, const float* __restrict__ t, const T* __restrict__ x, T* __restrict__ y,
+                   int cols, int64_t total) {
+    constexpr int n = Vec<T>::n;
+    const int lane = threadIdx.x & 31;
+    const int64_t first = (static_cast<int64_t>(blockIdx.x) * kV2Warps + (threadIdx.x >> 5)) * R;
+    if (first >= total) return;
+    const uint4* w[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+        int64_t row = first + r < total ? first + r : total - 1;  // the tail re-reads the last row
+        const int s = segment_of(g.rows, g.count, row);
+        w[r] = reinterpret_cast<const uint4*>(static_cast<const T*>(g.weight[s]) + row * cols);
+    }
+    float acc[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) acc[r] = 0.f;
+    const int steps = cols / n;
+    const uint4* xv4 = reinterpret_cast<const uint4*>(x);
+#pragma unroll 4
+    for (int c = lane; c < steps; c += 32) {
+        const uint4 xv = __ldg(xv4 + c);
+        uint4 wv[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) wv[r] = __ldcs(w[r] + c);
+        const T* xt = reinterpret_cast<const T*>(&xv);
+        float xf[n];
+#pragma unroll
+        for (int j = 0; j < n; ++j) xf[j] = to_float(xt[j]);
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            const T* wt = reinterpret_cast<const T*>(&wv[r]);
+#pragma unroll
+            for (int j = 0; j < n; ++j) acc[r] += to_float(wt[j]) * xf[j];
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < R; ++r) acc[r] = warp_sum(acc[r]);
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+        if (lane == r && first + r < total) store_row<T>(g, l, t, y, first + r, acc[r]);
+}
+
+// NF4: a 256-entry table gives both weights of a code byte (high nibble first) in one lookup; the
+// 32 activations of a 16-byte code chunk are converted once for the warp's R rows.
+template <typename T, int R>
+__global__ void __launch_bounds__(kV2Warps * 32)
+    nf4_gemv_v2_kernel(GemvGroup g, LoraGroup l, const float* __restrict__ t, const T* __restrict__ x,
+                       T* __restrict__ y, int cols, int64_t total) {
+    __shared__ float2 pair[256];
+    for (int i = threadIdx.x; i < 256; i += blockDim.x) pair[i] = make_float2(g.codebook[i >> 4], g.codebook[i & 15]);
+    __syncthreads();
+    constexpr int n = Vec<T>::n;
+    const int lane = threadIdx.x & 31;
+    const int64_t first = (static_cast<int64_t>(blockIdx.x) * kV2Warps + (threadIdx.x >> 5)) * R;
+    if (first >= total) return;
+    const uint4* codes[R];
+    const float* scales[R];
+    int64_t base[R];  // flattened index of the row's first weight
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+        int64_t row = first + r < total ? first + r : total - 1;
+        const int s = segment_of(g.rows, g.count, row);
+        codes[r] = reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(g.weight[s]) + row * (cols / 2));
+        scales[r] = g.scales[s];
+        base[r] = row * cols;
+    }
+    float acc[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) acc[r] = 0.f;
+    const int chunks = cols / 32;
+    const int shift = __ffsll(static_cast<long long>(g.blocksize)) - 1;  // blocksize: a power of two
+#pragma unroll 2
+    for (int c = lane; c < chunks; c += 32) {
+        uint4 cv[R];
+        float sc[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            cv[r] = __ldcs(codes[r] + c);
+            sc[r] = __ldg(scales[r] + ((base[r] + c * 32) >> shift));
+        }
+        float xf[32];
+        const uint4* xs = reinterpret_cast<const uint4*>(x + c * 32);
+#pragma unroll
+        for (int q = 0; q < 32 / n; ++q) {
+            const uint4 xv = __ldg(xs + q);
+            const T* xt = reinterpret_cast<const T*>(&xv);
+#pragma unroll
+            for (int j = 0; j < n; ++j) xf[q * n + j] = to_float(xt[j]);
+        }
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+            const uint32_t words[4] = {cv[r].x, cv[r].y, cv[r].z, cv[r].w};
+            float part = 0.f;
+#pragma unroll
+            for (int k = 0; k < 16; ++k) {  // byte k holds weights 2k (high nibble) and 2k + 1
+                const float2 p = pair[(words[k >> 2] >> (8 * (k & 3))) & 0xffu];
+                part += p.x * xf[2 * k] + p.y * xf[2 * k + 1];
+            }
+            acc[r] += part * sc[r];
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < R; ++r) acc[r] = warp_sum(acc[r]);
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+        if (lane == r && first + r < total) store_row<T>(g, l, t, y, first + r, acc[r]);
+}
+
+// ---- prefill kernels (many rows) ----
+
+// One thread per 16-byte chunk of codes (32 weights, one scale block).
+template <typename T>
+__global__ void nf4_dequantize_kernel(const uint4* __restrict__ packed, const float* __restrict__ scales,
+                                      const float* __restrict__ codebook, T* __restrict__ out, int64_t chunks,
+                                      int64_t blocksize) {
+    __shared__ float lut[16];
+    if (threadIdx.x < 16) lut[threadIdx.x] = codebook[threadIdx.x];
+    __syncthreads();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    const float g = to_float(gate_up[i]);
-    out[i] = from_float<T>(round_to<T>(g / (1.f + expf(-g))) * to_float(gate_up[n + i]));
+    if (i >= chunks) return;
+    const uint4 v = __ldcs(packed + i);
+    const float scale = __ldg(scales + (i * 32) / blocksize);
+    const uint32_t words[4] = {v.x, v.y, v.z, v.w};
+    constexpr int n = Vec<T>::n;
+    uint4* dst = reinterpret_cast<uint4*>(out + i * 32);
+#pragma unroll
+    for (int q = 0; q < 32 / n; ++q) {
+        uint4 o;
+        T* ot = reinterpret_cast<T*>(&o);
+#pragma unroll
+        for (int j = 0; j < n; j += 2) {
+            const int k = (q * n + j) / 2;
+            const uint32_t byte = (words[k >> 2] >> (8 * (k & 3))) & 0xffu;
+            ot[j] = from_float<T>(lut[byte >> 4] * scale);
+            ot[j + 1] = from_float<T>(lut[byte & 15] * scale);
+        }
+        dst[q] = o;
+    }
+}
+
+struct TOffsets {
+    int64_t v[kMaxGroup];
+};
+
+// One thread per output element of `rows` rows.
+template <typename T>
+__global__ void lora_expand_rows_kernel(GemvGroup g, LoraGroup l, TOffsets off, const float* __restrict__ t,
+                                        int64_t t_stride, T* __restrict__ y, int64_t rows, int64_t total) {
+    const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (idx >= rows * total) return;
+    const int64_t i = idx / total;
+    int64_t row = idx % total;
+    const int s = segment_of(g.rows, g.count, row);
+    if (!l.B[s]) return;
+    const float* b = l.B[s] + row * l.r;
+    const float* ts = t + i * t_stride + off.v[s];
+    float acc = 0.f;
+    for (int64_t j = 0; j < l.r; ++j) acc += b[j] * ts[j];
+    y[idx] = from_float<T>(to_float(y[idx]) + acc * l.scaling[s]);
+}
+
+// grid (q_heads + 2 kv_heads, batch · tokens): as rope_into_cache_kernel, for one (sequence, position).
+template <typename T>
+__global__ void rope_rows_kernel(const T* __restrict__ qkv, const T* __restrict__ cos, const T* __restrict__ sin,
+                                 T* __restrict__ q_out, T* k_cache, T* v_cache, int64_t tokens, int64_t past,
+                                 int64_t q_heads, int64_t kv_heads, int64_t d, int64_t capacity) {
+    const int64_t head = blockIdx.x, bt = blockIdx.y, b = bt / tokens, tt = bt % tokens;
+    const T* src = qkv + (bt * (q_heads + 2 * kv_heads) + head) * d;
+    const T* cs = cos + tt * d;
+    const T* sn = sin + tt * d;
+    T* dst;
+    bool rotate = true;
+    if (head < q_heads) {
+        dst = q_out + ((b * q_heads + head) * tokens + tt) * d;
+    } else if (head < q_heads + kv_heads) {
+        dst = k_cache + ((b * kv_heads + head - q_heads) * capacity + past + tt) * d;
+    } else {
+        dst = v_cache + ((b * kv_heads + head - q_heads - kv_heads) * capacity + past + tt) * d;
+        rotate = false;
+    }
+    const int64_t half = d / 2;
+    for (int64_t i = threadIdx.x; i < d; i += blockDim.x) {
+        if (!rotate) {
+            dst[i] = src[i];
+            continue;
+        }
+        const float rotated = i < half ? -to_float(src[i + half]) : to_float(src[i - half]);
+        const float a = round_to<T>(to_float(src[i]) * to_float(cs[i]));
+        const float c = round_to<T>(rotated * to_float(sn[i]));
+        dst[i] = from_float<T>(a + c);
+    }
 }
 
 int64_t total_rows(const GemvGroup& g) {
@@ -244,6 +466,40 @@ struct Launch {
         lora_down_kernel<T><<<static_cast<unsigned>(g.count * l.r), 256, 0, s>>>(l, static_cast<const T*>(x), t, cols);
         lora_up_kernel<T><<<blocks_for(total, 256), 256, 0, s>>>(g, l, t, static_cast<T*>(y), total);
     }
+    static void group_linear_v2(const GemvGroup& g, const LoraGroup& l, const void* x, void* y, float* t,
+                                int64_t cols, cudaStream_t s) {
+        const int64_t total = total_rows(g);
+        if (l.r > 0)
+            lora_down_kernel<T><<<static_cast<unsigned>(g.count * l.r), 256, 0, s>>>(l, static_cast<const T*>(x), t, cols);
+        const unsigned blocks = blocks_for(total, int64_t(kV2Warps) * kV2Rows);
+        if (g.nf4)
+            nf4_gemv_v2_kernel<T, kV2Rows><<<blocks, kV2Warps * 32, 0, s>>>(
+                g, l, t, static_cast<const T*>(x), static_cast<T*>(y), static_cast<int>(cols), total);
+        else
+            gemv_v2_kernel<T, kV2Rows><<<blocks, kV2Warps * 32, 0, s>>>(
+                g, l, t, static_cast<const T*>(x), static_cast<T*>(y), static_cast<int>(cols), total);
+    }
+    static void nf4_dequantize(const void* packed, const float* scales, const float* codebook, void* out, int64_t n,
+                               int64_t blocksize, cudaStream_t s) {
+        const int64_t chunks = n / 32;
+        nf4_dequantize_kernel<T><<<blocks_for(chunks, 256), 256, 0, s>>>(
+            static_cast<const uint4*>(packed), scales, codebook, static_cast<T*>(out), chunks, blocksize);
+    }
+    static void lora_expand_rows(const GemvGroup& g, const LoraGroup& l, const TOffsets& off, const float* t,
+                                 int64_t t_stride, void* y, int64_t rows, cudaStream_t s) {
+        const int64_t total = total_rows(g);
+        lora_expand_rows_kernel<T><<<blocks_for(rows * total, 256), 256, 0, s>>>(g, l, off, t, t_stride,
+                                                                                 static_cast<T*>(y), rows, total);
+    }
+    static void rope_rows(const void* qkv, const void* cos, const void* sin, void* q_out, void* k_cache,
+                          void* v_cache, int64_t batch, int64_t tokens, int64_t past, int64_t q_heads,
+                          int64_t kv_heads, int64_t d, int64_t capacity, cudaStream_t s) {
+        const dim3 grid(static_cast<unsigned>(q_heads + 2 * kv_heads), static_cast<unsigned>(batch * tokens));
+        rope_rows_kernel<T><<<grid, 128, 0, s>>>(static_cast<const T*>(qkv), static_cast<const T*>(cos),
+                                                 static_cast<const T*>(sin), static_cast<T*>(q_out),
+                                                 static_cast<T*>(k_cache), static_cast<T*>(v_cache), tokens, past,
+                                                 q_heads, kv_heads, d, capacity);
+    }
     static void rms_norm(const void* x, const void* w, void* out, int64_t rows, int64_t n, float eps, cudaStream_t s) {
         rms_norm_kernel<T><<<static_cast<unsigned>(rows), n >= 4096 ? 1024 : 256, 0, s>>>(
             static_cast<const T*>(x), static_cast<const T*>(w), static_cast<T*>(out), n, eps);
@@ -262,8 +518,9 @@ struct Launch {
             static_cast<const T*>(q), static_cast<const T*>(k_cache), static_cast<const T*>(v_cache), position,
             static_cast<T*>(out), q_heads, kv_heads, d, capacity, scale);
     }
-    static void silu_mul(const void* gate_up, void* out, int64_t n, cudaStream_t s) {
-        silu_mul_kernel<T><<<blocks_for(n, 256), 256, 0, s>>>(static_cast<const T*>(gate_up), static_cast<T*>(out), n);
+    static void silu_mul(const void* gate_up, void* out, int64_t n, int64_t rows, cudaStream_t s) {
+        silu_mul_kernel<T><<<blocks_for(n * rows, 256), 256, 0, s>>>(static_cast<const T*>(gate_up),
+                                                                    static_cast<T*>(out), n, rows);
     }
 };
 
@@ -276,8 +533,38 @@ void by_dtype(int dtype, Fn&& fn) {
 
 }  // namespace
 
-void group_gemv(const GemvGroup& g, const void* x, void* y, int64_t cols, int dtype, cudaStream_t stream) {
+void group_gemv(const GemvGroup& g, const void* x, void* y, int64_t cols, int dtype, cudaStream_t stream,
+                int version) {
+    if (version == kGemvV2) {
+        group_linear_v2(g, LoraGroup{}, x, y, nullptr, cols, dtype, stream);
+        return;
+    }
     by_dtype<Launch>(dtype, [&](auto l) { l.group_gemv(g, x, y, cols, stream); });
+}
+
+void group_linear_v2(const GemvGroup& g, const LoraGroup& lora, const void* x, void* y, float* t, int64_t cols,
+                     int dtype, cudaStream_t stream) {
+    by_dtype<Launch>(dtype, [&](auto l) { l.group_linear_v2(g, lora, x, y, t, cols, stream); });
+}
+
+void nf4_dequantize(const void* packed, const float* scales, const float* codebook, void* out, int64_t n,
+                    int64_t blocksize, int dtype, cudaStream_t stream) {
+    by_dtype<Launch>(dtype, [&](auto l) { l.nf4_dequantize(packed, scales, codebook, out, n, blocksize, stream); });
+}
+
+void lora_expand_rows(const GemvGroup& g, const LoraGroup& lora, const int64_t* t_offset, const float* t,
+                      int64_t t_stride, void* y, int64_t rows, int dtype, cudaStream_t stream) {
+    TOffsets off{};
+    for (int s = 0; s < g.count; ++s) off.v[s] = t_offset[s];
+    by_dtype<Launch>(dtype, [&](auto l) { l.lora_expand_rows(g, lora, off, t, t_stride, y, rows, stream); });
+}
+
+void rope_rows(const void* qkv, const void* cos, const void* sin, void* q_out, void* k_cache, void* v_cache,
+               int64_t batch, int64_t tokens, int64_t past, int64_t q_heads, int64_t kv_heads, int64_t d,
+               int64_t capacity, int dtype, cudaStream_t stream) {
+    by_dtype<Launch>(dtype, [&](auto l) {
+        l.rope_rows(qkv, cos, sin, q_out, k_cache, v_cache, batch, tokens, past, q_heads, kv_heads, d, capacity, stream);
+    });
 }
 
 void group_lora(const GemvGroup& g, const LoraGroup& lora, const void* x, void* y, float* t, int64_t cols, int dtype,
@@ -306,8 +593,8 @@ void decode_attention(const void* q, const void* k_cache, const void* v_cache, c
     });
 }
 
-void silu_mul(const void* gate_up, void* out, int64_t n, int dtype, cudaStream_t stream) {
-    by_dtype<Launch>(dtype, [&](auto l) { l.silu_mul(gate_up, out, n, stream); });
+void silu_mul(const void* gate_up, void* out, int64_t n, int dtype, cudaStream_t stream, int64_t rows) {
+    by_dtype<Launch>(dtype, [&](auto l) { l.silu_mul(gate_up, out, n, rows, stream); });
 }
 
 }  // namespace troupe::llama::cuda

@@ -28,6 +28,23 @@ const LoraWeights* lora_of(const Adapter* adapter, int64_t layer, arch::Proj p) 
     return adapter ? adapter->for_linear(layer * arch::kProjCount + static_cast<int>(p)) : nullptr;
 }
 
+/// Moves dense, bias-free weights of one dtype into one [Σ out, in] buffer; each keeps a row-block view.
+void share_buffer(const std::vector<Linear*>& ls) {
+    std::vector<at::Tensor> ws;
+    for (const Linear* l : ls) {
+        if (l->nf4 || !l->weight.defined() || l->bias.defined() || l->weight.scalar_type() != ls[0]->weight.scalar_type() ||
+            l->in != ls[0]->in)
+            return;
+        ws.push_back(l->weight);
+    }
+    const at::Tensor all = at::cat(ws, 0);
+    int64_t row = 0;
+    for (Linear* l : ls) {
+        l->weight = all.narrow(0, row, l->out);
+        row += l->out;
+    }
+}
+
 at::Tensor rotate_half(const at::Tensor& x) {
     const int64_t half = x.size(-1) / 2;
     return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
@@ -212,9 +229,13 @@ Model Model::load(const std::string& dir, const LoadOptions& options) {
         }
     }
     if (m.device_.is_cuda())
-        for (Layer& L : m.layers_)
+        for (Layer& L : m.layers_) {
             for (Linear& lin : L.proj)
                 if (lin.nf4) lin.nf4_scales = lin.nf4->scales().contiguous();
+            // q|k|v and gate|up as row blocks of one buffer each, so prefill runs one GEMM per group.
+            share_buffer({&L.proj[0], &L.proj[1], &L.proj[2]});
+            share_buffer({&L.proj[4], &L.proj[5]});
+        }
     // inv_freq[j] = 1 / theta^(2j / head_dim), float32 as transformers computes it.
     at::Tensor exps = at::arange(0, c.head_dim, 2, at::kLong).to(at::kFloat) / static_cast<double>(c.head_dim);
     m.inv_freq_ = (1.0 / at::pow(c.rope_theta, exps)).to(m.device_);
@@ -238,6 +259,21 @@ at::Tensor Model::rms_norm(const at::Tensor& x, const at::Tensor& weight) const 
     return weight * h.to(x.scalar_type());
 }
 
+void KVCache::reserve(int64_t positions) {
+    if (positions <= capacity) return;
+    const int64_t cap = std::max(positions, capacity * 2);
+    auto grow = [&](at::Tensor& t) {
+        at::Tensor n = at::zeros({t.size(0), t.size(1), cap, t.size(3)}, t.options());
+        n.narrow(2, 0, length).copy_(t.narrow(2, 0, length));
+        t = n;
+    };
+    for (size_t l = 0; l < k.size(); ++l) {
+        grow(k[l]);
+        grow(v[l]);
+    }
+    capacity = cap;
+}
+
 KVCache Model::new_cache(int64_t batch, int64_t capacity) const {
     KVCache cache;
     cache.capacity = std::max<int64_t>(capacity, 1);
@@ -258,19 +294,7 @@ at::Tensor Model::decoder_layer(int64_t index, const at::Tensor& h, const at::Te
     int64_t past = 0;
     if (cache) {
         past = cache->length;
-        if (past + T > cache->capacity) {
-            int64_t cap = std::max(past + T, cache->capacity * 2);
-            for (int64_t l = 0; l < c.num_layers; ++l) {
-                auto grow = [&](at::Tensor& t) {
-                    at::Tensor n = at::zeros({t.size(0), t.size(1), cap, t.size(3)}, t.options());
-                    n.narrow(2, 0, cache->length).copy_(t.narrow(2, 0, cache->length));
-                    t = n;
-                };
-                grow(cache->k[l]);
-                grow(cache->v[l]);
-            }
-            cache->capacity = cap;
-        }
+        cache->reserve(past + T);
         cache->k[index].narrow(2, past, T).copy_(k);
         cache->v[index].narrow(2, past, T).copy_(v);
         k = cache->k[index].narrow(2, 0, past + T);
@@ -483,8 +507,10 @@ at::Tensor Model::forward(const at::Tensor& ids_in, const ForwardOptions& option
         mask = at::zeros({T, past + T}, at::TensorOptions().dtype(dtype_).device(device_))
                    .masked_fill(kpos > qpos, -std::numeric_limits<double>::infinity());
     }
+    const bool fast = fast_prefill() && !c10::GradMode::is_enabled();
     for (int64_t i = 0; i < config_.num_layers; ++i) {
-        h = decoder_layer(i, h, cos, sin, mask, options.adapter, cache);
+        h = fast ? prefill_layer(i, h, cos, sin, mask, options.adapter, cache)
+                 : decoder_layer(i, h, cos, sin, mask, options.adapter, cache);
         if (options.trace) options.trace->items.emplace_back(fmt::format("layer{}", i), h);
     }
     if (cache) cache->length = past + T;

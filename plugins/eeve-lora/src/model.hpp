@@ -60,7 +60,17 @@ struct KVCache {
     int64_t length = 0;
     int64_t capacity = 0;
     void clear() { length = 0; }
+    /// Grows every layer's tensors (keeping positions 0..length) so `positions` fit.
+    void reserve(int64_t positions);
 };
+
+/// Whether Model::forward runs without autograd through the prefill path (model_prefill.cpp: grouped
+/// GEMMs over all prompt rows — q/k/v and gate/up as one GEMM where their weights share a buffer —
+/// each group's LoRA pairs as two skinny GEMMs, NF4 dequantized once per call on CUDA, RoPE and the
+/// cache write in one kernel, SDPA) rather than the per-projection layer code training uses. Default
+/// on; TROUPE_PREFILL=legacy in the environment turns it off (benchmarks compare both).
+bool fast_prefill();
+void set_fast_prefill(bool on);
 
 /// Optional intermediate outputs: "embed_tokens", "layer{i}" (residual stream after layer i), "final_norm".
 struct Trace {
@@ -163,6 +173,9 @@ private:
                                                                     const std::vector<const Adapter*>* rows = nullptr) const;
     at::Tensor attention_output(int64_t index, const at::Tensor& h, const at::Tensor& attn, const Adapter* adapter,
                                 const std::vector<const Adapter*>* rows = nullptr) const;
+    // decoder_layer for inference (model_prefill.cpp; see fast_prefill()).
+    at::Tensor prefill_layer(int64_t index, const at::Tensor& h, const at::Tensor& cos, const at::Tensor& sin,
+                             const at::Tensor& mask, const Adapter* adapter, KVCache* cache) const;
     // Projection `p` of layer `index`: with `adapter`, or per row of x with `rows` (see decode_rows).
     at::Tensor project(int64_t index, int p, const at::Tensor& x, const Adapter* adapter,
                        const std::vector<const Adapter*>* rows) const;
