@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -310,5 +311,61 @@ BOOST_AUTO_TEST_CASE(static_decode_matches_cached_path) {
                 BOOST_TEST(d <= kLogitTol);
             }
         }
+    }
+}
+
+// S1 in half precision (load_s1 with bfloat16, and float16 on CUDA; positional tables, softmax
+// statistics and the logits stay float32): every case decoded greedily (top-k 1, repetition penalty
+// 1.35, as batched_decode_matches_single_rows) against the float32 model on the same device. Prints
+// the share of greedy tokens identical to float32 (position by position over the float32 run) and
+// checks that the teacher-forced logits stay close (relative L2) and every token is a valid id.
+BOOST_AUTO_TEST_CASE(half_precision_greedy_agreement) {
+    torch::NoGradGuard no_grad;
+    const auto cases = read_json(gsv_dir() / "s1" / "cases.json").at("cases");
+    auto& ref = *model().model;
+    const auto dev = test_device();
+    std::vector<at::ScalarType> types = {at::kBFloat16};
+    if (dev.is_cuda()) types.push_back(at::kHalf);
+    for (const at::ScalarType dt : types) {
+        const auto half = s1::load_s1((gsv_dir() / "models" / "s1.ckpt").string(), dev, dt);
+        int64_t same = 0, total = 0, prefix = 0;
+        for (const auto& c : cases) {
+            const std::string name = c.at("name");
+            const auto t = troupe::st::File::open((gsv_dir() / "s1" / (name + ".safetensors")).string());
+            const at::Tensor phones = t.tensor("phone_ids").to(dev);
+            const at::Tensor bert = t.contains("bert") ? t.tensor("bert").to(dev) : at::Tensor();
+            const at::Tensor prompt = t.contains("prompt_codes") ? t.tensor("prompt_codes").to(dev) : at::Tensor();
+            const at::Tensor cont = (t.contains("continuation") ? t.tensor("continuation").clone()
+                                                                : ids(c.at("continuation").get<std::vector<int64_t>>())).to(dev);
+            const at::Tensor audio = prompt.defined() ? at::cat({prompt, cont}, 1) : cont;
+            const at::Tensor tf = ref.forward(phones, bert, audio).to(at::kFloat);
+            const at::Tensor th = half.model->forward(phones, bert, audio).to(at::kFloat);
+            const double rel = ((th - tf).norm() / tf.norm()).item<double>();
+            BOOST_TEST_MESSAGE(name << " " << dt << " teacher-forced logits relative L2 " << rel);
+            BOOST_TEST(rel <= (dt == at::kHalf ? 0.01 : 0.05), name << " " << dt << " relative L2 " << rel);
+            s1::DecodeOptions opt;
+            opt.sampling.top_k = 1;
+            opt.sampling.repetition_penalty = 1.35;
+            opt.max_steps = 60;
+            const auto r32 = s1::infer_panel(ref, phones, bert, prompt, opt);
+            const auto rh = s1::infer_panel(*half.model, phones, bert, prompt, opt);
+            const std::vector<int64_t> a = to_vec(r32.generated), b = to_vec(rh.generated);
+            bool diverged = false;
+            for (size_t i = 0; i < a.size(); ++i) {
+                const bool eq = i < b.size() && a[i] == b[i];
+                same += eq;
+                diverged = diverged || !eq;
+                prefix += !diverged;
+            }
+            total += static_cast<int64_t>(a.size());
+            for (int64_t id : b) BOOST_TEST((id >= 0 && id < model().config.vocab_size));
+        }
+        BOOST_REQUIRE(total > 0);
+        BOOST_TEST_MESSAGE("S1 " << dt << " on " << dev << ": " << same << " / " << total << " greedy tokens identical to "
+                                 << "float32 (" << 100.0 * same / total << " %), identical prefixes " << prefix << " / "
+                                 << total);
+        std::printf("S1 %s on %s: greedy tokens identical to float32: %lld / %lld (%.1f %%), identical prefixes %lld\n",
+                    c10::toString(dt), dev.str().c_str(), static_cast<long long>(same), static_cast<long long>(total),
+                    100.0 * same / total, static_cast<long long>(prefix));
     }
 }

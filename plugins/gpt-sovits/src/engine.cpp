@@ -63,7 +63,15 @@ std::shared_ptr<Engine> Engine::load(const EngineOptions& options) {
         at::globalContext().setAllowTF32CuBLAS(false);
         at::globalContext().setAllowTF32CuDNN(false);
     }
-    e->s1_ = s1::load_s1(options.s1_path, e->device_);
+    at::ScalarType s1_dtype = at::kFloat;
+    if (options.s1_dtype == "bfloat16" || options.s1_dtype == "bf16")
+        s1_dtype = at::kBFloat16;
+    else if (options.s1_dtype == "float16" || options.s1_dtype == "fp16")
+        s1_dtype = at::kHalf;
+    else if (options.s1_dtype != "float32" && options.s1_dtype != "fp32" && !options.s1_dtype.empty())
+        throw Error(Errc::invalid_argument,
+                    fmt::format("gpt-sovits: s1_dtype '{}' is not one of float32, bfloat16, float16", options.s1_dtype));
+    e->s1_ = s1::load_s1(options.s1_path, e->device_, s1_dtype);
     e->s2_ = std::make_unique<s2::S2Model>(s2::S2Model::load(options.s2_path, e->device_));
     e->hubert_dir_ = options.hubert_dir;
     return e;

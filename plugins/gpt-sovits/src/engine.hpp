@@ -32,6 +32,7 @@ struct EngineOptions {
     std::string s2_path;       // upstream .pth (or .safetensors + config)
     std::string hubert_dir;    // chinese-hubert-base HF folder; empty = prompt codes must be given
     std::string device = "cpu";
+    std::string s1_dtype = "float32";  // S1 weights/activations: float32 | bfloat16 | float16 (logits stay float32)
 };
 
 /// What defines a voice. Either hubert (engine) or prompt_codes produce the prompt semantic codes;

@@ -111,6 +111,7 @@ private:
         o.s2_path = s2;
         o.hubert_dir = p.path("model.hubert");
         o.device = p.string("device", o.device);
+        o.s1_dtype = p.string("s1_dtype", o.s1_dtype);
         return Engine::load(o);
     }
 
