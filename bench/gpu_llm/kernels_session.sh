@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One GPU-machine call (issue 15, text backend; about 6–8 min on an H100 with 48 layers): build,
 # the fused-kernel tests against ATen (float32/bf16/f16, both GEMV versions), the llama conformance
-# suite on CUDA through the new paths, then the EEVE-size benchmark (random weights, exact
+# suite on CUDA through the new paths, S1 in bf16/fp16 against float32 (share of identical greedy
+# tokens), then the EEVE-size benchmark (random weights, exact
 # EEVE-10.8B config, r=16 LoRA on 7 projections, unmerged, batch 1) in bf16 and NF4:
 #   decode   GEMV kernels v1 (TROUPE_GEMV=1, the old ones) vs v2, CUDA graph, 64-token prompt,
 #            128 new tokens: tok/s, GB/s of weights read, % of the GPU's bandwidth bound;
@@ -9,7 +10,8 @@
 # Best of REPEATS (3) after a warm-up, each quantization in its own process.
 #
 # Run from the repository root with .gpu/ carried (.gpu/debs from bench/gpu/fetch-debs.sh and the
-# conformance copy .gpu/conformance). Writes $OUT/kernels.md (the table), $OUT/bench_*.json and logs.
+# conformance copy .gpu/conformance; the S1 check needs .gpu/conformance/gpt-sovits/{models/s1.ckpt,s1/},
+# about 1.7 MB, and is skipped without them). Writes $OUT/kernels.md (the table), $OUT/bench_*.json and logs.
 # env: LAYERS (48), REPEATS (3), WORK (/tmp/llmbench), HF=1 adds the transformers+peft eager bf16 row
 #      (bench/gpu_llm/hf_decode_bench.py), SKIP_TESTS=1, SKIP_BUILD=1 (a build already in /tmp/troupe-build).
 set -uo pipefail
@@ -29,7 +31,7 @@ if [ ! -f "$WORK/model/base/config.json" ]; then
 fi
 
 if [ -z "${SKIP_BUILD:-}" ]; then
-  TESTS=ON bash bench/gpu/build.sh troupe eeve-lora llama_unit llama_conformance \
+  TESTS=ON bash bench/gpu/build.sh troupe eeve-lora llama_unit llama_conformance ${S1_TEST_TARGET-test_s1_conformance} \
     || { cp /tmp/troupe-build.log /tmp/troupe-configure.log "$OUTDIR/" 2>/dev/null; exit 1; }
 fi
 source bench/gpu/env.sh
@@ -48,6 +50,12 @@ if [ -z "${SKIP_TESTS:-}" ]; then
   TROUPE_GEMV=1 TROUPE_TEST_DEVICE=cuda timeout 120 /tmp/troupe-build/bin/llama_conformance \
     --run_test=static_decode_session_matches_cached_forward > "$OUTDIR/llama_conformance_v1.log" 2>&1
   echo "rc=$?"; tail -3 "$OUTDIR/llama_conformance_v1.log"
+  if [ -x /tmp/troupe-build/bin/test_s1_conformance ] && [ -f "$TROUPE_CONFORMANCE_DIR/gpt-sovits/models/s1.ckpt" ]; then
+    echo "== S1 half precision vs float32 (CUDA: bf16 and fp16)"
+    TROUPE_TEST_DEVICE=cuda timeout 120 /tmp/troupe-build/bin/test_s1_conformance \
+      --run_test=half_precision_greedy_agreement --log_level=message > "$OUTDIR/s1_half.log" 2>&1
+    echo "rc=$?"; grep -E "^S1 |relative L2|error" "$OUTDIR/s1_half.log" | head -12
+  fi
   el "tests done"
 fi
 

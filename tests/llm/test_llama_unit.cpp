@@ -209,6 +209,7 @@ BOOST_AUTO_TEST_CASE(fused_decode_kernels_match_aten) {
         BOOST_CHECK(!ll::rms_norm_supported(x, at::randn({in})));
         BOOST_CHECK(!ll::decode_attention_supported(x, at::zeros({1, 2, 8, 16}), 16));
         BOOST_CHECK(!ll::silu_mul_supported(at::randn({2, 8})));
+        BOOST_CHECK(!ll::lora_shrink_rows_supported({&lq}, at::randn({2, in})));
         BOOST_TEST_MESSAGE("no CUDA: the fused kernels are not built or not usable here (skipped)");
         return;
     }
@@ -255,6 +256,9 @@ BOOST_AUTO_TEST_CASE(fused_decode_kernels_match_aten) {
             const at::Tensor xs = at::randn({1, 5, in}).to(dev, t);
             const at::Tensor base = at::randn({1, 5, 160}).to(dev, t);
             const at::Tensor tt = at::cat({at::linear(xs.to(at::kFloat), lq.A), at::linear(xs.to(at::kFloat), lv.A)}, -1);
+            BOOST_REQUIRE(ll::lora_shrink_rows_supported({&lq, nullptr, &lv}, xs));
+            const at::Tensor ts = ll::lora_shrink_rows({&lq, nullptr, &lv}, xs);
+            BOOST_CHECK_MESSAGE(ts.sizes() == tt.sizes() && rel(ts, tt) <= 1e-5, "lora_shrink_rows " << t << ": " << rel(ts, tt));
             at::Tensor ye = base.clone();
             BOOST_REQUIRE(ll::lora_expand_rows_supported({&q, &k, &v}, {&lq, nullptr, &lv}, tt, ye));
             ll::lora_expand_rows({&q, &k, &v}, {&lq, nullptr, &lv}, tt, ye);

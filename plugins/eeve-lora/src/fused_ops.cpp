@@ -215,6 +215,39 @@ void nf4_dequantize_into(const Linear& l, at::Tensor& out) {
                          at::cuda::getCurrentCUDAStream());
 }
 
+bool lora_shrink_rows_supported(const std::vector<const LoraWeights*>& loras, const at::Tensor& x) {
+    if (loras.empty() || loras.size() > cuda::kMaxGroup || !x.is_cuda() || !x.is_contiguous() || x.dim() < 1 ||
+        dtype_code(x.scalar_type()) < 0 || x.numel() == 0)
+        return false;
+    int64_t r = -1;
+    for (const LoraWeights* lw : loras) {
+        if (!lw || !lw->defined()) continue;
+        if (!usable(lw->A, x) || lw->A.scalar_type() != at::kFloat || lw->A.dim() != 2 || lw->A.size(1) != x.size(-1))
+            return false;
+        if (r >= 0 && lw->A.size(0) != r) return false;
+        r = lw->A.size(0);
+    }
+    return r > 0 && r <= 64 && x.numel() / x.size(-1) <= 65535 * 8;
+}
+
+at::Tensor lora_shrink_rows(const std::vector<const LoraWeights*>& loras, const at::Tensor& x) {
+    if (!lora_shrink_rows_supported(loras, x)) throw Error(Errc::runtime, "lora_shrink_rows: unsupported input");
+    cuda::LoraGroup lg;
+    int64_t n = 0;
+    for (size_t s = 0; s < loras.size(); ++s)
+        if (const LoraWeights* lw = loras[s]; lw && lw->defined()) {
+            lg.A[s] = lw->A.data_ptr<float>();
+            lg.r = lw->A.size(0);
+            ++n;
+        }
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape.back() = n * lg.r;
+    at::Tensor t = at::empty(shape, x.options().dtype(at::kFloat));
+    cuda::lora_shrink_rows(lg, static_cast<int>(loras.size()), x.data_ptr(), t.data_ptr<float>(), x.numel() / x.size(-1),
+                           x.size(-1), dtype_code(x.scalar_type()), at::cuda::getCurrentCUDAStream());
+    return t;
+}
+
 bool lora_expand_rows_supported(const std::vector<const Linear*>& linears, const std::vector<const LoraWeights*>& loras,
                                 const at::Tensor& t, const at::Tensor& y) {
     if (linears.empty() || linears.size() > cuda::kMaxGroup || loras.size() != linears.size()) return false;
@@ -309,6 +342,10 @@ bool silu_mul_supported(const at::Tensor&) { return false; }
 at::Tensor silu_mul(const at::Tensor&) { no_kernels("silu_mul"); }
 bool nf4_dequantize_supported(const Linear&, at::ScalarType) { return false; }
 void nf4_dequantize_into(const Linear&, at::Tensor&) { no_kernels("nf4_dequantize_into"); }
+bool lora_shrink_rows_supported(const std::vector<const LoraWeights*>&, const at::Tensor&) { return false; }
+at::Tensor lora_shrink_rows(const std::vector<const LoraWeights*>&, const at::Tensor&) {
+    no_kernels("lora_shrink_rows");
+}
 bool lora_expand_rows_supported(const std::vector<const Linear*>&, const std::vector<const LoraWeights*>&,
                                 const at::Tensor&, const at::Tensor&) {
     return false;

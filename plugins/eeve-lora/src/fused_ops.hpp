@@ -59,6 +59,12 @@ at::Tensor silu_mul(const at::Tensor& gate_up);
 bool nf4_dequantize_supported(const Linear& l, at::ScalarType dtype);
 /// Writes the dequantized weight [out, in] into `out` (contiguous, CUDA, the dtype above).
 void nf4_dequantize_into(const Linear& l, at::Tensor& out);
+/// True when lora_shrink_rows can take x [..., in] (contiguous CUDA, float32/bf16/f16) and the pairs
+/// (float32 A [r, in] of one rank r ≤ 64, at least one; null = none).
+bool lora_shrink_rows_supported(const std::vector<const LoraWeights*>& loras, const at::Tensor& x);
+/// t [..., Σ r] float32: A_s · x for each segment with a pair, in order (x converted to float32 as
+/// PEFT does; the accumulation is float32).
+at::Tensor lora_shrink_rows(const std::vector<const LoraWeights*>& loras, const at::Tensor& x);
 /// True when lora_expand_rows can update y [..., Σ out] (contiguous CUDA, float32/bf16/f16) with
 /// float32 LoRA pairs of one rank r ≤ 64 (null = none) and t [..., Σ r] float32.
 bool lora_expand_rows_supported(const std::vector<const Linear*>& linears, const std::vector<const LoraWeights*>& loras,

@@ -392,6 +392,58 @@ __global__ void nf4_dequantize_kernel(const uint4* __restrict__ packed, const fl
     }
 }
 
+struct ShrinkMap {
+    const float* a[kMaxGroup * 64];  // A row of each of t's J columns (r ≤ 64)
+};
+
+// Block (8 columns of t) × (8 rows of x): the threads stride over cols, each keeping 8 × 8 partial
+// dot products; warp shuffles, then shared memory, reduce them.
+template <typename T>
+__global__ void __launch_bounds__(256)
+    lora_shrink_rows_kernel(ShrinkMap m, const T* __restrict__ x, float* __restrict__ t, int64_t rows, int64_t cols,
+                            int J) {
+    __shared__ float partial[64][8];
+    const int j0 = blockIdx.x * 8;
+    const int64_t i0 = static_cast<int64_t>(blockIdx.y) * 8;
+    const float* a[8];
+    const T* xr[8];
+#pragma unroll
+    for (int c = 0; c < 8; ++c) a[c] = m.a[j0 + c < J ? j0 + c : J - 1];
+#pragma unroll
+    for (int r = 0; r < 8; ++r) xr[r] = x + (i0 + r < rows ? i0 + r : rows - 1) * cols;
+    float acc[8][8];
+#pragma unroll
+    for (int r = 0; r < 8; ++r)
+#pragma unroll
+        for (int c = 0; c < 8; ++c) acc[r][c] = 0.f;
+    for (int64_t k = threadIdx.x; k < cols; k += blockDim.x) {
+        float av[8], xv[8];
+#pragma unroll
+        for (int c = 0; c < 8; ++c) av[c] = __ldg(a[c] + k);
+#pragma unroll
+        for (int r = 0; r < 8; ++r) xv[r] = to_float(xr[r][k]);
+#pragma unroll
+        for (int r = 0; r < 8; ++r)
+#pragma unroll
+            for (int c = 0; c < 8; ++c) acc[r][c] += xv[r] * av[c];
+    }
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+#pragma unroll
+    for (int r = 0; r < 8; ++r)
+#pragma unroll
+        for (int c = 0; c < 8; ++c) {
+            const float v = warp_sum(acc[r][c]);
+            if (lane == 0) partial[r * 8 + c][warp] = v;
+        }
+    __syncthreads();
+    if (threadIdx.x < 64) {
+        const int r = threadIdx.x / 8, c = threadIdx.x % 8;
+        float sum = 0.f;
+        for (int w = 0; w < static_cast<int>(blockDim.x >> 5); ++w) sum += partial[threadIdx.x][w];
+        if (i0 + r < rows && j0 + c < J) t[(i0 + r) * J + j0 + c] = sum;
+    }
+}
+
 struct TOffsets {
     int64_t v[kMaxGroup];
 };
@@ -485,6 +537,11 @@ struct Launch {
         nf4_dequantize_kernel<T><<<blocks_for(chunks, 256), 256, 0, s>>>(
             static_cast<const uint4*>(packed), scales, codebook, static_cast<T*>(out), chunks, blocksize);
     }
+    static void lora_shrink_rows(const ShrinkMap& m, int J, const void* x, float* t, int64_t rows, int64_t cols,
+                                 cudaStream_t s) {
+        const dim3 grid(static_cast<unsigned>((J + 7) / 8), static_cast<unsigned>((rows + 7) / 8));
+        lora_shrink_rows_kernel<T><<<grid, 256, 0, s>>>(m, static_cast<const T*>(x), t, rows, cols, J);
+    }
     static void lora_expand_rows(const GemvGroup& g, const LoraGroup& l, const TOffsets& off, const float* t,
                                  int64_t t_stride, void* y, int64_t rows, cudaStream_t s) {
         const int64_t total = total_rows(g);
@@ -550,6 +607,17 @@ void group_linear_v2(const GemvGroup& g, const LoraGroup& lora, const void* x, v
 void nf4_dequantize(const void* packed, const float* scales, const float* codebook, void* out, int64_t n,
                     int64_t blocksize, int dtype, cudaStream_t stream) {
     by_dtype<Launch>(dtype, [&](auto l) { l.nf4_dequantize(packed, scales, codebook, out, n, blocksize, stream); });
+}
+
+void lora_shrink_rows(const LoraGroup& l, int count, const void* x, float* t, int64_t rows, int64_t cols, int dtype,
+                      cudaStream_t stream) {
+    ShrinkMap m{};
+    int J = 0;
+    for (int s = 0; s < count; ++s)
+        if (l.A[s])
+            for (int64_t j = 0; j < l.r; ++j) m.a[J++] = l.A[s] + j * cols;
+    if (J == 0 || rows == 0) return;
+    by_dtype<Launch>(dtype, [&](auto L) { L.lora_shrink_rows(m, J, x, t, rows, cols, stream); });
 }
 
 void lora_expand_rows(const GemvGroup& g, const LoraGroup& lora, const int64_t* t_offset, const float* t,

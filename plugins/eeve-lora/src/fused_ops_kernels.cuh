@@ -55,6 +55,10 @@ void group_linear_v2(const GemvGroup& g, const LoraGroup& l, const void* x, void
 /// GemvGroup, n a multiple of 32, blocksize a multiple of 32) dequantized in one pass.
 void nf4_dequantize(const void* packed, const float* scales, const float* codebook, void* out, int64_t n,
                     int64_t blocksize, int dtype, cudaStream_t stream);
+/// The LoRA shrink of `rows` rows at once: t [rows, J] (float32) with J = r · (segments with an A),
+/// t[i, k·r + j] = A_s[j, :] · x[i, :] for the k-th segment s with an A (x [rows, cols] in T).
+void lora_shrink_rows(const LoraGroup& l, int count, const void* x, float* t, int64_t rows, int64_t cols, int dtype,
+                      cudaStream_t stream);
 /// The LoRA expand of `rows` rows at once: y [rows, Σ g.rows] (T) and t [rows, t_stride] (float32,
 /// segment s's r values at t_offset[s]); y[i, o] = T(y[i, o] + scaling · B[o, :] · t[i, …]) for the
 /// segments with a B.

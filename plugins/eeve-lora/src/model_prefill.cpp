@@ -110,8 +110,10 @@ at::Tensor linear_rows(const std::vector<const Linear*>& ls, const std::vector<c
             for (size_t s = 0; s < ls.size(); ++s) parts.push_back(ls[s]->forward(x, loras[s]));
             return parts.size() == 1 ? parts[0] : at::cat(parts, -1);
         }
-    // t = x · [A_0; A_1; …]ᵀ in the adapter's dtype (PEFT casts x to it).
-    const at::Tensor t = at::linear(x.scalar_type() == ad ? x : x.to(ad), As.size() == 1 ? As[0] : at::cat(As, 0));
+    // t = x · [A_0; A_1; …]ᵀ in the adapter's dtype (PEFT casts x to it): one kernel on CUDA.
+    const at::Tensor t = lora_shrink_rows_supported(loras, x)
+                             ? lora_shrink_rows(loras, x)
+                             : at::linear(x.scalar_type() == ad ? x : x.to(ad), As.size() == 1 ? As[0] : at::cat(As, 0));
     if (lora_expand_rows_supported(ls, loras, t, y)) {
         lora_expand_rows(ls, loras, t, y);
         return y;
