@@ -180,7 +180,7 @@ at::Tensor Model::prefill_layer(int64_t index, const at::Tensor& h, const at::Te
 #if TORCH_VERSION_MAJOR >= 2
     if (h.is_cuda()) {
         if (past == 0) {  // keys = the queries' own positions: the causal flag is the mask
-            attn = at::scaled_dot_product_attention(q, k, v, {}, 0.0, T > 1);
+            attn = at::scaled_dot_product_attention(q, k, v, c10::optional<at::Tensor>(), 0.0, T > 1);
         } else {
             c10::optional<at::Tensor> bool_mask;
             if (mask.defined()) bool_mask = mask.eq(0);
