@@ -24,7 +24,8 @@ Audio read_wav(const std::string& path) {
     }
     // Read in blocks: the frame count is the header's claim (a FLAC or AU header can claim hours that
     // the file does not hold), so memory grows with what is really decoded, never with the claim.
-    const sf_count_t kBlock = std::max<sf_count_t>(1, 65536 / info.channels);  // frames per read
+    // A short clip gets a buffer of its size (no 256 KB buffer zeroed for a few samples).
+    const sf_count_t kBlock = std::min<sf_count_t>(info.frames, std::max<sf_count_t>(1, 65536 / info.channels));
     std::vector<float> block(size_t(kBlock) * size_t(info.channels));
     Audio audio;
     audio.sample_rate = info.samplerate;

@@ -161,6 +161,31 @@ BOOST_AUTO_TEST_CASE(json_summary) {
     BOOST_TEST(j["problems"][0]["line"].get<int>() == 2);
 }
 
+// to_json writes the problems directly: the text must be what nlohmann's dump gives for the same
+// value (compact and indented), invalid UTF-8 in a message replaced as dump's error handler does.
+BOOST_AUTO_TEST_CASE(json_summary_layout_matches_dump) {
+    const std::string text = row("회의", "대사 하나입니다.", "s1") + "\n\n{\"a\": \"\xff\"\n[1]\n" +
+                             row("회의", "대사 하나입니다.", "s1") + "\n  \"tab\there\"\n";
+    for (const CheckReport& r : {check_text("x/\"q\".jsonl", text), check_text("ok.jsonl", row("회의", "대사.", "s1"))})
+        for (int indent : {-1, 0, 2, 4}) {
+            const std::string out = to_json(r, indent);
+            BOOST_TEST(nlohmann::json::parse(out).dump(indent) == out);
+        }
+    const CheckReport bad = check_text("m.jsonl", "{\"instruction\": \"\xc3\", \"input\": 1}\n\xff\n");
+    BOOST_TEST(!bad.problems.empty());
+    BOOST_TEST(nlohmann::json::parse(to_json(bad)).dump(2) == to_json(bad));
+}
+
+// check_text on a file's bytes reports what check_files reports for the file.
+BOOST_AUTO_TEST_CASE(check_text_matches_check_files) {
+    TempDir dir;
+    const std::vector<std::string> lines = {row("회의", "대사 하나입니다.", "s1"), "", "{", "[2]\r", "x"};
+    auto f = dir.write("t.jsonl", lines);
+    std::ifstream in(f, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    BOOST_TEST(to_json(check_text(f, bytes)) == to_json(check_files({f})));
+}
+
 BOOST_AUTO_TEST_CASE(shipped_persona_data_passes) {
     const fs::path dir = fs::path(TROUPE_SOURCE_DIR) / "datasets" / "persona";
     std::vector<std::string> files;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -55,29 +56,39 @@ std::string format_list_line(const ListEntry& e) {
 std::vector<ListEntry> read_list(const std::string& path, std::vector<Problem>& problems) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(fs::exists(path) ? Errc::invalid_file : Errc::not_found, path + ": cannot open the list file");
+    std::string bytes;
+    char buffer[65536];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) bytes.append(buffer, size_t(in.gcount()));
+    if (in.bad()) throw Error(Errc::invalid_file, path + ": read error");
+    return read_list_text(bytes, path, problems);
+}
+
+std::vector<ListEntry> read_list_text(std::string_view text, const std::string& path, std::vector<Problem>& problems) {
     std::vector<ListEntry> entries;
-    std::string line;
     size_t number = 0;
-    while (std::getline(in, line)) {
+    for (size_t at = 0; at < text.size();) {
+        const size_t end = std::min(text.find('\n', at), text.size());
+        std::string_view line = text.substr(at, end - at);
+        at = end + 1;
         ++number;
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
-        if (line.find_first_not_of(" \t") == std::string::npos) continue;
-        const std::string where = fmt::format("{}:{}", path, number);
-        std::vector<std::string> fields;
-        size_t start = 0;
-        for (;;) {
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (number == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
+        if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+        std::vector<std::string_view> fields;
+        for (size_t start = 0;;) {
             const size_t bar = line.find('|', start);
-            fields.push_back(line.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
-            if (bar == std::string::npos) break;
+            fields.push_back(line.substr(start, bar == std::string_view::npos ? std::string_view::npos : bar - start));
+            if (bar == std::string_view::npos) break;
             start = bar + 1;
         }
+        const std::string where = fmt::format("{}:{}", path, number);
         if (fields.size() != 4) {
             problems.push_back({where, "list",
                                 fmt::format("expected 4 fields wav|speaker|language|text, found {}", fields.size())});
             continue;
         }
-        entries.push_back({fields[0], fields[1], fields[2], fields[3], where});
+        entries.push_back({std::string(fields[0]), std::string(fields[1]), std::string(fields[2]),
+                           std::string(fields[3]), where});
     }
     return entries;
 }

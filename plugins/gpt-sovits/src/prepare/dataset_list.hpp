@@ -43,6 +43,9 @@ std::string format_list_line(const ListEntry& entry);
 /// wav paths are kept as written. Throws Error(not_found / invalid_file) if the file cannot be read.
 std::vector<ListEntry> read_list(const std::string& path, std::vector<Problem>& problems);
 
+/// read_list on the file's bytes already in memory (`path` names it in the problems and entries).
+std::vector<ListEntry> read_list_text(std::string_view text, const std::string& path, std::vector<Problem>& problems);
+
 /// Writes entries as a list file (atomically: temporary file, then rename), one line each, "\n" after
 /// every line.
 void write_list(const std::string& path, const std::vector<ListEntry>& entries);

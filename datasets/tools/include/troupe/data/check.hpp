@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace troupe::data {
@@ -67,6 +68,10 @@ size_t code_points(const std::string& utf8);
 
 /// Checks the files together (duplicates and leaks are looked for across all of them).
 CheckReport check_files(const std::vector<std::string>& paths, const CheckOptions& options = {});
+
+/// Checks one file's content already in memory, as check_files does a file (`name` stands for its
+/// path in the report).
+CheckReport check_text(const std::string& name, std::string_view text, const CheckOptions& options = {});
 
 /// The report as JSON text (the --json summary).
 std::string to_json(const CheckReport& report, int indent = 2);
