@@ -10,13 +10,23 @@
 #       --time S       wall-clock budget in seconds for the whole run (default 600)
 #       --jobs J       parallel fuzzer processes (default: all cores)
 #       --chunk N      executions per fuzzer process (default 500000)
+#       --top-up N     instead of --runs: each target runs until its executions over all campaigns
+#                      logged in WORK/campaigns.tsv reach N (the slow or new targets get the cores)
+#       --campaign ID  name of this campaign in WORK/campaigns.tsv (default host-date)
 #   scripts/fuzz.sh tally [WORK]               the tally of a work folder (markdown table, also tally.tsv)
+#   scripts/fuzz.sh sum WORK|campaigns.tsv…    executions, findings and coverage summed over every
+#                                              campaign logged (each campaign counted once)
+#   scripts/fuzz.sh merge SRC DST              fold a work folder (or a .tar.xz of one, as the GPU
+#                                              campaign returns) into DST: corpora, artifacts, campaign log
 #   scripts/fuzz.sh replay [--bin DIR] DIR…    run each target over inputs (regression corpora):
 #                                              DIR/<target>/* must run without a finding
-#   scripts/fuzz.sh bundle OUT_DIR [BUILD_DIR] copy the binaries (debug info stripped) and the shared
-#                                              libraries they need outside the C/C++ runtime into
-#                                              OUT_DIR/{bin,lib}, to run them on a machine without the
-#                                              build dependencies (LD_LIBRARY_PATH=OUT_DIR/lib)
+#   scripts/fuzz.sh bundle OUT_DIR [BUILD_DIR] [--work WORK] [--time S] [--jobs J] [--top-up N]
+#                                              OUT_DIR/payload.tar.xz: the binaries (debug info
+#                                              stripped), the shared libraries they need outside the
+#                                              C/C++ runtime, this script, seeds, dictionaries and
+#                                              WORK's corpora (minimised) and campaign log; and
+#                                              OUT_DIR/go.sh, which runs them on a machine without the
+#                                              build dependencies (scripts/fuzz-go.sh.in)
 #
 # Execution is scheduled in chunks (one libFuzzer process of --chunk runs each), round robin over the
 # targets, J at a time: a fast target finishes its runs early and leaves its cores to the slow ones.
@@ -24,7 +34,7 @@
 # out-of-memory leaves the input in WORK/<target>/artifacts and later chunks go on.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-FUZZ_SRC=$ROOT/tests/fuzz
+FUZZ_SRC=${FUZZ_SRC:-$ROOT/tests/fuzz}
 
 # Per-target options: input size cap (bytes) and dictionary.
 target_opts() {
@@ -36,6 +46,7 @@ target_opts() {
         # JSONL and label files: one or two lines are enough, and the cost of a run grows with its size.
         fuzz_safetensors_index | fuzz_eval_journal | fuzz_persona_jsonl | fuzz_aihub_label) echo "-max_len=768 $json" ;;
         fuzz_list_txt) echo "-max_len=768" ;;
+        fuzz_http_requests) echo "-max_len=2048 -dict=$FUZZ_SRC/dict/http.dict" ;;
         *) echo "-max_len=2048 $toml" ;;  # TOML manifests, scenes, suites (the seeds are up to 2 KB)
     esac
 }
@@ -84,7 +95,9 @@ export -f run_chunk target_opts
 export FUZZ_SRC
 
 cmd_run() {
-    local bin=$ROOT/build-fuzz/bin work=$ROOT/out/fuzz runs=10000000 time=600 jobs chunk=500000
+    local bin=$ROOT/build-fuzz/bin work=$ROOT/out/fuzz runs=10000000 time=600 jobs chunk=500000 topup=0
+    local campaign
+    campaign="$(hostname -s 2>/dev/null || echo host)-$(date -u +%Y%m%dT%H%M%S)"
     jobs=$(nproc)
     while (($#)); do
         case "$1" in
@@ -94,6 +107,8 @@ cmd_run() {
             --time) time=$2; shift 2 ;;
             --jobs) jobs=$2; shift 2 ;;
             --chunk) chunk=$2; shift 2 ;;
+            --top-up) topup=$2; shift 2 ;;
+            --campaign) campaign=$2; shift 2 ;;
             -*) echo "unknown option $1" >&2; exit 2 ;;
             *) break ;;
         esac
@@ -109,24 +124,99 @@ cmd_run() {
         mkdir -p "$work/$t/corpus" "$work/$t/artifacts" "$work/$t/logs"
         [ -d "$FUZZ_SRC/corpus/$t" ] && cp -n "$FUZZ_SRC/corpus/$t"/* "$work/$t/corpus/" 2>/dev/null || true
     done
-    # Round-robin chunk list; with --runs 0, enough chunks to fill the time.
-    local rounds
-    if ((runs > 0)); then rounds=$(((runs + chunk - 1) / chunk)); else rounds=100000; fi
+    # Round-robin chunk list; with --runs 0, enough chunks to fill the time; with --top-up, each
+    # target's chunks until its logged executions reach N (targets with more left keep the cores).
     local offset=0
+    declare -A before_chunks before_art need
     for t in "${targets[@]}"; do
         local prev
         prev=0; [ -f "$work/$t/chunks.txt" ] && prev=$(wc -l <"$work/$t/chunks.txt")
-        ((prev > offset)) && offset=$prev
+        before_chunks[$t]=$prev
+        before_art[$t]=$(find "$work/$t/artifacts" -type f | wc -l)
+        if ((prev > offset)); then offset=$prev; fi
+        if ((topup > 0)); then
+            local done_t
+            done_t=$(campaign_execs "$work/campaigns.tsv" "$t")
+            need[$t]=$(((topup - done_t + chunk - 1) / chunk))
+            if ((need[$t] < 0)); then need[$t]=0; fi
+        elif ((runs > 0)); then
+            need[$t]=$(((runs + chunk - 1) / chunk))
+        else
+            need[$t]=100000
+        fi
     done
-    echo "fuzz: ${#targets[@]} targets, $runs runs each in chunks of $chunk, $jobs jobs, ${time}s budget, work $work"
+    local rounds=0
+    for t in "${targets[@]}"; do if ((need[$t] > rounds)); then rounds=${need[$t]}; fi; done
+    echo "fuzz: ${#targets[@]} targets, chunks of $chunk ($( for t in "${targets[@]}"; do printf '%s:%s ' "${t#fuzz_}" "${need[$t]}"; done)), $jobs jobs, ${time}s budget, work $work, campaign $campaign"
     for ((r = 0; r < rounds; r++)); do
-        for t in "${targets[@]}"; do echo "$t $((offset + r))"; done
+        for t in "${targets[@]}"; do if ((r < need[$t])); then echo "$t $((offset + r))"; fi; done
     done | xargs -P "$jobs" -n 2 bash -c 'run_chunk "$0" "$1" "$2" "$3" "$4" "$5"' "$bin" "$work" "$deadline" "$chunk"
     # Coverage of each target's whole corpus (one pass, no mutation).
     printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c \
         '"$0/{}" -runs=0 $(target_opts {}) "$1/{}/corpus" >"$1/{}/coverage.log" 2>&1 || true' "$bin" "$work"
     cmd_tally "$work"
-    echo "fuzz: done in $(($(date +%s) - start)) s"
+    # The campaign log: this run's executions and new artifacts per target (scripts/fuzz.sh sum).
+    local log=$work/campaigns.tsv
+    [ -f "$log" ] || printf 'campaign\ttarget\texecs\tprocess_s\tjobs\twall_s\tnew_artifacts\tcov\tft\tcorpus\n' >"$log"
+    local wall=$(($(date +%s) - start))
+    for t in "${targets[@]}"; do
+        local e ms art row
+        e=$(tail -n +"$((before_chunks[$t] + 1))" "$work/$t/chunks.txt" 2>/dev/null | awk '{s += $3} END {print s + 0}')
+        ms=$(tail -n +"$((before_chunks[$t] + 1))" "$work/$t/chunks.txt" 2>/dev/null | awk '{s += $4} END {print s + 0}')
+        art=$(($(find "$work/$t/artifacts" -type f | wc -l) - before_art[$t]))
+        row=$(awk -F'\t' -v t="$t" '$1 == t {print $4 "\t" $5 "\t" $6}' "$work/tally.tsv")
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$campaign" "$t" "$e" "$((ms / 1000))" "$jobs" "$wall" "$art" "$row" >>"$log"
+    done
+    echo "fuzz: done in $wall s (campaign $campaign logged in $log)"
+}
+
+# campaign_execs LOG TARGET: executions of TARGET over every campaign in LOG (0 without a log).
+campaign_execs() {
+    [ -f "$1" ] || { echo 0; return; }
+    awk -F'\t' -v t="$2" 'NR > 1 && $2 == t && !seen[$1 FS $2]++ {s += $3} END {print s + 0}' "$1"
+}
+
+cmd_sum() {
+    local logs=() a
+    for a in "$@"; do
+        if [ -d "$a" ]; then logs+=("$a/campaigns.tsv"); else logs+=("$a"); fi
+    done
+    ((${#logs[@]})) || logs=("$ROOT/out/fuzz/campaigns.tsv")
+    echo "### Executions per campaign"
+    echo
+    echo "| campaign | target | executions | process-seconds | jobs | new artifacts | cov / ft | corpus |"
+    echo "|---|---|---:|---:|---:|---:|---|---:|"
+    awk -F'\t' '$1 != "campaign" && !seen[$1 FS $2]++ {printf "| %s | `%s` | %\047d | %d | %s | %s | %s / %s | %s |\n", $1, $2, $3, $4, $5, $7, $8, $9, $10}' "${logs[@]}"
+    echo
+    echo "### Sum over the campaigns"
+    echo
+    echo "| target | executions | campaigns | new artifacts | last cov / ft |"
+    echo "|---|---:|---:|---:|---|"
+    awk -F'\t' '$1 != "campaign" && !seen[$1 FS $2]++ {e[$2] += $3; n[$2]++; a[$2] += $7; c[$2] = $8 " / " $9}
+        END {for (t in e) printf "| `%s` | %\047d | %d | %d | %s |\n", t, e[t], n[t], a[t], c[t]}' "${logs[@]}" | sort
+}
+
+cmd_merge() {
+    local src=$1 dst=$2 tmp=""
+    if [ -f "$src" ]; then  # a .tar.xz of a work folder
+        tmp=$(mktemp -d)
+        tar xJf "$src" -C "$tmp"
+        src=$(dirname "$(find "$tmp" -name campaigns.tsv | head -1)")
+    fi
+    mkdir -p "$dst"
+    local d t
+    for d in "$src"/fuzz_*/; do
+        t=$(basename "$d")
+        mkdir -p "$dst/$t/corpus" "$dst/$t/artifacts"
+        [ -d "$d/corpus" ] && cp -n "$d/corpus/"* "$dst/$t/corpus/" 2>/dev/null || true
+        [ -d "$d/artifacts" ] && cp -n "$d/artifacts/"* "$dst/$t/artifacts/" 2>/dev/null || true
+    done
+    if [ -f "$src/campaigns.tsv" ]; then
+        [ -f "$dst/campaigns.tsv" ] || head -1 "$src/campaigns.tsv" >"$dst/campaigns.tsv"
+        awk -F'\t' 'NR == FNR {seen[$1 FS $2] = 1; next} FNR > 1 && !seen[$1 FS $2]' "$dst/campaigns.tsv" "$src/campaigns.tsv" >>"$dst/campaigns.tsv"
+    fi
+    [ -n "$tmp" ] && rm -rf "$tmp"
+    echo "merged into $dst: $(find "$dst" -path '*/corpus/*' -type f | wc -l) corpus files, $(($(wc -l <"$dst/campaigns.tsv") - 1)) campaign rows"
 }
 
 cmd_tally() {
@@ -175,23 +265,58 @@ cmd_replay() {
 }
 
 cmd_bundle() {
-    local out=$1 build=${2:-$ROOT/build-fuzz}
-    mkdir -p "$out/bin" "$out/lib"
+    local out=$1 build=$ROOT/build-fuzz
+    shift
+    if (($#)) && [[ $1 != --* ]]; then build=$1; shift; fi
+    local work="" time=520 jobs=16 topup=10000000
+    while (($#)); do
+        case "$1" in
+            --work) work=$(cd "$2" && pwd); shift 2 ;;
+            --time) time=$2; shift 2 ;;
+            --jobs) jobs=$2; shift 2 ;;
+            --top-up) topup=$2; shift 2 ;;
+            *) echo "unknown option $1" >&2; exit 2 ;;
+        esac
+    done
+    local stage
+    stage=$(mktemp -d)
+    mkdir -p "$out" "$stage/bin" "$stage/lib" "$stage/scripts" "$stage/tests/fuzz"
     local f bins=()
     for f in "$build"/bin/fuzz_*; do
         if ldd "$f" | grep -q 'libtorch_cpu'; then
             echo "bundle: skipping $(basename "$f") (needs LibTorch at run time)"
             continue
         fi
-        objcopy --strip-debug "$f" "$out/bin/$(basename "$f")"
+        objcopy --strip-debug "$f" "$stage/bin/$(basename "$f")"
         bins+=("$f")
     done
     # Shared libraries outside glibc and the C++ runtime (the other machine has those).
     ldd "${bins[@]}" | awk '/=> \// {print $3}' | sort -u |
         grep -vE '/(libc|libm|libdl|librt|libpthread|libstdc\+\+|libgcc_s|ld-linux[^/]*)\.so' |
         while read -r lib; do
-            objcopy --strip-debug "$lib" "$out/lib/$(basename "$lib")"
+            objcopy --strip-debug "$lib" "$stage/lib/$(basename "$lib")"
         done
+    # This script, the seeds and dictionaries (the device runs the bundle's copy, not the checkout's).
+    cp "$0" "$stage/scripts/fuzz.sh"
+    cp -r "$FUZZ_SRC/dict" "$FUZZ_SRC/corpus" "$stage/tests/fuzz/"
+    # The corpora so far (each minimised: libFuzzer -merge keeps the inputs that add coverage) and the
+    # campaign log, so that the device's campaign adds to them and --top-up knows what is done.
+    mkdir -p "$stage/work"
+    if [ -n "$work" ]; then
+        [ -f "$work/campaigns.tsv" ] && cp "$work/campaigns.tsv" "$stage/work/"
+        for f in "${bins[@]}"; do
+            local t
+            t=$(basename "$f")
+            [ -d "$work/$t/corpus" ] || continue
+            mkdir -p "$stage/work/$t/corpus"
+            "$f" -merge=1 $(target_opts "$t") "$stage/work/$t/corpus" "$work/$t/corpus" >/dev/null 2>&1 ||
+                cp -n "$work/$t/corpus/"* "$stage/work/$t/corpus/"
+        done
+    fi
+    tar cf - -C "$stage" . | xz -T0 -6 >"$out/payload.tar.xz"
+    rm -rf "$stage"
+    sed -e "s/@TIME@/$time/g; s/@JOBS@/$jobs/g; s/@TOPUP@/$topup/g" "$ROOT/scripts/fuzz-go.sh.in" >"$out/go.sh"
+    chmod +x "$out/go.sh"
     du -sh "$out"
 }
 
@@ -201,7 +326,9 @@ case "$cmd" in
     build) cmd_build "$@" ;;
     run) cmd_run "$@" ;;
     tally) cmd_tally "$@" ;;
+    sum) cmd_sum "$@" ;;
+    merge) cmd_merge "$@" ;;
     replay) cmd_replay "$@" ;;
     bundle) cmd_bundle "$@" ;;
-    *) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

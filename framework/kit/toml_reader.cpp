@@ -30,12 +30,19 @@ toml::table parse_toml_file(const std::string& path) {
     if (!in) throw Error(Errc::not_found, path + ": cannot open");
     std::stringstream buffer;
     buffer << in.rdbuf();
+    return parse_toml_text(buffer.str(), path);
+}
+
+toml::table parse_toml_text(std::string_view text, const std::string& name) {
+    if (text.size() > size_t(kMaxTomlBytes))
+        throw Error(Errc::invalid_file,
+                    fmt::format("{}: {} bytes; a manifest, scene or suite is at most {} bytes", name, text.size(), kMaxTomlBytes));
     try {
-        return toml::parse(buffer.str(), path);
+        return toml::parse(text, name);
     } catch (const toml::parse_error& e) {
         const auto& src = e.source();
         throw Error(Errc::invalid_file,
-                    fmt::format("{}:{}:{}: {}", path, src.begin.line, src.begin.column, e.description()));
+                    fmt::format("{}:{}:{}: {}", name, src.begin.line, src.begin.column, e.description()));
     }
 }
 

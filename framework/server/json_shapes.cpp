@@ -1,8 +1,5 @@
 #include "json_shapes.hpp"
 
-#include <troupe/text.hpp>
-
-#include <cmath>
 
 namespace troupe::server {
 
@@ -34,60 +31,7 @@ void send_openai_error(httplib::Response& res, int status, const std::string& me
     send_json(res, {{"error", error}}, status);
 }
 
-nlohmann::json json_body(const httplib::Request& req) {
-    nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
-    if (body.is_discarded()) throw HttpError(400, "body", "the request body is not valid JSON");
-    if (!body.is_object()) throw HttpError(400, "body", "the request body must be a JSON object");
-    return body;
-}
-
-std::string string_field(const nlohmann::json& body, const std::string& name, bool required,
-                         const std::string& fallback) {
-    auto it = body.find(name);
-    if (it == body.end() || it->is_null()) {
-        if (required) throw HttpError(400, name, "'" + name + "' is required");
-        return fallback;
-    }
-    if (!it->is_string()) throw HttpError(400, name, "'" + name + "' must be a string");
-    return it->get<std::string>();
-}
-
-double number_field(const nlohmann::json& body, const std::string& name, double fallback, double min, double max) {
-    auto it = body.find(name);
-    if (it == body.end() || it->is_null()) return fallback;
-    if (!it->is_number()) throw HttpError(400, name, "'" + name + "' must be a number");
-    const double v = it->get<double>();
-    if (!std::isfinite(v) || v < min || v > max)
-        throw HttpError(400, name, "'" + name + "' must lie in [" + nlohmann::json(min).dump() + ", " +
-                                       nlohmann::json(max).dump() + "]");
-    return v;
-}
-
-int64_t integer_field(const nlohmann::json& body, const std::string& name, int64_t fallback, int64_t min,
-                      int64_t max) {
-    auto it = body.find(name);
-    if (it == body.end() || it->is_null()) return fallback;
-    if (!it->is_number_integer()) throw HttpError(400, name, "'" + name + "' must be an integer");
-    const int64_t v = it->get<int64_t>();
-    if (v < min || v > max)
-        throw HttpError(400, name, "'" + name + "' must lie in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
-    return v;
-}
-
-bool bool_field(const nlohmann::json& body, const std::string& name, bool fallback) {
-    auto it = body.find(name);
-    if (it == body.end() || it->is_null()) return fallback;
-    if (!it->is_boolean()) throw HttpError(400, name, "'" + name + "' must be true or false");
-    return it->get<bool>();
-}
-
-void check_text_field(const std::string& text, const std::string& name, size_t max_chars) {
-    try {
-        check_user_text(text, "'" + name + "'", max_chars);
-    } catch (const Error& e) {
-        throw HttpError(400, name, e.what());
-    }
-}
+nlohmann::json json_body(const httplib::Request& req) { return parse_json_body(req.body); }
 
 httplib::Server::Handler openai_route(Route route) {
     return [route](const httplib::Request& req, httplib::Response& res) {

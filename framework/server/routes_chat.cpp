@@ -22,78 +22,21 @@ struct ChatCall {
     int64_t created = 0;
 };
 
-std::string message_text(const nlohmann::json& content, size_t index) {
-    const std::string param = "messages[" + std::to_string(index) + "].content";
-    if (content.is_string()) return content.get<std::string>();
-    if (!content.is_array()) throw HttpError(400, param, "'" + param + "' must be a string or an array of text parts");
-    std::string text;
-    for (const auto& part : content) {
-        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
-            throw HttpError(400, param, "'" + param + "' may only hold {\"type\": \"text\", \"text\": …} parts");
-        text += part["text"].get<std::string>();
-    }
-    return text;
-}
-
-/// The situation: the last user message.
-std::string situation_of(const nlohmann::json& body) {
-    auto it = body.find("messages");
-    if (it == body.end() || !it->is_array() || it->empty())
-        throw HttpError(400, "messages", "'messages' must be a non-empty array");
-    std::string situation;
-    bool found = false;
-    for (size_t i = 0; i < it->size(); ++i) {
-        const auto& m = (*it)[i];
-        if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
-            throw HttpError(400, "messages[" + std::to_string(i) + "].role", "every message needs a string 'role'");
-        if (m["role"] == "user") {
-            situation = message_text(m.value("content", nlohmann::json()), i);
-            found = true;
-        }
-    }
-    if (!found) throw HttpError(400, "messages", "'messages' has no user message (the situation)");
-    return situation;
-}
-
 ChatCall parse_chat(const App& app, const nlohmann::json& body) {
+    const ChatParams p = parse_chat_request(body, app.options.max_text_chars);
     ChatCall call;
-    call.character = &find_character(app, string_field(body, "model", true), "model");
-    const std::string situation = situation_of(body);
-    check_text_field(situation, "messages", app.options.max_text_chars);
+    call.character = &find_character(app, p.model, "model");
     RequestOptions options;
-    std::string action;
-    int64_t seed = -1;
-    if (auto t = body.find("troupe"); t != body.end() && !t->is_null()) {
-        if (!t->is_object()) throw HttpError(400, "troupe", "'troupe' must be an object {action, seed}");
-        action = string_field(*t, "action", false);
-        if (!action.empty()) check_text_field(action, "troupe.action", app.options.max_text_chars);
-        seed = integer_field(*t, "seed", -1, 0, INT64_MAX);
-    }
-    if (seed < 0) seed = integer_field(body, "seed", -1, 0, INT64_MAX);
-    if (seed >= 0) options.seed = uint64_t(seed);
-    int max_tokens = int(integer_field(body, "max_completion_tokens", 0, 1, 1024));
-    if (!max_tokens) max_tokens = int(integer_field(body, "max_tokens", 0, 1, 1024));
-    if (max_tokens) options.max_new_tokens = max_tokens;
-    const double temperature = number_field(body, "temperature", -1, 0, 2);
-    const double top_p = number_field(body, "top_p", -1, 0, 1);
-    options.greedy = temperature == 0;
-    if (integer_field(body, "n", 1, 1, 1) != 1) throw HttpError(400, "n", "'n' must be 1");
-    call.stream = bool_field(body, "stream", false);
-    if (auto so = body.find("stream_options"); so != body.end() && so->is_object())
-        call.include_usage = bool_field(*so, "include_usage", false);
+    if (p.seed >= 0) options.seed = uint64_t(p.seed);
+    if (p.max_tokens) options.max_new_tokens = p.max_tokens;
+    options.greedy = p.temperature == 0;
+    call.stream = p.stream;
+    call.include_usage = p.include_usage;
     // The one request path (troupe/request.hpp); the adapter is already loaded (CastBackends).
-    call.request = make_text_request(app.host, *call.character, nullptr, {situation, action, {}}, options);
-    if (temperature > 0) call.request.sampling.temperature = float(temperature);
-    if (top_p >= 0) call.request.sampling.top_p = float(top_p);
-    if (auto stop = body.find("stop"); stop != body.end() && !stop->is_null()) {
-        if (stop->is_string()) call.request.stop_strings.push_back(stop->get<std::string>());
-        else if (stop->is_array() && stop->size() <= 4)
-            for (const auto& s : *stop) {
-                if (!s.is_string() || s.get<std::string>().empty()) throw HttpError(400, "stop", "'stop' strings must be non-empty");
-                call.request.stop_strings.push_back(s.get<std::string>());
-            }
-        else throw HttpError(400, "stop", "'stop' must be a string or up to 4 strings");
-    }
+    call.request = make_text_request(app.host, *call.character, nullptr, {p.situation, p.action, {}}, options);
+    if (p.temperature > 0) call.request.sampling.temperature = float(p.temperature);
+    if (p.top_p >= 0) call.request.sampling.top_p = float(p.top_p);
+    for (const auto& s : p.stop) call.request.stop_strings.push_back(s);
     call.created = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();
     static std::atomic<uint64_t> counter{0};

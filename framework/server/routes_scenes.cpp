@@ -8,10 +8,8 @@
 #include "scene_render.hpp"
 
 #include <boost/filesystem.hpp>
-#include <toml++/toml.h>
 
 #include <fstream>
-#include <sstream>
 
 namespace troupe::server {
 namespace fs = boost::filesystem;
@@ -20,56 +18,18 @@ namespace {
 
 constexpr size_t kMaxBeats = 40;
 
-/// A JSON value as a TOML node (null values are left out by the caller).
-std::unique_ptr<toml::node> to_toml(const nlohmann::json& v, const std::string& where) {
-    if (v.is_string()) return std::make_unique<toml::value<std::string>>(v.get<std::string>());
-    if (v.is_boolean()) return std::make_unique<toml::value<bool>>(v.get<bool>());
-    if (v.is_number_integer()) return std::make_unique<toml::value<int64_t>>(v.get<int64_t>());
-    if (v.is_number()) return std::make_unique<toml::value<double>>(v.get<double>());
-    if (v.is_array()) {
-        auto a = std::make_unique<toml::array>();
-        for (size_t i = 0; i < v.size(); ++i) {
-            auto n = to_toml(v[i], where + "[" + std::to_string(i) + "]");
-            if (n) a->push_back(std::move(*n));
-        }
-        return a;
-    }
-    if (v.is_object()) {
-        auto t = std::make_unique<toml::table>();
-        for (auto& [key, value] : v.items())
-            if (!value.is_null()) t->insert(key, std::move(*to_toml(value, where + "." + key)));
-        return t;
-    }
-    return nullptr;
-}
-
 /// The posted script as TOML text: the body itself, or the JSON body converted.
 std::string script_text(const httplib::Request& req) {
-    const std::string type = req.get_header_value("Content-Type");
-    const bool json = type.find("json") != std::string::npos ||
-                      (!req.body.empty() && req.body.find_first_not_of(" \t\r\n") != std::string::npos &&
-                       req.body[req.body.find_first_not_of(" \t\r\n")] == '{');
-    if (!json) return req.body;
-    nlohmann::json body = json_body(req);
-    if (body.contains("script") && body["script"].is_string()) return body["script"].get<std::string>();
-    std::ostringstream out;
-    out << *static_cast<toml::table*>(to_toml(body, "body").get());
-    return out.str();
+    return scene_script_text(req.get_header_value("Content-Type"), req.body);
 }
 
 /// Parses and validates the script (as the CLI would), naming "script" in errors.
 SceneScript validate_script(const App& app, const std::string& text) {
-    const fs::path tmp = fs::path(app.options.data_dir) / fs::unique_path("check-%%%%%%%%.toml");
-    { std::ofstream(tmp.string(), std::ios::binary) << text; }
     SceneScript scene;
     try {
-        scene = load_scene(tmp.string());
-        fs::remove(tmp);
+        scene = parse_scene(text, "script");
     } catch (const Error& e) {
-        fs::remove(tmp);
-        std::string message = e.what();
-        for (size_t at; (at = message.find(tmp.string())) != std::string::npos;) message.replace(at, tmp.string().size(), "script");
-        throw HttpError(400, "script", message);
+        throw HttpError(400, "script", e.what());
     }
     if (scene.beats.empty()) throw HttpError(400, "beats", "the script has no beats");
     if (scene.beats.size() > kMaxBeats)
@@ -221,10 +181,7 @@ void add_scene_routes(httplib::Server& http, App& app) {
     }));
     http.Get(R"(/v1/scenes/([A-Za-z0-9-]+)/events)", openai_route([&app](const httplib::Request& req, httplib::Response& res) {
         auto job = job_of(app, req);
-        long after = 0;
-        const std::string last = req.get_header_value("Last-Event-ID");
-        if (!last.empty() && last.find_first_not_of("0123456789") == std::string::npos && last.size() < 10)
-            after = std::stol(last);
+        const long after = last_event_id(req.get_header_value("Last-Event-ID"));
         res.set_header("Cache-Control", "no-cache");
         res.set_chunked_content_provider("text/event-stream", [&app, job, after](size_t, httplib::DataSink& sink) {
             return stream_events(app, job, after, sink);

@@ -39,27 +39,16 @@ Audio synthesize_queued(App& app, cli::CastBackends::Speech& speech, const Speec
 
 void add_speech_routes(httplib::Server& http, App& app) {
     http.Post("/v1/audio/speech", openai_route([&app](const httplib::Request& req, httplib::Response& res) {
-        const nlohmann::json body = json_body(req);
-        const std::string model = string_field(body, "model", true);
-        const std::string voice = string_field(body, "voice", false);
+        const SpeechParams p = parse_speech_request(json_body(req), app.options.max_text_chars);
         // `model` names the character; OpenAI clients send a model like "tts-1", then `voice` does.
         const Character* c = nullptr;
         for (const auto& ch : app.host.characters())
-            if (ch.id == model || ch.name == model) c = &ch;
-        if (!c) c = &find_character(app, voice.empty() ? model : voice, voice.empty() ? "model" : "voice");
-        const std::string input = string_field(body, "input", true);
-        check_text_field(input, "input", app.options.max_text_chars);
-        const std::string format = string_field(body, "response_format", false, "wav");
-        if (format != "wav" && format != "pcm")
-            throw HttpError(400, "response_format", "'response_format' must be \"wav\" or \"pcm\" (not " + format + ")");
-        const double speed = number_field(body, "speed", 1.0, 0.25, 4.0);
-        const std::string emotion = string_field(body, "emotion", false);
-
-        SpeechRequest request =
-            make_speech_request(*c, input, emotion, uint64_t(integer_field(body, "seed", 0, 0, INT64_MAX)));
-        apply_speed(request.voice, c->speech_backend, speed);
+            if (ch.id == p.model || ch.name == p.model) c = &ch;
+        if (!c) c = &find_character(app, p.voice.empty() ? p.model : p.voice, p.voice.empty() ? "model" : "voice");
+        SpeechRequest request = make_speech_request(*c, p.input, p.emotion, p.seed);
+        apply_speed(request.voice, c->speech_backend, p.speed);
         Audio audio = synthesize_queued(app, app.backends.speech(*c), request, res);
-        if (format == "wav") {
+        if (p.format == "wav") {
             res.set_content(wav_bytes(audio), "audio/wav");
         } else {  // OpenAI's pcm: 24 kHz, 16-bit little-endian, mono
             res.set_content(pcm16_bytes(resample(audio, 24000)), "audio/pcm");

@@ -11,41 +11,15 @@
 #include <troupe/plugin.hpp>
 #include <troupe/request.hpp>
 
-#include <set>
 
 namespace troupe::server {
 
 namespace {
 
-const std::set<std::string> kLanguages = {"ko", "all_ko", "auto"};
-const std::set<std::string> kCutMethods = {"cut0", "cut1", "cut2", "cut3", "cut4", "cut5"};
-const std::set<std::string> kNumbers = {"top_k", "top_p", "temperature", "speed_factor", "seed", "batch_size",
-                                        "repetition_penalty", "fragment_interval", "sample_steps",
-                                        "min_chunk_length", "overlap_length"};
-
-/// GET's query or POST's JSON as one JSON object (query numbers and booleans converted).
-nlohmann::json tts_params(const httplib::Request& req) {
-    if (req.method == "POST") return json_body(req);
-    nlohmann::json out = nlohmann::json::object();
-    for (const auto& [key, value] : req.params) {
-        if (kNumbers.count(key)) {
-            nlohmann::json n = nlohmann::json::parse(value, nullptr, false);
-            if (!n.is_number()) throw HttpError(400, key, key + ": '" + value + "' is not a number");
-            out[key] = n;
-        } else if (key == "streaming_mode" || key == "split_bucket" || key == "parallel_infer") {
-            out[key] = value == "true" || value == "True" || value == "1" || value == "2" || value == "3";
-        } else {
-            out[key] = value;
-        }
-    }
-    return out;
-}
-
-void check_language(const nlohmann::json& p, const std::string& name) {
-    const std::string lang = string_field(p, name, false);
-    if (lang.empty()) throw HttpError(400, name, name + " is required");
-    if (!kLanguages.count(lang))
-        throw HttpError(400, name, name + ": " + lang + " is not supported in version troupe (Korean only: ko)");
+/// GET's query or POST's JSON as one checked request (requests.hpp).
+TtsParams tts_params(const App& app, const httplib::Request& req) {
+    return parse_tts_request(req.method == "POST" ? json_body(req) : tts_query_json(req.params),
+                             app.options.max_text_chars);
 }
 
 // ---- streaming_mode: audio pieces written as the backend produces them --------------------------
@@ -93,54 +67,35 @@ void stream_tts(App& app, cli::CastBackends::Speech& speech, SpeechRequest reque
 }
 
 void handle_tts(App& app, const httplib::Request& req, httplib::Response& res) {
-    const nlohmann::json p = tts_params(req);
-    const std::string text = string_field(p, "text", false);
-    if (text.empty()) throw HttpError(400, "text", "text is required");
-    check_text_field(text, "text", app.options.max_text_chars);
-    check_language(p, "text_lang");
-    const std::string ref = string_field(p, "ref_audio_path", false);
-    if (!ref.empty()) check_language(p, "prompt_lang");
-    const std::string media = string_field(p, "media_type", false, "wav");
-    if (media != "wav" && media != "raw") throw HttpError(400, "media_type", "media_type: " + media + " is not supported");
-    const std::string split = string_field(p, "text_split_method", false, "cut5");
-    if (!kCutMethods.count(split)) throw HttpError(400, "text_split_method", "text_split_method:" + split + " is not supported");
-    const bool streaming = p.contains("streaming_mode") && (p["streaming_mode"].is_boolean() ? p["streaming_mode"].get<bool>()
-                                                             : p["streaming_mode"].is_number() && p["streaming_mode"].get<int>() != 0);
-    const double top_k = number_field(p, "top_k", 15, 1, 1000);
-    const double top_p = number_field(p, "top_p", 1, 0, 1);
-    const double temperature = number_field(p, "temperature", 1, 0.01, 5);
-    const double speed = number_field(p, "speed_factor", 1, 0.25, 4);
-
+    const TtsParams p = tts_params(app, req);
     // The voice: the character named by `character` (a Troupe extension), else the first one.
-    const std::string who = string_field(p, "character", false);
-    const Character& c = who.empty() ? app.host.characters().at(0) : find_character(app, who, "character");
+    const Character& c = p.character.empty() ? app.host.characters().at(0) : find_character(app, p.character, "character");
     SpeechRequest request;
-    request.text = text;
-    request.voice = voice_for(c, string_field(p, "emotion", false));
-    if (!ref.empty()) {
-        request.voice.reference_audio = allowed_path(app, ref, "ref_audio_path");
-        request.voice.reference_text = string_field(p, "prompt_text", false);
+    request.text = p.text;
+    request.voice = voice_for(c, p.emotion);
+    if (!p.ref_audio_path.empty()) {
+        request.voice.reference_audio = allowed_path(app, p.ref_audio_path, "ref_audio_path");
+        request.voice.reference_text = p.prompt_text;
     }
-    request.voice.params["top_k"] = std::to_string(int(top_k));
-    request.voice.params["top_p"] = std::to_string(top_p);
-    request.voice.params["temperature"] = std::to_string(temperature);
-    request.voice.params["split"] = split;
-    request.seed = uint64_t(std::max(0.0, number_field(p, "seed", 0, -1, 9e15)));
+    request.voice.params["top_k"] = std::to_string(int(p.top_k));
+    request.voice.params["top_p"] = std::to_string(p.top_p);
+    request.voice.params["temperature"] = std::to_string(p.temperature);
+    request.voice.params["split"] = p.text_split_method;
+    request.seed = p.seed;
     std::string plugin = c.speech_backend;
     Params params;
     {
         std::lock_guard<std::mutex> lock(app.tts_mutex);
         if (!app.tts_plugin.empty()) plugin = app.tts_plugin, params = app.tts_params;
     }
-    apply_speed(request.voice, plugin, speed);
-    if (streaming) {  // api_v2's chunk sizes, in semantic tokens, for backends that stream (gpt-sovits)
-        request.voice.params["stream_chunk_tokens"] = std::to_string(int(number_field(p, "min_chunk_length", 16, 1, 1500)));
-        request.voice.params["stream_crossfade_tokens"] = std::to_string(int(number_field(p, "overlap_length", 2, 0, 100)));
-        return stream_tts(app, app.backends.speech(plugin, params), std::move(request), media == "wav", res);
+    apply_speed(request.voice, plugin, p.speed);
+    if (p.streaming) {  // api_v2's chunk sizes, in semantic tokens, for backends that stream (gpt-sovits)
+        request.voice.params["stream_chunk_tokens"] = std::to_string(p.stream_chunk_tokens);
+        request.voice.params["stream_crossfade_tokens"] = std::to_string(p.stream_crossfade_tokens);
+        return stream_tts(app, app.backends.speech(plugin, params), std::move(request), p.media_type == "wav", res);
     }
     Audio audio = synthesize_queued(app, app.backends.speech(plugin, params), request, res);
-    const std::string type = "audio/" + media;
-    res.set_content(media == "wav" ? wav_bytes(audio) : pcm16_bytes(audio), type);
+    res.set_content(p.media_type == "wav" ? wav_bytes(audio) : pcm16_bytes(audio), "audio/" + p.media_type);
 }
 
 /// /set_gpt_weights and /set_sovits_weights: switch /tts to GPT-SoVITS with these weights.

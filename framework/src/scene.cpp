@@ -37,8 +37,8 @@ void check_answers(detail::TableReader& r, const SceneScript& scene, const Scene
 
 }  // namespace
 
-SceneScript load_scene(const std::string& path) {
-    toml::table table = detail::parse_toml_file(path);
+namespace {
+SceneScript scene_from_table(const std::string& path, const toml::table& table) {
     detail::TableReader top(path, table);
     SceneScript scene;
     scene.path = path;
@@ -80,6 +80,13 @@ SceneScript load_scene(const std::string& path) {
     }
     top.reject_unknown();
     return scene;
+}
+}  // namespace
+
+SceneScript load_scene(const std::string& path) { return scene_from_table(path, detail::parse_toml_file(path)); }
+
+SceneScript parse_scene(std::string_view text, const std::string& name) {
+    return scene_from_table(name, detail::parse_toml_text(text, name));
 }
 
 }  // namespace troupe

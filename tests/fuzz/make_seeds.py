@@ -57,7 +57,37 @@ def float_wav(rate, frames):
     return b'RIFF' + struct.pack('<I', len(body)) + body
 
 
+def http_seeds():
+    """fuzz_http_requests: byte 0 selects the route (see the target), then a valid request of it."""
+    t = 'fuzz_http_requests'
+    chat = {'model': 'minji', 'messages': [{'role': 'system', 'content': 'x'},
+                                            {'role': 'user', 'content': '회식 자리에서 건배사를 부탁받았다'}]}
+    put(t, 'chat-min', '\x00' + json.dumps(chat, ensure_ascii=False))
+    chat.update({'stream': True, 'stream_options': {'include_usage': True}, 'temperature': 0.7, 'top_p': 0.9,
+                 'max_tokens': 64, 'seed': 7, 'stop': ['\n', '끝'], 'n': 1, 'troupe': {'action': '웃으며', 'seed': 3}})
+    chat['messages'].append({'role': 'user', 'content': [{'type': 'text', 'text': '파트'}, {'type': 'text', 'text': '둘'}]})
+    put(t, 'chat-full', '\x00' + json.dumps(chat, ensure_ascii=False))
+    put(t, 'speech', '\x01' + json.dumps({'model': 'tts-1', 'voice': 'minji', 'input': '안녕하세요', 'response_format': 'pcm',
+                                            'speed': 1.25, 'emotion': 'happy', 'seed': 1}, ensure_ascii=False))
+    tts = {'text': '안녕하세요', 'text_lang': 'ko', 'ref_audio_path': 'voices/a.wav', 'prompt_lang': 'ko',
+           'prompt_text': '참고', 'media_type': 'wav', 'text_split_method': 'cut5', 'streaming_mode': 1, 'top_k': 5,
+           'top_p': 1, 'temperature': 1, 'speed_factor': 0.9, 'seed': -1, 'character': 'minji', 'emotion': 'sad'}
+    put(t, 'tts-post', '\x02' + json.dumps(tts, ensure_ascii=False))
+    put(t, 'tts-get', '\x03text=안녕&text_lang=ko&media_type=raw&streaming_mode=true&top_k=15&speed_factor=1.1&seed=3')
+    scene = read('scenes/' + [f for f in ls('scenes') if f.endswith('.toml')][0]).decode()
+    put(t, 'scene-toml', b'\x04\x00' + scene.encode())
+    put(t, 'scene-json', '\x04\x01' + json.dumps({'title': '회식', 'cast': ['minji', 'jiho'], 'seed': 1, 'pause_seconds': 0.3,
+                                                    'beats': [{'speaker': 'minji', 'situation': '건배'},
+                                                              {'speaker': 'jiho', 'line': '네!', 'emotion': None}]},
+                                                   ensure_ascii=False))
+    put(t, 'scene-script', '\x04\x01' + json.dumps({'script': scene}, ensure_ascii=False))
+    put(t, 'last-event-id', '\x0542')
+
+
 def main():
+    if sys.argv[1:] == ['fuzz_http_requests']:  # only this target's seeds (the others unchanged)
+        return http_seeds()
+    http_seeds()
     shutil.rmtree(OUT, ignore_errors=True)
     # Host TOML readers: '0' + plugin.toml, '1' + troupe.toml (the target's selector byte).
     for p in ls('plugins'):

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace troupe {
@@ -47,5 +48,9 @@ struct SceneScript {
 /// (a speaker outside the cast is an error too, and so is a beat that `answers` a line it cannot
 /// see: one of its own parallel group, or none at all).
 SceneScript load_scene(const std::string& path);
+
+/// load_scene on a script's text in memory (a request body); `name` stands for the file in errors
+/// and in `path`.
+SceneScript parse_scene(std::string_view text, const std::string& name);
 
 }  // namespace troupe

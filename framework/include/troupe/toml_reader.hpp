@@ -8,6 +8,7 @@
 
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace troupe::detail {
@@ -17,6 +18,10 @@ std::string where(const std::string& file, const toml::node& node);
 
 /// Parses a file; throws Error(invalid_file) with file:line:col on a syntax error.
 toml::table parse_toml_file(const std::string& path);
+
+/// Parses TOML text already in memory (a request body), `name` standing for its file in errors;
+/// the same size limit and errors as parse_toml_file.
+toml::table parse_toml_text(std::string_view text, const std::string& name);
 
 /// A view over one table that remembers which keys were read, so unknown keys can be reported.
 class TableReader {
