@@ -16,6 +16,9 @@
 #   scripts/fuzz.sh tally [WORK]               the tally of a work folder (markdown table, also tally.tsv)
 #   scripts/fuzz.sh sum WORK|campaigns.tsv…    executions, findings and coverage summed over every
 #                                              campaign logged (each campaign counted once)
+#   scripts/fuzz.sh fold DIR|campaigns.tsv     append a campaign log's new rows (e.g. the GPU call's $OUT)
+#                                              to docs/fuzz-campaigns.tsv and rewrite the summed tally
+#                                              in docs/fuzzing.md (between its tally markers)
 #   scripts/fuzz.sh merge SRC DST              fold a work folder (or a .tar.xz of one, as the GPU
 #                                              campaign returns) into DST: corpora, artifacts, campaign log
 #   scripts/fuzz.sh replay [--bin DIR] DIR…    run each target over inputs (regression corpora):
@@ -190,10 +193,26 @@ cmd_sum() {
     echo
     echo "### Sum over the campaigns"
     echo
-    echo "| target | executions | campaigns | new artifacts | last cov / ft |"
-    echo "|---|---:|---:|---:|---|"
+    echo "| target | executions | ≥ 10 M | campaigns | new artifacts | last cov / ft |"
+    echo "|---|---:|---|---:|---:|---|"
     awk -F'\t' '$1 != "campaign" && !seen[$1 FS $2]++ {e[$2] += $3; n[$2]++; a[$2] += $7; c[$2] = $8 " / " $9}
-        END {for (t in e) printf "| `%s` | %\047d | %d | %d | %s |\n", t, e[t], n[t], a[t], c[t]}' "${logs[@]}" | sort
+        END {for (t in e) printf "| `%s` | %\047d | %s | %d | %d | %s |\n", t, e[t], (e[t] >= 10000000 ? "yes" : "no"), n[t], a[t], c[t]}' "${logs[@]}" | sort
+}
+
+cmd_fold() {
+    local src=${1:?a campaign log or a folder holding campaigns.tsv} log=$ROOT/docs/fuzz-campaigns.tsv doc=$ROOT/docs/fuzzing.md
+    [ -d "$src" ] && src=$src/campaigns.tsv
+    [ -f "$log" ] || head -1 "$src" >"$log"
+    local before
+    before=$(wc -l <"$log")
+    awk -F'\t' 'NR == FNR {seen[$1 FS $2] = 1; next} FNR > 1 && !seen[$1 FS $2]++' "$log" "$src" >>"$log"
+    local table
+    table=$(mktemp)
+    cmd_sum "$log" >"$table"
+    awk -v t="$table" '/<!-- tally:begin -->/ {print; while ((getline l < t) > 0) print l; skip = 1; next}
+        /<!-- tally:end -->/ {skip = 0} !skip' "$doc" >"$doc.tmp" && mv "$doc.tmp" "$doc"
+    rm -f "$table"
+    echo "fold: $(($(wc -l <"$log") - before)) new rows in $log; tally rewritten in $doc"
 }
 
 cmd_merge() {
@@ -268,7 +287,7 @@ cmd_bundle() {
     local out=$1 build=$ROOT/build-fuzz
     shift
     if (($#)) && [[ $1 != --* ]]; then build=$1; shift; fi
-    local work="" time=520 jobs=16 topup=10000000
+    local work="" time=480 jobs=16 topup=10000000
     while (($#)); do
         case "$1" in
             --work) work=$(cd "$2" && pwd); shift 2 ;;
@@ -328,7 +347,8 @@ case "$cmd" in
     tally) cmd_tally "$@" ;;
     sum) cmd_sum "$@" ;;
     merge) cmd_merge "$@" ;;
+    fold) cmd_fold "$@" ;;
     replay) cmd_replay "$@" ;;
     bundle) cmd_bundle "$@" ;;
-    *) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
