@@ -156,7 +156,7 @@ cmd_run() {
     done | xargs -P "$jobs" -n 2 bash -c 'run_chunk "$0" "$1" "$2" "$3" "$4" "$5"' "$bin" "$work" "$deadline" "$chunk"
     # Coverage of each target's whole corpus (one pass, no mutation).
     printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c \
-        '"$0/{}" -runs=0 $(target_opts {}) "$1/{}/corpus" >"$1/{}/coverage.log" 2>&1 || true' "$bin" "$work"
+        '"$0/{}" -runs=0 -artifact_prefix="$1/{}/artifacts/coverage-" $(target_opts {}) "$1/{}/corpus" >"$1/{}/coverage.log" 2>&1 || true' "$bin" "$work"
     cmd_tally "$work"
     # The campaign log: this run's executions and new artifacts per target (scripts/fuzz.sh sum).
     local log=$work/campaigns.tsv
@@ -251,8 +251,9 @@ cmd_tally() {
         execs=$(awk '{s += $3} END {print s + 0}' "$d/chunks.txt" 2>/dev/null || echo 0)
         ms=$(awk '{s += $4} END {print s + 0}' "$d/chunks.txt" 2>/dev/null || echo 0)
         rate=$(awk -v e="$execs" -v m="$ms" 'BEGIN {printf "%d", (m > 0 ? e * 1000 / m : 0)}')
-        cov=$(grep -oE 'cov: [0-9]+' "$d/coverage.log" 2>/dev/null | tail -1 | awk '{print $2}')
-        ft=$(grep -oE 'ft: [0-9]+' "$d/coverage.log" 2>/dev/null | tail -1 | awk '{print $2}')
+        # (no coverage line when the coverage pass was not run or stopped early: the row still prints)
+        cov=$(grep -oE 'cov: [0-9]+' "$d/coverage.log" 2>/dev/null | tail -1 | awk '{print $2}' || true)
+        ft=$(grep -oE 'ft: [0-9]+' "$d/coverage.log" 2>/dev/null | tail -1 | awk '{print $2}' || true)
         corp=$(find "$d/corpus" -type f | wc -l)
         local c l to oom
         c=$(find "$d/artifacts" -name 'crash-*' | wc -l)
