@@ -1,6 +1,6 @@
 #include "estimator.hpp"
 
-#include <troupe/nn/file_hash.hpp>
+#include <troupe/kit/sha256.hpp>
 #include <troupe/kit/params.hpp>
 #include <troupe/ssl/resample.hpp>
 #include <troupe/status.hpp>
@@ -24,7 +24,7 @@ UtmosEstimator::UtmosEstimator(const Params& params) {
     predictor_ = Predictor::load_file(file, options);
     const ssl::EncoderConfig& c = predictor_->encoder().config();
     description_ = fmt::format("utmos {} (sha256 {}; UTMOS22 strong, SSL {} layers, hidden {}, 16000 Hz)", file,
-                               nn::sha256_file(file).substr(0, 16), c.num_hidden_layers, c.hidden_size);
+                               kit::sha256_file(file).substr(0, 16), c.num_hidden_layers, c.hidden_size);
 }
 
 QualityEstimate UtmosEstimator::estimate_or_throw(const Audio& audio) const {
