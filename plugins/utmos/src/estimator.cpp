@@ -2,12 +2,11 @@
 
 #include <troupe/kit/sha256.hpp>
 #include <troupe/kit/params.hpp>
-#include <troupe/ssl/resample.hpp>
+#include <troupe/ssl/model_input.hpp>
 #include <troupe/status.hpp>
 
 #include <fmt/format.h>
 
-#include <cmath>
 
 namespace troupe::utmos {
 
@@ -28,13 +27,7 @@ UtmosEstimator::UtmosEstimator(const Params& params) {
 }
 
 QualityEstimate UtmosEstimator::estimate_or_throw(const Audio& audio) const {
-    if (audio.sample_rate <= 0) throw Error(Errc::invalid_argument, "utmos: audio has no sample rate");
-    if (audio.samples.empty()) throw Error(Errc::invalid_argument, "utmos: audio is empty");
-    for (float s : audio.samples)
-        if (!std::isfinite(s)) throw Error(Errc::invalid_argument, "utmos: audio contains NaN or infinity");
-    const std::vector<float> samples = ssl::resample(audio.samples, audio.sample_rate, 16000);
-    if (int64_t(samples.size()) < predictor_->encoder().config().min_samples())
-        throw Error(Errc::invalid_argument, fmt::format("utmos: audio too short ({:.3f} s)", audio.seconds()));
+    const std::vector<float> samples = ssl::model_input(audio, 16000, "utmos", predictor_->encoder().config().min_samples());
     QualityEstimate q;
     q.score = predictor_->score(samples);
     q.method = kMethod;

@@ -2,13 +2,12 @@
 
 #include <troupe/nn/file_hash.hpp>
 #include <troupe/kit/params.hpp>
-#include <troupe/ssl/resample.hpp>
+#include <troupe/ssl/model_input.hpp>
 #include <troupe/status.hpp>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include <cmath>
 
 namespace troupe::whisper {
 
@@ -49,12 +48,8 @@ WhisperTranscriber::WhisperTranscriber(const Params& params) {
 }
 
 std::string WhisperTranscriber::transcribe_or_throw(const Audio& audio) const {
-    if (audio.sample_rate <= 0) throw Error(Errc::invalid_argument, "whisper: audio has no sample rate");
-    if (audio.samples.empty()) throw Error(Errc::invalid_argument, "whisper: audio is empty");
-    for (float s : audio.samples)
-        if (!std::isfinite(s)) throw Error(Errc::invalid_argument, "whisper: audio contains NaN or infinity");
     const int rate = int(recognizer_->front_end().config().sampling_rate);
-    return recognizer_->transcribe(ssl::resample(audio.samples, audio.sample_rate, rate));
+    return recognizer_->transcribe(ssl::model_input(audio, rate, "whisper"));
 }
 
 Status WhisperTranscriber::transcribe(const Audio& audio, std::string& text) noexcept {
