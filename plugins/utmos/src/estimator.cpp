@@ -1,5 +1,6 @@
 #include "estimator.hpp"
 
+#include <troupe/nn/device_param.hpp>
 #include <troupe/kit/sha256.hpp>
 #include <troupe/kit/params.hpp>
 #include <troupe/ssl/model_input.hpp>
@@ -14,12 +15,7 @@ UtmosEstimator::UtmosEstimator(const Params& params) {
     const kit::ParamReader p("utmos", params);
     const std::string file = p.path("model.file", true);  // SpeechMOS' utmos22_strong_step7459_v1.pt
     ssl::LoadOptions options;
-    const std::string device = p.string("device", "cpu");
-    try {
-        options.device = c10::Device(device);
-    } catch (const std::exception&) {
-        p.fail("device", fmt::format("= '{}' is not a device (cpu, cuda, cuda:N)", device));
-    }
+    options.device = nn::device_param(p);
     predictor_ = Predictor::load_file(file, options);
     const ssl::EncoderConfig& c = predictor_->encoder().config();
     description_ = fmt::format("utmos {} (sha256 {}; UTMOS22 strong, SSL {} layers, hidden {}, 16000 Hz)", file,

@@ -1,5 +1,6 @@
 #include "speaker_encoder.hpp"
 
+#include <troupe/nn/device_param.hpp>
 #include <troupe/nn/file_hash.hpp>
 #include <troupe/kit/params.hpp>
 #include <troupe/ssl/model_input.hpp>
@@ -14,12 +15,7 @@ WavlmSpeakerEncoder::WavlmSpeakerEncoder(const Params& params) {
     const kit::ParamReader p("wavlm-sv", params);
     const std::string dir = p.path("model.dir", true);
     ssl::LoadOptions options;
-    const std::string device = p.string("device", "cpu");
-    try {
-        options.device = c10::Device(device);
-    } catch (const std::exception&) {
-        p.fail("device", fmt::format("= '{}' is not a device (cpu, cuda, cuda:N)", device));
-    }
+    options.device = nn::device_param(p);
     verifier_ = SpeakerVerifier::load_dir(dir, options);
     const ssl::EncoderConfig& c = verifier_->encoder().config();
     const std::string sha = nn::model_sha256(nn::weight_files(dir));

@@ -1,5 +1,6 @@
 #include "transcriber.hpp"
 
+#include <troupe/nn/device_param.hpp>
 #include <troupe/nn/file_hash.hpp>
 #include <troupe/kit/params.hpp>
 #include <troupe/ssl/model_input.hpp>
@@ -14,12 +15,7 @@ namespace troupe::whisper {
 RecognizerOptions options_from_params(const Params& params) {
     const kit::ParamReader p("whisper", params);
     RecognizerOptions o;
-    const std::string device = p.string("device", "cpu");
-    try {
-        o.load.device = c10::Device(device);
-    } catch (const std::exception&) {
-        p.fail("device", fmt::format("= '{}' is not a device (cpu, cuda, cuda:N)", device));
-    }
+    o.load.device = nn::device_param(p);
     const std::string dtype = p.string("dtype", "float32");
     if (dtype == "float32") o.load.dtype = at::kFloat;
     else if (dtype == "float16") o.load.dtype = at::kHalf;
