@@ -3,6 +3,7 @@
 
 #include <troupe/character.hpp>
 #include <troupe/kit/params.hpp>
+#include <troupe/kit/sha256.hpp>
 #include <troupe/status.hpp>
 
 #include <boost/filesystem.hpp>
@@ -203,4 +204,23 @@ BOOST_AUTO_TEST_CASE(the_plugin_kit_confines_paths_where_they_really_lead) {
     BOOST_CHECK_THROW(kit::confine_path((dir / ".." / "x").string(), {dir.string()}, "voice"), Error);
     std::ofstream((dir / "codes.txt").string()) << "1 2 3";
     BOOST_TEST(kit::confine_path((dir / "codes.txt").string(), {dir.string()}, "voice") == (dir / "codes.txt").string());
+}
+
+BOOST_AUTO_TEST_CASE(the_plugin_kit_hashes_with_sha256) {
+    // FIPS 180-4 / NIST example messages: empty, one block, two blocks after padding, and a million bytes
+    // fed in uneven pieces (block boundaries fall inside update()).
+    BOOST_TEST(kit::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    BOOST_TEST(kit::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    BOOST_TEST(kit::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+               "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    kit::Sha256 sha;
+    const std::string piece(7, 'a');
+    size_t fed = 0;
+    for (; fed + piece.size() <= 1000000; fed += piece.size()) sha.update(piece);
+    sha.update(std::string(1000000 - fed, 'a'));
+    BOOST_TEST(sha.hex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    const fs::path file = test_root() / "sha256.txt";
+    std::ofstream(file.string()) << "abc";
+    BOOST_TEST(kit::sha256_file(file.string()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    BOOST_CHECK_THROW(kit::sha256_file((test_root() / "no-such-file").string()), Error);
 }

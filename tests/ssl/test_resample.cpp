@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE ssl_resample
 #include <boost/test/unit_test.hpp>
 
+#include <troupe/ssl/model_input.hpp>
 #include <troupe/ssl/resample.hpp>
 #include <troupe/status.hpp>
 #include <troupe/torch/safetensors.hpp>
@@ -99,4 +100,29 @@ BOOST_AUTO_TEST_CASE(matches_torchaudio) {
             BOOST_CHECK_LE(worst, 1e-6);
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(model_input_checks_and_resamples_for_the_named_plugin) {
+    using troupe::ssl::model_input;
+    auto message = [](const troupe::Audio& a, int64_t min_samples) -> std::string {
+        try {
+            model_input(a, 16000, "scorer-x", min_samples);
+        } catch (const troupe::Error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    troupe::Audio a;
+    a.sample_rate = 0;
+    a.samples = {0.1f};
+    BOOST_TEST(message(a, 0).find("scorer-x: audio has no sample rate") != std::string::npos, message(a, 0));
+    a.sample_rate = 8000;
+    a.samples.clear();
+    BOOST_TEST(message(a, 0).find("scorer-x: audio is empty") != std::string::npos, message(a, 0));
+    a.samples = {0.1f, std::nanf("")};
+    BOOST_TEST(message(a, 0).find("scorer-x: audio contains NaN or infinity") != std::string::npos, message(a, 0));
+    a.samples = sine(440, 8000, 800);  // 0.1 s: 1600 samples at 16 kHz
+    BOOST_TEST(message(a, 1601).find("scorer-x: audio too short (0.100 s)") != std::string::npos, message(a, 1601));
+    const std::vector<float> out = model_input(a, 16000, "scorer-x", 1600);
+    BOOST_TEST(out == resample(a.samples, 8000, 16000));
 }

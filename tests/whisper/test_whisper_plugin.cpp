@@ -7,6 +7,7 @@
 
 #include <troupe/audio.hpp>
 #include <troupe/host.hpp>
+#include <troupe/kit/sha256.hpp>
 #include <troupe/nn/file_hash.hpp>
 
 #include <fstream>
@@ -75,7 +76,7 @@ BOOST_AUTO_TEST_CASE(transcribes_through_the_host) {
 BOOST_AUTO_TEST_CASE(model_files_are_hashed) {
     const fs::path p = fs::temp_directory_path() / ("troupe_sha_" + std::to_string(::getpid()));
     { std::ofstream(p) << "abc"; }
-    BOOST_CHECK_EQUAL(nn::sha256_file(p.string()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    BOOST_CHECK_EQUAL(kit::sha256_file(p.string()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     fs::remove(p);
     const std::string sha = nn::model_sha256(nn::weight_files(kSet + "/model"));
     BOOST_CHECK_EQUAL(sha.size(), 64u);

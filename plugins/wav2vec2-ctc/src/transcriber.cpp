@@ -1,6 +1,6 @@
 #include "transcriber.hpp"
 
-#include <troupe/ssl/resample.hpp>
+#include <troupe/ssl/model_input.hpp>
 #include <troupe/status.hpp>
 
 #include <ATen/ATen.h>
@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 
 namespace troupe::w2v {
@@ -47,15 +46,9 @@ Wav2Vec2CtcTranscriber::Wav2Vec2CtcTranscriber(const Params& params) {
 }
 
 std::string Wav2Vec2CtcTranscriber::transcribe_or_throw(const Audio& audio) const {
-    if (audio.sample_rate <= 0) throw Error(Errc::invalid_argument, "wav2vec2-ctc: audio has no sample rate");
-    if (audio.samples.empty()) throw Error(Errc::invalid_argument, "wav2vec2-ctc: audio is empty");
-    for (float s : audio.samples)
-        if (!std::isfinite(s)) throw Error(Errc::invalid_argument, "wav2vec2-ctc: audio contains NaN or infinity");
     const int rate = model_->encoder().feature_extractor().sampling_rate;
-    std::vector<float> samples = ssl::resample(audio.samples, audio.sample_rate, rate);
+    std::vector<float> samples = ssl::model_input(audio, rate, "wav2vec2-ctc", model_->encoder().config().min_samples());
     const int64_t total = int64_t(samples.size());
-    if (total < model_->encoder().config().min_samples())
-        throw Error(Errc::invalid_argument, fmt::format("wav2vec2-ctc: audio too short ({:.3f} s)", audio.seconds()));
 
     const int64_t max_chunk = int64_t(max_chunk_seconds_ * rate);
     const int64_t chunks = (total + max_chunk - 1) / max_chunk;

@@ -1,26 +1,21 @@
 #include "transcriber.hpp"
 
+#include <troupe/nn/device_param.hpp>
 #include <troupe/nn/file_hash.hpp>
 #include <troupe/kit/params.hpp>
-#include <troupe/ssl/resample.hpp>
+#include <troupe/ssl/model_input.hpp>
 #include <troupe/status.hpp>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include <cmath>
 
 namespace troupe::whisper {
 
 RecognizerOptions options_from_params(const Params& params) {
     const kit::ParamReader p("whisper", params);
     RecognizerOptions o;
-    const std::string device = p.string("device", "cpu");
-    try {
-        o.load.device = c10::Device(device);
-    } catch (const std::exception&) {
-        p.fail("device", fmt::format("= '{}' is not a device (cpu, cuda, cuda:N)", device));
-    }
+    o.load.device = nn::device_param(p);
     const std::string dtype = p.string("dtype", "float32");
     if (dtype == "float32") o.load.dtype = at::kFloat;
     else if (dtype == "float16") o.load.dtype = at::kHalf;
@@ -49,12 +44,8 @@ WhisperTranscriber::WhisperTranscriber(const Params& params) {
 }
 
 std::string WhisperTranscriber::transcribe_or_throw(const Audio& audio) const {
-    if (audio.sample_rate <= 0) throw Error(Errc::invalid_argument, "whisper: audio has no sample rate");
-    if (audio.samples.empty()) throw Error(Errc::invalid_argument, "whisper: audio is empty");
-    for (float s : audio.samples)
-        if (!std::isfinite(s)) throw Error(Errc::invalid_argument, "whisper: audio contains NaN or infinity");
     const int rate = int(recognizer_->front_end().config().sampling_rate);
-    return recognizer_->transcribe(ssl::resample(audio.samples, audio.sample_rate, rate));
+    return recognizer_->transcribe(ssl::model_input(audio, rate, "whisper"));
 }
 
 Status WhisperTranscriber::transcribe(const Audio& audio, std::string& text) noexcept {

@@ -7,7 +7,7 @@ and a torchaudio resampling reference. Needs torch, torchaudio, transformers, sa
 OUT_DIR/<variant>/{audio,hubert,wav2vec2-ctc}/...  (run the conformance tests with TROUPE_CONFORMANCE_DIR=OUT_DIR/<variant>)
 OUT_DIR/torchaudio_resample.{safetensors,json}
 """
-import json, os, sys, wave
+import json, os, sys
 
 import numpy as np
 import torch
@@ -15,6 +15,9 @@ import torchaudio
 from safetensors.torch import save_file, load_file
 from transformers import (HubertConfig, HubertModel, Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor,
                           Wav2Vec2ForCTC)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from fixture_common import make_wave, save_cases, write_wav
 
 torch.set_num_threads(1)
 
@@ -48,11 +51,6 @@ VARIANTS = {
 }
 
 
-def write_wav(path, pcm):
-    with wave.open(path, "wb") as w:
-        w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000); w.writeframes(pcm.astype("<i2").tobytes())
-
-
 def make_audio(dirname, seed, specs):
     os.makedirs(dirname, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -60,12 +58,8 @@ def make_audio(dirname, seed, specs):
                                   return_attention_mask=False)
     tensors, inputs = {}, []
     for i, (sec, f0) in enumerate(specs):
-        n = int(round(16000 * sec)); t = np.arange(n) / 16000.0
-        f = f0 * (1 + 0.05 * np.sin(2 * np.pi * 5 * t)) * (1 + 0.2 * t)
-        ph = 2 * np.pi * np.cumsum(f) / 16000.0
-        x = sum((0.4 / h) * np.sin(h * ph + rng.uniform(0, 6.28)) for h in range(1, 9))
-        x = x * (0.55 + 0.45 * np.sin(2 * np.pi * 3.5 * t)) + 0.01 * rng.standard_normal(n)
-        pcm = np.clip(np.round(x * 0.45 * 32767), -32768, 32767).astype(np.int16)
+        pcm = make_wave(rng, sec, f0)
+        n = int(pcm.shape[0])
         name = f"wave{i}"
         write_wav(os.path.join(dirname, name + ".wav"), pcm)
         waveform = torch.from_numpy(pcm.astype(np.float32) / 32768.0)
@@ -148,11 +142,10 @@ def make_hubert(root, v, inputs, fe):
         for k, t in names.items():
             out[f"{inp['name']}.{k}"] = t.contiguous()
         entries.append(input_entry(inp, h.shape[1], [f"{inp['name']}.{k}" for k in names]))
-    save_file(out, os.path.join(d, "cases.safetensors"))
     cases = dict(description="variant HubertModel", model_config=cfg.to_dict(),
                  feature_extractor=json.load(open(os.path.join(d, "model", "preprocessor_config.json"))),
                  inputs=entries, tensors={k: dict(shape=list(t.shape), dtype="float32") for k, t in out.items()})
-    json.dump(cases, open(os.path.join(d, "cases.json"), "w"), ensure_ascii=False, indent=1, default=str)
+    save_cases(d, out, cases, ensure_ascii=False)
 
 
 def make_vocab(kind):
@@ -220,11 +213,10 @@ def make_ctc(root, v, inputs, fe):
                  greedy_text_stripped=text.strip(), hf_tokenizer_decode=tok.decode(a),
                  min_top1_minus_top2_logit=float((top2[:, 0] - top2[:, 1]).min()))
         entries.append(e)
-    save_file(out, os.path.join(d, "cases.safetensors"))
     cases = dict(description="variant Wav2Vec2ForCTC", model_config=cfg.to_dict(), feature_extractor=fe.to_dict(),
                  vocab=vocab, blank_id=vocab["<pad>"], word_delimiter="|", inputs=entries,
                  tensors={k: dict(shape=list(t.shape)) for k, t in out.items()})
-    json.dump(cases, open(os.path.join(d, "cases.json"), "w"), ensure_ascii=False, indent=1, default=str)
+    save_cases(d, out, cases, ensure_ascii=False)
 
 
 def make_resample_ref(out_dir):

@@ -14,28 +14,17 @@ Usage: make_utmos_fixtures.py OUT_DIR [--seed N] [--hidden 48] [--layers 2] [--f
 OUT_DIR/<name>/{model/utmos22_strong_tiny.pt, model/utmos22_strong_tiny.safetensors, audio/*.wav,
                cases.safetensors, cases.json}
 """
-import argparse, json, os, sys, wave
+import argparse, os, sys
 
 import numpy as np
 import torch
 from torch import nn
 from safetensors.torch import save_file
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from fixture_common import add_audio_arg, add_common_args, audio_specs, fixture_dirs, make_wave, save_cases, write_wav
+
 torch.set_num_threads(1)
-
-
-def write_wav(path, pcm):
-    with wave.open(path, "wb") as w:
-        w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000); w.writeframes(pcm.astype("<i2").tobytes())
-
-
-def make_wave(rng, sec, f0):
-    n = int(round(16000 * sec)); t = np.arange(n) / 16000.0
-    f = f0 * (1 + 0.05 * np.sin(2 * np.pi * 5 * t)) * (1 + 0.2 * t)
-    ph = 2 * np.pi * np.cumsum(f) / 16000.0
-    x = sum((0.4 / h) * np.sin(h * ph + rng.uniform(0, 6.28)) for h in range(1, 9))
-    x = x * (0.55 + 0.45 * np.sin(2 * np.pi * 3.5 * t)) + 0.01 * rng.standard_normal(n)
-    return np.clip(np.round(x * 0.45 * 32767), -32768, 32767).astype(np.int16)
 
 
 def build_tiny(a):
@@ -84,18 +73,17 @@ def randomize(model, seed):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("out"); p.add_argument("--name", default="tiny"); p.add_argument("--seed", type=int, default=3)
+    add_common_args(p, "tiny", 3)
     p.add_argument("--speechmos", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "third_party"))
     p.add_argument("--conv", type=int, default=16); p.add_argument("--hidden", type=int, default=48)
     p.add_argument("--layers", type=int, default=2); p.add_argument("--ffn", type=int, default=64)
     p.add_argument("--pos-kernel", type=int, default=16); p.add_argument("--emb", type=int, default=8)
     p.add_argument("--rnn", type=int, default=16); p.add_argument("--proj", type=int, default=24)
-    p.add_argument("--audio", default="0.8:150,1.31:210,2.05:120")
+    add_audio_arg(p, "0.8:150,1.31:210,2.05:120")
     a = p.parse_args()
     sys.path.insert(0, a.speechmos)
 
-    root = os.path.join(a.out, a.name); md = os.path.join(root, "model"); ad = os.path.join(root, "audio")
-    os.makedirs(md, exist_ok=True); os.makedirs(ad, exist_ok=True)
+    root, md, ad = fixture_dirs(a.out, a.name)
     torch.manual_seed(a.seed)
     model = build_tiny(a)
     randomize(model, a.seed + 1)
@@ -105,8 +93,7 @@ def main():
 
     rng = np.random.default_rng(a.seed)
     out, cases = {}, []
-    for i, spec in enumerate(a.audio.split(",")):
-        sec, f0 = map(float, spec.split(":"))
+    for i, (sec, f0) in enumerate(audio_specs(a.audio)):
         pcm = make_wave(rng, sec, f0)
         name = f"wave{i}"
         write_wav(os.path.join(ad, name + ".wav"), pcm)
@@ -127,13 +114,12 @@ def main():
         cases.append(dict(name=name, wav=f"audio/{name}.wav", num_samples=int(pcm.shape[0]),
                           num_frames=int(trace["ssl"].shape[1]), score=float(score[0]),
                           tensors=sorted(f"{name}.{k}" for k in tensors)))
-    save_file(out, os.path.join(root, "cases.safetensors"))
     meta = dict(description="tiny random-weight UTMOS22Strong (SpeechMOS model code, sizes reduced)",
                 torch=torch.__version__, seed=a.seed, sizes={k: v for k, v in vars(a).items() if k not in ('out', 'speechmos')},  # no machine paths
                 heads=12, cases=cases,
                 state_dict={k: list(v.shape) for k, v in sd.items()},
                 tensors={k: list(t.shape) for k, t in out.items()})
-    json.dump(meta, open(os.path.join(root, "cases.json"), "w"), indent=1)
+    save_cases(root, out, meta)
     print(a.name, "done", [c["score"] for c in cases])
 
 

@@ -10,30 +10,18 @@ Usage: make_wavlm_sv_fixtures.py OUT_DIR [--seed N] [--hidden 32] [--layers 2] [
        [--name base]
 OUT_DIR/<name>/{model/, audio/*.wav, cases.safetensors, cases.json}
 """
-import argparse, json, os, wave
+import argparse, os, sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 import transformers
 from transformers import Wav2Vec2FeatureExtractor, WavLMConfig, WavLMForXVector
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from fixture_common import add_audio_arg, add_common_args, audio_specs, fixture_dirs, make_wave, save_cases, write_wav
+
 torch.set_num_threads(1)
-
-
-def write_wav(path, pcm):
-    with wave.open(path, "wb") as w:
-        w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000); w.writeframes(pcm.astype("<i2").tobytes())
-
-
-def make_wave(rng, sec, f0):
-    n = int(round(16000 * sec)); t = np.arange(n) / 16000.0
-    f = f0 * (1 + 0.05 * np.sin(2 * np.pi * 5 * t)) * (1 + 0.2 * t)
-    ph = 2 * np.pi * np.cumsum(f) / 16000.0
-    x = sum((0.4 / h) * np.sin(h * ph + rng.uniform(0, 6.28)) for h in range(1, 9))
-    x = x * (0.55 + 0.45 * np.sin(2 * np.pi * 3.5 * t)) + 0.01 * rng.standard_normal(n)
-    return np.clip(np.round(x * 0.45 * 32767), -32768, 32767).astype(np.int16)
 
 
 def randomize(model, seed):
@@ -59,15 +47,14 @@ def randomize(model, seed):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("out"); p.add_argument("--name", default="base"); p.add_argument("--seed", type=int, default=5)
+    add_common_args(p, "base", 5)
     p.add_argument("--variant", choices=["base", "stable"], default="base")
     p.add_argument("--hidden", type=int, default=32); p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=4); p.add_argument("--ffn", type=int, default=48)
-    p.add_argument("--audio", default="0.9:150,1.37:210,0.6:120")
+    add_audio_arg(p, "0.9:150,1.37:210,0.6:120")
     a = p.parse_args()
 
-    root = os.path.join(a.out, a.name); md = os.path.join(root, "model"); ad = os.path.join(root, "audio")
-    os.makedirs(md, exist_ok=True); os.makedirs(ad, exist_ok=True)
+    root, md, ad = fixture_dirs(a.out, a.name)
     base = a.variant == "base"
     cfg = WavLMConfig(
         hidden_size=a.hidden, num_hidden_layers=a.layers, num_attention_heads=a.heads, intermediate_size=a.ffn,
@@ -88,8 +75,7 @@ def main():
 
     rng = np.random.default_rng(a.seed)
     out, cases, embs = {}, [], []
-    for i, spec in enumerate(a.audio.split(",")):
-        sec, f0 = map(float, spec.split(":"))
+    for i, (sec, f0) in enumerate(audio_specs(a.audio)):
         pcm = make_wave(rng, sec, f0)
         name = f"wave{i}"
         write_wav(os.path.join(ad, name + ".wav"), pcm)
@@ -120,12 +106,11 @@ def main():
     sims = (e @ e.T).tolist()
     pairs = [dict(a=cases[i]["name"], b=cases[j]["name"], cosine=float(F.cosine_similarity(embs[i], embs[j], dim=-1)))
              for i in range(len(embs)) for j in range(i + 1, len(embs))]
-    save_file(out, os.path.join(root, "cases.safetensors"))
     meta = dict(description=f"tiny random-weight WavLMForXVector ({a.variant} layout)",
                 transformers=transformers.__version__, torch=torch.__version__, seed=a.seed,
                 model_config=cfg.to_dict(), cases=cases, cosine_matrix=sims, pairs=pairs,
                 tensors={k: list(t.shape) for k, t in out.items()})
-    json.dump(meta, open(os.path.join(root, "cases.json"), "w"), indent=1, default=str)
+    save_cases(root, out, meta)
     print(a.name, "done", pairs)
 
 

@@ -15,13 +15,15 @@ OUT_DIR/<name>/audio/*.wav         16-bit 16 kHz inputs
 OUT_DIR/<name>/cases.safetensors   tensors, named "<case>.<what>"
 OUT_DIR/<name>/cases.json          the cases: token ids, texts, tensor names, the settings used
 """
-import argparse, json, os, wave
+import argparse, json, os, sys
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 import transformers
 from transformers import GenerationConfig, WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from fixture_common import add_audio_arg, add_common_args, audio_specs, fixture_dirs, make_wave, save_cases, write_wav
 
 torch.set_num_threads(1)
 
@@ -116,20 +118,6 @@ def decode_ids(ids, inv, regular, b2u):
     return data.decode("utf-8", errors="replace")
 
 
-def write_wav(path, pcm):
-    with wave.open(path, "wb") as w:
-        w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000); w.writeframes(pcm.astype("<i2").tobytes())
-
-
-def make_wave(rng, sec, f0):
-    n = int(round(16000 * sec)); t = np.arange(n) / 16000.0
-    f = f0 * (1 + 0.05 * np.sin(2 * np.pi * 5 * t)) * (1 + 0.1 * np.sin(2 * np.pi * 0.3 * t))
-    ph = 2 * np.pi * np.cumsum(f) / 16000.0
-    x = sum((0.4 / h) * np.sin(h * ph + rng.uniform(0, 6.28)) for h in range(1, 9))
-    x = x * (0.55 + 0.45 * np.sin(2 * np.pi * 3.5 * t)) + 0.01 * rng.standard_normal(n)
-    return np.clip(np.round(x * 0.45 * 32767), -32768, 32767).astype(np.int16)
-
-
 def randomize(model, seed):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -213,19 +201,18 @@ def processed_gap(logits, step, suppress, begin_suppress):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("out"); p.add_argument("--name", default="v80"); p.add_argument("--seed", type=int, default=7)
+    add_common_args(p, "v80", 7)
     p.add_argument("--mels", type=int, default=80); p.add_argument("--d-model", type=int, default=32)
     p.add_argument("--heads", type=int, default=4); p.add_argument("--enc-layers", type=int, default=2)
     p.add_argument("--dec-layers", type=int, default=2); p.add_argument("--ffn", type=int, default=64)
     p.add_argument("--chunk-seconds", type=int, default=3); p.add_argument("--max-new-tokens", type=int, default=20)
     p.add_argument("--max-target-positions", type=int, default=64)
     p.add_argument("--shard", action="store_true", help="save the weights as several safetensors shards")
-    p.add_argument("--audio", default="1.1:140,2.3:190,3.0:110", help="seconds:f0 of the short inputs")
+    add_audio_arg(p, "1.1:140,2.3:190,3.0:110")
     p.add_argument("--long-seconds", type=float, default=7.4)
     a = p.parse_args()
 
-    root = os.path.join(a.out, a.name); md = os.path.join(root, "model"); ad = os.path.join(root, "audio")
-    os.makedirs(md, exist_ok=True); os.makedirs(ad, exist_ok=True)
+    root, md, ad = fixture_dirs(a.out, a.name)
     vocab, merges, regular, specials, timestamps, b2u = build_vocab()
     inv = {i: s for s, i in vocab.items()}
     save_tokenizer(md, vocab, merges, regular, specials, timestamps)
@@ -238,10 +225,9 @@ def main():
 
     rng = np.random.default_rng(a.seed)
     waves = []
-    for i, spec in enumerate(a.audio.split(",")):
-        sec, f0 = map(float, spec.split(":"))
-        waves.append((f"wave{i}", make_wave(rng, sec, f0)))
-    long_wave = ("long0", make_wave(rng, a.long_seconds, 160.0))
+    for i, (sec, f0) in enumerate(audio_specs(a.audio)):
+        waves.append((f"wave{i}", make_wave(rng, sec, f0, drift="wobble")))
+    long_wave = ("long0", make_wave(rng, a.long_seconds, 160.0, drift="wobble"))
     for name, pcm in waves + [long_wave]:
         write_wav(os.path.join(ad, name + ".wav"), pcm)
 
@@ -351,7 +337,6 @@ def main():
 
     # The mel filters and window the front end uses (for a direct check of the C++ filter bank).
     out["mel_filters"] = torch.from_numpy(np.asarray(fe.mel_filters, dtype=np.float32)).contiguous()
-    save_file(out, os.path.join(root, "cases.safetensors"))
     meta = dict(description="tiny random-weight WhisperForConditionalGeneration (multilingual layout)",
                 transformers=transformers.__version__, torch=torch.__version__, seed=seed, eot_bias=bias,
                 min_greedy_gap=gap, language="ko", task="transcribe", prompt=prompt, max_new_tokens=a.max_new_tokens,
@@ -360,7 +345,7 @@ def main():
                 special_ids=dict(sot=sot, eot=eot, ko=vocab["<|ko|>"], transcribe=vocab["<|transcribe|>"],
                                  notimestamps=vocab["<|notimestamps|>"], first_timestamp=vocab[timestamps[0]]),
                 tensors={k: list(t.shape) for k, t in out.items()})
-    json.dump(meta, open(os.path.join(root, "cases.json"), "w", encoding="utf-8"), ensure_ascii=False, indent=1)
+    save_cases(root, out, meta, ensure_ascii=False)
     print(a.name, "done:", [c["greedy"]["tokens"] for c in cases], "beam:", [c["beam5"]["tokens"] for c in cases])
 
 

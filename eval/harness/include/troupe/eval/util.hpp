@@ -1,12 +1,14 @@
 // troupe/eval/util.hpp — run bookkeeping for the harness: hashes, git revision, process memory.
 #pragma once
 
+#include <troupe/kit/sha256.hpp>
+
 #include <string>
 
 namespace troupe::eval {
 
-/// Lowercase hex SHA-256 of `data`.
-std::string sha256_hex(const std::string& data);
+/// Lowercase hex SHA-256 of bytes (the plugin kit's).
+using kit::sha256_hex;
 /// `git rev-parse HEAD` of `dir` (plus "-dirty" when the tree has changes); "unknown" on failure.
 std::string git_revision(const std::string& dir);
 /// Resets the process's peak resident set (Linux /proc/self/clear_refs); false when unsupported.

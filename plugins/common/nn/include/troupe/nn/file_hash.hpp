@@ -1,13 +1,11 @@
 // troupe/nn/file_hash.hpp — SHA-256 of model files, so reports can say exactly which checkpoint produced a number.
+// (The hash itself is the plugin kit's: troupe/kit/sha256.hpp, kit::sha256_file for a single file.)
 #pragma once
 
 #include <string>
 #include <vector>
 
 namespace troupe::nn {
-
-/// Lowercase hex SHA-256 of a file's bytes, read in 1 MiB blocks; throws Error(not_found) if unreadable.
-std::string sha256_file(const std::string& path);
 
 /// One hash for a model: the file's SHA-256 for one file; for several (shards), the SHA-256 of the lines
 /// "<file name> <sha256>\n" in the given order.
