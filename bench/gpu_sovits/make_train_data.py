@@ -16,7 +16,6 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 import wave
 
@@ -58,18 +57,15 @@ def main():
         sems.append("%s\t%s" % (name, " ".join(str(c) for c in torch.randint(0, 1024, (codes,), generator=g).tolist())))
         torch.save(torch.randn(1, ssl_dim, 2 * codes, generator=g), os.path.join(data, "4-cnhubert", name + ".pt"))
         n = 2 * codes * hps.data.hop_length
-        noise = torch.randn(n, generator=g) * 0.05
+        t = torch.arange(n, dtype=torch.float64) / hps.data.sampling_rate
+        f0 = 110 + 5 * i
+        v = 0.3 * torch.sin(2 * math.pi * f0 * t) * (0.6 + 0.4 * torch.sin(2 * math.pi * 2 * t)) + 0.05 * torch.randn(n, generator=g).double()
+        pcm = (v.clamp(-1, 1) * 32767).to(torch.int16)
         with wave.open(os.path.join(data, "5-wav32k", name), "wb") as f:
             f.setnchannels(1)
             f.setsampwidth(2)
             f.setframerate(hps.data.sampling_rate)
-            f0 = 110 + 5 * i
-            buf = bytearray()
-            for k in range(n):
-                t = k / hps.data.sampling_rate
-                v = 0.3 * math.sin(2 * math.pi * f0 * t) * (0.6 + 0.4 * math.sin(2 * math.pi * 2 * t)) + float(noise[k])
-                buf += struct.pack("<h", int(max(-1.0, min(1.0, v)) * 32767))
-            f.writeframes(bytes(buf))
+            f.writeframes(pcm.numpy().astype("<i2").tobytes())
     open(os.path.join(data, "2-name2text.txt"), "w", encoding="utf-8").write("\n".join(texts) + "\n")
     open(os.path.join(data, "6-name2semantic.tsv"), "w", encoding="utf-8").write("\n".join(sems) + "\n")
 
