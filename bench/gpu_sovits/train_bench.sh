@@ -10,7 +10,8 @@
 # CPU check (slow; system LibTorch, /usr/bin/python3):
 #   DEVICE=cpu S1_STEPS=2 S2_STEPS=2 WARMUP=1 S1_BATCH=2 S2_BATCH=2 ITEMS=8 BUILD_DIR=build bash bench/gpu_sovits/train_bench.sh
 # Environment: DEVICE (cuda), S1_STEPS (12), S2_STEPS (12), WARMUP (2), S1_BATCH (8), S2_BATCH (4),
-# ITEMS (48), WORK (/tmp/troupe-train-bench), PYTHON (python3).
+# ITEMS (48), WORK (/tmp/troupe-train-bench), PYTHON (python3), BUILD_ONLY (set: stop after the build;
+# a later call on the same warm machine reuses /tmp/troupe-build).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$ROOT/bench/gpu_sovits"
@@ -29,6 +30,7 @@ else
   cmake --build "$BUILD" -j2 --target train_bench >&2 || exit 1
 fi
 echo "built train_bench in $(( $(date +%s) - t0 )) s" >&2
+[ -n "${BUILD_ONLY:-}" ] && exit 0
 TB="$BUILD/bin/train_bench"
 M="$WORK/model"; D="$WORK"
 [ -f "$M/s1.ckpt" ] || (cd "$WORK" && $PY "$HERE/make_random_v2.py" "$M" --segments 1) >&2 || exit 1

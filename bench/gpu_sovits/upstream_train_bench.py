@@ -149,6 +149,13 @@ def amp_off(a, dev):
     return torch.autocast(dev.type, enabled=False) if a.amp else contextlib.nullcontext()
 
 
+def grad_scaler(dev, enabled):
+    import torch
+    if hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler(dev.type, enabled=enabled)
+    return torch.cuda.amp.GradScaler(enabled=enabled)
+
+
 class Clock:
     def __init__(self, dev):
         self.dev, self.at = dev, {}
@@ -212,7 +219,7 @@ def s1(a):
     bs = max(min(a.batch, len(ds) // 4), 1)  # AR/data/data_module.py
     sampler = DistributedBucketSampler(ds, num_replicas=1, rank=0, batch_size=bs)
     loader = torch.utils.data.DataLoader(ds, batch_size=bs, sampler=sampler, collate_fn=ds.collate, num_workers=0)
-    scaler = torch.cuda.amp.GradScaler() if a.amp else None
+    scaler = grad_scaler(dev, True) if a.amp else None
     clock, losses, steps, epoch = Clock(dev), [], 0, 0
     torch.cuda.reset_peak_memory_stats(dev) if dev.type == "cuda" else None
     t0 = time.time()
@@ -287,7 +294,7 @@ def s2(a):
     sd = torch.optim.lr_scheduler.ExponentialLR(optim_d, gamma=hps.train.lr_decay, last_epoch=-1)
     sg.step()
     sd.step()  # s2_train.py: `for _ in range(epoch_str)` before the first epoch
-    scaler = torch.cuda.amp.GradScaler(enabled=a.amp)
+    scaler = grad_scaler(dev, a.amp)
     net_g.train()
     net_d.train()
     clock, lg, ld, steps, epoch = Clock(dev), [], [], 0, 1
