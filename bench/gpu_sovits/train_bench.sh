@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # GPT-SoVITS v2 fine-tuning on the GPU machine, Troupe vs upstream, same data and weights, one run:
+#   0. parity: S1 losses of 2 ScaledAdam steps (9 micro-batches, dropout 0), Troupe vs upstream;
 #   1. cross-load: Troupe's S1 .ckpt / S2 .pth exports (train_bench, 2 steps, dropout 0) loaded by
 #      upstream's own code (strict S1 load + forward_old on the sampler's first batch, compared with
 #      Troupe's first-batch loss on the same file; S2 inference load, only enc_q missing);
@@ -47,6 +48,7 @@ S2A=(--data "$D/data" --device "$DEVICE" --batch "$S2_BATCH" --warmup "$WARMUP")
 # 1. cross-load (dropout 0: deterministic forward)
 run troupe-s1-export "$TB" s1 "${S1A[@]}" --pretrained "$M/s1.ckpt" --out "$WORK/s1-export" --steps 2 --dropout 0
 run troupe-s2-export "$TB" s2 "${S2A[@]}" --pretrained "$D/s2G_train.pth" --pretrained-d "$D/s2D.pth" --out "$WORK/s2-export" --steps 2 --warmup 1
+run upstream-s1-parity $PY "$HERE/upstream_train_bench.py" s1 "${S1A[@]}" --pretrained "$M/s1.ckpt" --steps 2 --dropout 0
 S1X=$(ls "$WORK"/s1-export/*.ckpt 2>/dev/null | head -1); S2X=$(ls "$WORK"/s2-export/*.pth 2>/dev/null | head -1)
 run troupe-s1-xload "$TB" s1 "${S1A[@]}" --pretrained "$S1X" --out "$WORK/s1-x" --dropout 0 --first-loss
 run upstream-s1-xload $PY "$HERE/upstream_train_bench.py" s1 "${S1A[@]}" --pretrained "$S1X" --dropout 0 --first-loss
@@ -75,6 +77,10 @@ if tx and ux:
     a, b = tx["losses"][0], ux["losses"][0]
     print(f"Cross-load S1: upstream's Text2SemanticDecoder loads Troupe's export strictly; first-batch loss Troupe {a:.4f}, upstream {b:.4f}, rel diff {abs(a-b)/abs(b):.2e}.")
 te, ue = rows.get("troupe-s1-export"), rows.get("upstream-s1-parity")
+if te and ue:
+    n = min(len(te["losses"]), len(ue["losses"]))
+    rel = max(abs(x - y) / abs(y) for x, y in zip(te["losses"][:n], ue["losses"][:n]))
+    print(f"S1 training parity at full size: {n} micro-batches (2 ScaledAdam steps, dropout 0), per-micro-batch losses max rel diff {rel:.2e}.")
 s2x = rows.get("upstream-s2-xload")
 if s2x: print(f"Cross-load S2: upstream's inference load of Troupe's .pth: {'ok (only enc_q missing)' if s2x['ok'] else 'FAILED ' + json.dumps(s2x)}, dtypes {s2x['dtypes']}.")
 print("\n| stage | implementation | dtype | batch | timed steps | steps/s | peak VRAM MiB | Troupe speed-up |")
