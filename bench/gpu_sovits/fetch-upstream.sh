@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Extracts the few upstream GPT-SoVITS python files that S1 and S2 inference need (AR/…, module/…,
+# Extracts the few upstream GPT-SoVITS python files that S1 and S2 inference and the training
+# benchmark (train_bench.sh: ScaledAdam, the LR schedule, S1 dataset/sampler, S2 losses) need (AR/…, module/…,
 # the v2 symbol table, HParams, the v2 configs) from the local mirror into .gpu/upstream/ (ignored by
 # git, carried to the GPU machine with .gpu/). Runs on the dev machine; never commit the output.
 #
@@ -11,7 +12,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MIRROR=${1:?usage: fetch-upstream.sh MIRROR_GIT_DIR (a clone of RVC-Boss/GPT-SoVITS)}
 COMMIT=${UPSTREAM_COMMIT:-48b1a0169a28582a8984402f82cf438d3bfa6aca}
 OUT="$ROOT/.gpu/upstream"
-grep -qx '/.gpu/' "$ROOT/.git/info/exclude" 2>/dev/null || { echo "add /.gpu/ to .git/info/exclude first" >&2; exit 1; }
+grep -qx '/.gpu/' "$(git -C "$ROOT" rev-parse --git-common-dir)/info/exclude" 2>/dev/null || { echo "add /.gpu/ to .git/info/exclude first" >&2; exit 1; }
 git --git-dir="$MIRROR" cat-file -e "$COMMIT^{commit}" 2>/dev/null || git -C "$MIRROR" cat-file -e "$COMMIT^{commit}" \
   || { echo "commit $COMMIT not in $MIRROR" >&2; exit 1; }
 g() { if [ -d "$MIRROR/.git" ]; then git -C "$MIRROR" "$@"; else git --git-dir="$MIRROR" "$@"; fi; }
@@ -30,6 +31,11 @@ AR/modules/transformer.py
 AR/modules/activation.py
 AR/modules/scaling.py
 AR/modules/patched_mha_with_cache.py
+AR/modules/optim.py
+AR/modules/lr_schedulers.py
+AR/data/__init__.py
+AR/data/dataset.py
+AR/data/bucket_sampler.py
 module/__init__.py
 module/models.py
 module/modules.py
@@ -42,6 +48,8 @@ module/distrib.py
 module/ddp_utils.py
 module/transforms.py
 module/mel_processing.py
+module/losses.py
+module/data_utils.py
 text/__init__.py
 text/symbols.py
 text/symbols2.py

@@ -10,6 +10,8 @@
 #define BOOST_TEST_MODULE s1_train_conformance
 #include <boost/test/unit_test.hpp>
 
+#include "train_fixture.hpp"
+
 #include "s1/model.hpp"
 #include "train/collate.hpp"
 #include "train/s1_export.hpp"
@@ -35,32 +37,11 @@ namespace tr = troupe::sovits::train;
 
 namespace {
 
-fs::path root() {
-    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env) return fs::path(env) / "gpt-sovits-train";
-    return fs::path(TROUPE_SOURCE_DIR) / ".." / "shared" / "conformance" / "gpt-sovits-train";
-}
+using troupe::test::train_fixture::have;
+using troupe::test::train_fixture::rel;
+using troupe::test::train_fixture::root;
 
-// cases.json's "s1" section, or nullopt (with a message) when the set has none.
-std::optional<nlohmann::json> cases() {
-    const fs::path p = root() / "cases.json";
-    if (!fs::exists(p)) {
-        BOOST_TEST_MESSAGE("skipped: no " << p);
-        return std::nullopt;
-    }
-    std::ifstream in(p);
-    const auto j = nlohmann::json::parse(in);
-    if (!j.contains("s1")) {
-        BOOST_TEST_MESSAGE("skipped: " << p << " has no s1 section");
-        return std::nullopt;
-    }
-    return j.at("s1");
-}
-
-bool have(const fs::path& p) {
-    if (fs::exists(p)) return true;
-    BOOST_TEST_MESSAGE("skipped: the fixture set has no " << p);
-    return false;
-}
+std::optional<nlohmann::json> cases() { return troupe::test::train_fixture::cases("s1"); }
 
 c10::Device test_device() {
     const char* env = std::getenv("TROUPE_TEST_DEVICE");
@@ -122,7 +103,6 @@ std::vector<tr::S1Batch> load_batches(const nlohmann::json& c, const s1::S1Confi
     return out;
 }
 
-double rel(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-30); }
 
 double rel_l2(const at::Tensor& a, const at::Tensor& b) {
     const at::Tensor d = a.to(at::kCPU, at::kDouble) - b.to(at::kCPU, at::kDouble);

@@ -8,6 +8,8 @@
 #define BOOST_TEST_MODULE s2_train_conformance
 #include <boost/test/unit_test.hpp>
 
+#include "train_fixture.hpp"
+
 #include "s2/mel.hpp"
 #include "train/s2_step.hpp"
 
@@ -31,41 +33,18 @@ namespace s2 = troupe::sovits::s2;
 
 namespace {
 
-fs::path root() {
-    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env) return fs::path(env) / "gpt-sovits-train";
-    return fs::path(TROUPE_SOURCE_DIR) / ".." / "shared" / "conformance" / "gpt-sovits-train";
-}
+using troupe::test::train_fixture::have;
+using troupe::test::train_fixture::rel;
+using troupe::test::train_fixture::root;
 
-std::optional<nlohmann::json> cases() {
-    const fs::path p = root() / "cases.json";
-    if (!fs::exists(p)) {
-        BOOST_TEST_MESSAGE("skipped: no " << p);
-        return std::nullopt;
-    }
-    std::ifstream in(p);
-    const auto j = nlohmann::json::parse(in);
-    if (!j.contains("s2")) {
-        BOOST_TEST_MESSAGE("skipped: " << p << " has no s2 section");
-        return std::nullopt;
-    }
-    return j.at("s2");
-}
+std::optional<nlohmann::json> cases() { return troupe::test::train_fixture::cases("s2"); }
 
-bool have(const fs::path& p) {
-    if (fs::exists(p)) return true;
-    BOOST_TEST_MESSAGE("skipped: the fixture set has no " << p);
-    return false;
-}
-
-double max_abs(const at::Tensor& a, const at::Tensor& b) {
-    return (a.detach().to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
-}
+using troupe::test::train_fixture::max_abs;
 double rel_l2(const at::Tensor& a, const at::Tensor& b) {
     const at::Tensor w = b.to(at::kDouble);
     const double d = w.norm().item<double>();
     return (a.detach().to(at::kDouble) - w).norm().item<double>() / (d > 0 ? d : 1.0);
 }
-double rel(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-30); }
 
 // The recorded draws of one step.
 class RecordedRandom : public tr::S2RandomSource {

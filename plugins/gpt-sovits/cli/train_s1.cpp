@@ -1,6 +1,7 @@
 // troupe train s1 --config R.toml: GPT-SoVITS v2 S1 fine-tuning (plugins/gpt-sovits/src/train,
 // docs/voice-training.md), a command of the gpt-sovits plugin. Reads the recipe, draws a progress bar
 // with loss and ETA, prints the per-epoch log line, stops resumably on Ctrl-C (the host's cancel flag).
+#include "train_recipe.hpp"
 #include "tts_commands.hpp"
 
 #include "train/s1_trainer.hpp"
@@ -25,42 +26,26 @@ tr::S1TrainConfig read_s1_recipe(const std::string& path) {
     toml::table table = kit::parse_toml_file(path);
     TableReader top(path, table);
     tr::S1TrainConfig c;
-    const toml::table* data = top.table("data");
-    if (!data) top.fail_key("data", "is required ([data] dir = \"<troupe tts prepare output>\")");
     {
-        TableReader d(path, *data, "data");
+        TableReader d(path, required_table(top, "data", "is required ([data] dir = \"<troupe tts prepare output>\")"), "data");
         c.data_dir = d.string("dir", true);
         c.phoneme_path = d.string("phonemes");
         c.semantic_path = d.string("semantic");
         d.reject_unknown();
     }
-    const toml::table* model = top.table("model");
-    if (!model) top.fail_key("model", "is required ([model] pretrained = \"<S1 .ckpt>\")");
     {
-        TableReader m(path, *model, "model");
+        TableReader m(path, required_table(top, "model", "is required ([model] pretrained = \"<S1 .ckpt>\")"), "model");
         c.pretrained = m.string("pretrained", true);
         c.device = m.string("device", false, c.device);
         c.tf32 = m.boolean("tf32", c.tf32);
         m.reject_unknown();
     }
-    const toml::table* output = top.table("output");
-    if (!output) top.fail_key("output", "is required ([output] dir = \"…\")");
-    {
-        TableReader o(path, *output, "output");
-        c.output_dir = o.string("dir", true);
-        c.exp_name = o.string("name", false, c.exp_name);
-        o.reject_unknown();
-    }
+    read_output_table(path, top, c);
     if (const toml::table* t = top.table("train")) {
         TableReader o(path, *t, "train");
-        c.epochs = o.integer("epochs", c.epochs, 1, 100000);
-        c.batch_size = o.integer("batch_size", c.batch_size, 1, 4096);
-        c.save_every_epochs = o.integer("save_every_epochs", c.save_every_epochs, 1, 100000);
-        c.seed = uint64_t(o.integer("seed", int64_t(c.seed), 0, INT64_MAX));
-        c.max_steps = o.integer("max_steps", c.max_steps, 0, INT64_MAX);
+        read_common_train_keys(o, c);
         c.accumulate = o.integer("accumulate", c.accumulate, 1, 65536);
         c.dropout = o.number("dropout", c.dropout, 0.0, 0.99);
-        c.resume = o.boolean("resume", c.resume);
         o.reject_unknown();
     }
     if (const toml::table* t = top.table("optimizer")) {  // upstream config's optimizer section
@@ -98,31 +83,19 @@ tr::S1TrainConfig read_s1_recipe(const std::string& path) {
     return c;
 }
 
-std::string clock(double s) {
-    if (!std::isfinite(s) || s < 0) return "--:--";
-    const int64_t t = int64_t(s + 0.5);
-    return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, (t / 60) % 60, t % 60) : fmt::format("{:02}:{:02}", t / 60, t % 60);
-}
-
 }  // namespace
 
 int train_s1(const std::vector<std::string>& args, const CommandContext& ctx) {
     namespace po = boost::program_options;
     po::options_description options("troupe train s1 options");
-    std::string config, output, device;
-    int64_t max_steps = -1;
-    bool no_resume = false;
-    options.add_options()("config,c", po::value(&config)->required(), "recipe TOML (docs/voice-training.md)")(
-        "output", po::value(&output), "override [output] dir")("device", po::value(&device), "override [model] device")(
-        "max-steps", po::value(&max_steps), "override [train] max_steps (optimizer steps)")(
-        "no-resume", po::bool_switch(&no_resume), "start over even if the output folder holds a training state");
+    std::string config;
+    TrainOverrides overrides;
+    options.add_options()("config,c", po::value(&config)->required(), "recipe TOML (docs/voice-training.md)");
+    overrides.add_to(options);
     po::variables_map vm;
     if (!kit::parse_options("troupe train s1 --config recipe.toml [--output DIR] [--max-steps N]", options, args, vm)) return 0;
     tr::S1TrainConfig c = read_s1_recipe(config);
-    if (!output.empty()) c.output_dir = output;
-    if (!device.empty()) c.device = device;
-    if (max_steps >= 0) c.max_steps = max_steps;
-    if (no_resume) c.resume = false;
+    overrides.apply(c);
 
     const bool bar = !ctx.quiet && !ctx.json && kit::stderr_is_tty();
     bool bar_drawn = false;

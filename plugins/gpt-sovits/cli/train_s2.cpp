@@ -1,6 +1,7 @@
 // troupe train s2 --config R.toml: GPT-SoVITS v2 S2 (SoVITS) fine-tuning (plugins/gpt-sovits/src/train,
 // docs/voice-training.md). Reads the recipe, draws a progress bar with the losses and ETA, prints the
 // per-epoch log line, stops resumably on Ctrl-C.
+#include "train_recipe.hpp"
 #include "tts_commands.hpp"
 
 #include "train/s2_trainer.hpp"
@@ -20,12 +21,6 @@ namespace {
 
 namespace tr = sovits::train;
 
-const toml::table& required_table(kit::TableReader& top, const char* key, const char* hint) {
-    const toml::table* t = top.table(key);
-    if (!t) top.fail_key(key, hint);
-    return *t;
-}
-
 /// Reads a recipe (docs/voice-training.md); every error names file:line:column.
 tr::S2TrainConfig read_s2_recipe(const std::string& path) {
     toml::table table = kit::parse_toml_file(path);
@@ -43,22 +38,12 @@ tr::S2TrainConfig read_s2_recipe(const std::string& path) {
         c.device = m.string("device", false, c.device);
         m.reject_unknown();
     }
-    {
-        kit::TableReader o(path, required_table(top, "output", "is required ([output] dir = \"…\")"), "output");
-        c.output_dir = o.string("dir", true);
-        c.exp_name = o.string("name", false, c.exp_name);
-        o.reject_unknown();
-    }
+    read_output_table(path, top, c);
     if (const toml::table* t = top.table("train")) {
         kit::TableReader o(path, *t, "train");
         auto& s = c.step;
-        c.epochs = o.integer("epochs", c.epochs, 1, 100000);
-        c.batch_size = o.integer("batch_size", c.batch_size, 1, 4096);
-        c.save_every_epochs = o.integer("save_every_epochs", c.save_every_epochs, 1, 100000);
-        c.seed = uint64_t(o.integer("seed", int64_t(c.seed), 0, INT64_MAX));
-        c.max_steps = o.integer("max_steps", c.max_steps, 0, INT64_MAX);
+        read_common_train_keys(o, c);
         c.dropout = o.number("dropout", c.dropout, -1.0, 0.99);
-        c.resume = o.boolean("resume", c.resume);
         s.learning_rate = o.number("learning_rate", s.learning_rate, 1e-12, 1.0);
         s.text_low_lr_rate = o.number("text_low_lr_rate", s.text_low_lr_rate, 1e-6, 10.0);
         s.lr_decay = o.number("lr_decay", s.lr_decay, 1e-6, 1.0);
@@ -80,34 +65,21 @@ tr::S2TrainConfig read_s2_recipe(const std::string& path) {
     return c;
 }
 
-std::string clock(double s) {
-    if (!std::isfinite(s) || s < 0) return "--:--";
-    const int64_t t = int64_t(s + 0.5);
-    return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, (t / 60) % 60, t % 60) : fmt::format("{:02}:{:02}", t / 60, t % 60);
-}
-
 }  // namespace
 
 int train_s2(const std::vector<std::string>& args, const CommandContext& ctx) {
     namespace po = boost::program_options;
     po::options_description options("troupe train s2 options");
-    std::string config, output, device;
-    int64_t max_steps = -1;
-    options.add_options()
-        ("config", po::value(&config)->required(), "the recipe (TOML: [data], [model], [output], [train], [fixes])")
-        ("output,o", po::value(&output), "override [output] dir")
-        ("device", po::value(&device), "override [model] device (cpu, cuda, cuda:1)")
-        ("max-steps", po::value(&max_steps), "stop after N steps (exports and saves a resumable state)")
-        ("no-resume", "start over even if the output folder holds a state");
+    std::string config;
+    TrainOverrides overrides;
+    options.add_options()("config", po::value(&config)->required(), "the recipe (TOML: [data], [model], [output], [train], [fixes])");
+    overrides.add_to(options);
     po::variables_map vm;
     if (!kit::parse_options("troupe train s2 --config R.toml [--output DIR] [--device D] [--max-steps N] [--no-resume] [--json]",
                             options, args, vm))
         return 0;
     tr::S2TrainConfig c = read_s2_recipe(config);
-    if (!output.empty()) c.output_dir = output;
-    if (!device.empty()) c.device = device;
-    if (max_steps >= 0) c.max_steps = max_steps;
-    if (vm.count("no-resume")) c.resume = false;
+    overrides.apply(c);
 
     const bool bar = !ctx.quiet && !ctx.json && kit::stderr_is_tty();
     tr::S2TrainHooks hooks;
