@@ -83,7 +83,9 @@ struct Reader {
             out = n->as_string()->get();
         } else if constexpr (std::is_same_v<T, double>) {
             if (!n->is_number()) fail(path, *n, std::string(key) + " must be a number");
-            out = n->value<double>().value();
+            // An integer too large for an exact double has no value<double>() in toml++: convert it
+            // here (the range check that follows rejects it with its place).
+            out = n->is_integer() ? static_cast<double>(n->as_integer()->get()) : n->as_floating_point()->get();
         } else if constexpr (std::is_integral_v<T>) {
             if (!n->is_integer() || n->as_integer()->get() < 0) fail(path, *n, std::string(key) + " must be a non-negative integer");
             out = T(n->as_integer()->get());
