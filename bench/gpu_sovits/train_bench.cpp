@@ -45,7 +45,12 @@ int device_index(const std::string& device) {
 
 void reset_peak(const std::string& device) {
 #ifdef TROUPE_CUDA_GRAPHS
-    if (device.rfind("cuda", 0) == 0) c10::cuda::CUDACachingAllocator::get()->resetPeakStats(device_index(device));
+    if (device.rfind("cuda", 0) == 0) {
+        // The caching allocator has no per-device state before the first allocation ("Invalid device
+        // argument"): allocate once, then reset.
+        (void)at::empty({1}, at::TensorOptions().device(c10::Device(device)));
+        c10::cuda::CUDACachingAllocator::get()->resetPeakStats(device_index(device));
+    }
 #else
     (void)device;
 #endif
