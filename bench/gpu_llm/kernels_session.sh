@@ -44,7 +44,7 @@ if [ -z "${SKIP_TESTS:-}" ]; then
     > "$OUTDIR/llama_unit.log" 2>&1
   echo "rc=$?"; tail -8 "$OUTDIR/llama_unit.log"
   echo "== llama_conformance on CUDA (prefill path, GEMV v2, graphs)"
-  TROUPE_TEST_DEVICE=cuda timeout 180 /tmp/troupe-build/bin/llama_conformance > "$OUTDIR/llama_conformance.log" 2>&1
+  TROUPE_GEMV=2 TROUPE_PREFILL=fast TROUPE_TEST_DEVICE=cuda timeout 180 /tmp/troupe-build/bin/llama_conformance > "$OUTDIR/llama_conformance.log" 2>&1
   echo "rc=$?"; tail -8 "$OUTDIR/llama_conformance.log"
   echo "== llama_conformance on CUDA with TROUPE_GEMV=1"
   TROUPE_GEMV=1 TROUPE_TEST_DEVICE=cuda timeout 120 /tmp/troupe-build/bin/llama_conformance \

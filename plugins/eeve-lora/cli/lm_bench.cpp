@@ -241,7 +241,7 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
                                 {"batch_decode_tokens_per_second", batch_tps},
                                 {"batch1_decode_tokens_per_second", batch1_tps},
                                 {"gemv", llama::gemv_version()},
-                                {"prefill_path", llama::fast_prefill() ? "fast" : "legacy"},
+                                {"prefill_path", llama::fast_prefill(model.device()) ? "fast" : "legacy"},
                                 {"prefill_runs", prefill_rows},
                                 {"decode_kernels", decode_rows}};
     if (ctx.json) {

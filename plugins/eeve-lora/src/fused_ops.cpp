@@ -21,7 +21,7 @@ namespace {
 std::atomic<int>& gemv_setting() {
     static std::atomic<int> v{[] {
         const char* e = std::getenv("TROUPE_GEMV");
-        return e && std::strcmp(e, "1") == 0 ? 1 : 2;
+        return e && std::strcmp(e, "2") == 0 ? 2 : 1;
     }()};
     return v;
 }

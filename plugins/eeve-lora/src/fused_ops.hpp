@@ -20,8 +20,9 @@
 namespace troupe::llama {
 
 /// The batch-1 GEMV kernels group_linear runs: 1 = the original (a warp per row, LoRA in two extra
-/// launches), 2 = several rows per warp, pair-table NF4 decode, LoRA expand in the epilogue (the
-/// default). The environment variable TROUPE_GEMV=1|2 sets the starting value; a CUDA graph keeps
+/// launches; the default), 2 = several rows per warp, pair-table NF4 decode, LoRA expand in the
+/// epilogue (built against CUDA 13 but not yet run on a GPU: opt in until its kernel tests and the
+/// CUDA conformance pass there). The environment variable TROUPE_GEMV=1|2 sets the starting value; a CUDA graph keeps
 /// the kernels it captured.
 int gemv_version();
 void set_gemv_version(int version);
