@@ -179,6 +179,8 @@ Character load_character(const std::string& folder_in, const std::vector<std::st
             emotion.reference_audio =
                 resolve(er, "reference_audio", er.string("reference_audio", true), folder, allowed_dirs, Need::file);
             emotion.reference_text = er.string("reference_text", true);
+            if (const std::string codes = er.string("prompt_codes_file"); !codes.empty())
+                emotion.prompt_codes_file = resolve(er, "prompt_codes_file", codes, folder, allowed_dirs, Need::file);
             er.reject_unknown();
             c.emotions.push_back(emotion);
         }

@@ -1,6 +1,7 @@
 #include "host_internal.hpp"
 
 #include <troupe/paths.hpp>
+#include <troupe/request.hpp>
 #include <troupe/text.hpp>
 
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -413,10 +414,7 @@ std::vector<std::string> Host::check_character(const Character& c, bool use_back
             auto backend = std::static_pointer_cast<SpeechBackend>(cached);
             std::vector<std::pair<std::string, Voice>> voices = {{"[speech.voice]", c.voice}};
             for (const auto& e : c.emotions) {
-                Voice v = c.voice;
-                v.reference_audio = e.reference_audio;
-                v.reference_text = e.reference_text;
-                voices.push_back({"emotion '" + e.emotion + "'", v});
+                voices.push_back({"emotion '" + e.emotion + "'", voice_for(c, e.emotion)});
             }
             for (const auto& [what, voice] : voices) {
                 SpeechRequest request;

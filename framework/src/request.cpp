@@ -48,6 +48,9 @@ Voice voice_for(const Character& c, const std::string& emotion) {
         if (e.emotion == emotion) {
             voice.reference_audio = e.reference_audio;
             voice.reference_text = e.reference_text;
+            // The default's prompt codes belong to the default reference: never pair them with another one.
+            voice.params.erase("prompt_codes_file");
+            if (!e.prompt_codes_file.empty()) voice.params["prompt_codes_file"] = e.prompt_codes_file;
         }
     return voice;
 }

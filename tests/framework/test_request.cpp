@@ -10,6 +10,7 @@
 #include <boost/filesystem.hpp>
 
 #include <fstream>
+#include <iterator>
 
 using namespace troupe;
 namespace fs = boost::filesystem;
@@ -125,4 +126,24 @@ BOOST_AUTO_TEST_CASE(the_voice_follows_the_emotion) {
     const Voice calm = voice_for(c, "sad");  // no such emotion: the default voice
     BOOST_TEST(calm.reference_audio == c.folder + "/calm.wav");
     BOOST_TEST(calm.reference_text == "차분");
+}
+
+BOOST_AUTO_TEST_CASE(an_emotion_never_gets_the_default_references_prompt_codes) {
+    const Character first = make_character("coded", "");
+    const fs::path folder = first.folder;
+    for (const char* f : {"calm.codes", "happy.codes", "sad.wav"}) std::ofstream(folder / f) << "1 2 3";
+    std::ifstream in(folder / "character.toml");
+    std::string toml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string calm = "reference_text = \"차분\"\n";
+    toml.replace(toml.find(calm), calm.size(), calm + "prompt_codes_file = \"calm.codes\"\n");
+    toml += "prompt_codes_file = \"happy.codes\"\n"  // the last table: happy's
+            "[[speech.emotions]]\nemotion = \"sad\"\nreference_audio = \"sad.wav\"\nreference_text = \"슬픔\"\n";
+    std::ofstream(folder / "character.toml") << toml;
+    const Character c = load_character(folder.string());
+    BOOST_REQUIRE_EQUAL(c.emotions.size(), 2u);
+    BOOST_TEST(c.emotions[0].prompt_codes_file == c.folder + "/happy.codes");
+    BOOST_TEST(voice_for(c, "").params.at("prompt_codes_file") == c.folder + "/calm.codes");
+    BOOST_TEST(voice_for(c, "happy").params.at("prompt_codes_file") == c.folder + "/happy.codes");
+    BOOST_TEST(voice_for(c, "sad").params.count("prompt_codes_file") == 0u);  // calm's codes would not match sad.wav
+    BOOST_TEST(voice_for(c, "sad").reference_audio == c.folder + "/sad.wav");
 }

@@ -1,8 +1,10 @@
 // `troupe voice train` end to end on the CPU, through the troupe executable: an espeak-ng Korean corpus
 // → prepare → 1 S1 and 1 S2 step from the conformance checkpoints → the weights, a reference clip and
-// its codes in a copy of a character folder whose character.toml now names gpt-sovits → `troupe speak`
-// with that character writes a WAV. Bad input (unknown character, clips without labels, a read-only
-// character folder) fails with a clear message and leaves the character as it was.
+// its codes in a copy of a character folder whose character.toml now names gpt-sovits
+// (no [[speech.emotions]]: the labels give none) → `troupe speak` with that character writes a WAV.
+// Then two labels gain emotions and a rerun writes one reference per emotion, which the character
+// reader loads and voice_for picks (`troupe speak --emotion` uses it). Bad input (unknown character,
+// clips without labels, a read-only character folder) fails with a clear message and leaves the character as it was.
 // The HuBERT features are seeded stand-ins (as in test_train_s1_e2e: the only HuBERT fixture is narrower
 // than the S2 fixture's SSL input), as long as the audio's spectrogram, written into the work folder the
 // command then reuses.
@@ -15,14 +17,18 @@
 #include "prepare/torch_file.hpp"
 
 #include <troupe/audio.hpp>
+#include <troupe/character.hpp>
+#include <troupe/request.hpp>
 #include <troupe/torch/torch_checkpoint.hpp>
 
 #include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <sys/wait.h>
 
@@ -150,6 +156,54 @@ BOOST_AUTO_TEST_CASE(voice_train_then_speak) {
     const troupe::Audio audio = troupe::read_wav(wav);
     BOOST_TEST(audio.sample_rate > 0);
     BOOST_TEST(!audio.samples.empty());
+    BOOST_TEST(toml.find("[[speech.emotions]]") == std::string::npos, toml);  // the labels give no emotion
+    BOOST_TEST(troupe::load_character(folder.string()).emotions.empty());
+
+    // Emotions in two labels (AI Hub's nested "Emotion", a flat "emotion"): one reference each.
+    const std::vector<std::pair<std::string, size_t>> labelled = {{"기쁨", 0}, {"angry", 1}};  // emotion, corpus.good index
+    for (const auto& [emotion, i] : labelled) {
+        nlohmann::json j = nlohmann::json::parse(read_file(f.corpus.good[i].label));
+        if (j.contains("화자정보")) j["화자정보"]["Emotion"] = emotion;
+        else j["emotion"] = emotion;
+        std::ofstream(f.corpus.good[i].label) << j.dump();
+    }
+    std::tie(rc, out) = troupe_cli(train_args(f, "sinip", f.corpus.root) + " --no-resume");
+    BOOST_REQUIRE_MESSAGE(rc == 0, out);
+    const std::string toml2 = read_file((folder / "character.toml").string());
+    size_t sections = 0;
+    for (size_t at = toml2.find("[[speech.emotions]]"); at != std::string::npos; at = toml2.find("[[speech.emotions]]", at + 1)) ++sections;
+    BOOST_TEST(sections == 2u, toml2);
+    const troupe::Character c = troupe::load_character(folder.string());
+    BOOST_REQUIRE_EQUAL(c.emotions.size(), 2u);
+    const troupe::Voice plain = troupe::voice_for(c, "");
+    const auto semantic = lines_of(read_file((f.work / "data/6-name2semantic.tsv").string()));
+    const auto names = lines_of(read_file((f.work / "data/2-name2text.txt").string()));
+    for (const auto& [emotion, i] : labelled) {
+        const troupe::Voice v = troupe::voice_for(c, emotion);
+        BOOST_TEST(fs::is_regular_file(v.reference_audio), emotion);
+        BOOST_TEST(fs::equivalent(fs::path(v.reference_audio).parent_path(), folder / "voice"), v.reference_audio);
+        BOOST_TEST(v.reference_audio != plain.reference_audio, emotion);
+        // The emotion's own prompt codes: those prepared for its clip, never the default's.
+        BOOST_REQUIRE(v.params.count("prompt_codes_file"));
+        BOOST_TEST(v.params.at("prompt_codes_file") != plain.params.at("prompt_codes_file"), emotion);
+        const std::string clip = fs::path(f.corpus.good[i].audio).filename().string();
+        size_t found = 0;
+        for (const auto& line : semantic)
+            if (const auto cols = split(line, '\t'); cols.size() == 2 && cols[0] == clip) {
+                BOOST_TEST(read_file(v.params.at("prompt_codes_file")) == cols[1] + "\n", emotion);
+                ++found;
+            }
+        for (const auto& line : names)  // the transcript prepared for its clip
+            if (const auto cols = split(line, '\t'); cols.size() == 4 && cols[0] == clip) {
+                BOOST_TEST(v.reference_text == cols[3], emotion);
+                ++found;
+            }
+        BOOST_TEST(found == 2u, clip);
+    }
+    std::tie(rc, out) = troupe_cli("--characters " + quote(f.characters.string()) + " speak sinip --emotion angry --text '안녕하세요.' -o " +
+                                   quote(wav));
+    BOOST_REQUIRE_MESSAGE(rc == 0, out);
+    BOOST_TEST(!troupe::read_wav(wav).samples.empty());
 
     if (std::getenv("TROUPE_KEEP_TEST_OUTPUT")) BOOST_TEST_MESSAGE("kept " << f.dir);
     else fs::remove_all(f.dir);

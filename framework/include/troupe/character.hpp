@@ -25,6 +25,7 @@ struct VoiceEmotion {
     std::string emotion;         // "" for the default voice
     std::string reference_audio; // absolute path
     std::string reference_text;
+    std::string prompt_codes_file; // absolute path, may be empty: this reference's semantic codes (GPT-SoVITS)
 };
 
 struct Character {

@@ -50,7 +50,9 @@ TextRequest make_text_request(const Host& host, const Character& character, Text
 Status finish_line(const Host& host, const Character& character, std::string& line);
 
 /// The voice `character` uses for `emotion`: its default voice with the emotion's reference audio
-/// and transcript, when it declares that emotion ([[speech.emotions]]).
+/// and transcript, when it declares that emotion ([[speech.emotions]]); the default's
+/// `prompt_codes_file` is replaced by the emotion's (dropped when it gives none: the codes belong to
+/// the default reference).
 Voice voice_for(const Character& character, const std::string& emotion);
 
 /// The speech request for `text` in the character's voice for `emotion`.

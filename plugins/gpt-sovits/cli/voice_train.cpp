@@ -1,8 +1,9 @@
 // troupe voice train CHARACTER --clips DIR: a character's own GPT-SoVITS voice in one command —
 // prepare (the library `tts prepare` uses), S1 then S2 fine-tuning (the trainers `train s1` / `train s2`
-// use), then the exported weights, a reference clip, its transcript and prompt codes go into the
-// character's folder and its character.toml [speech] section is rewritten atomically (old file kept as
-// character.toml.bak). docs/voice-training.md.
+// use), then the exported weights, a reference clip, its transcript and prompt codes (and one per
+// emotion when the AI Hub labels give emotions: [[speech.emotions]]) go into the character's folder and
+// its character.toml [speech] section is rewritten atomically (old file kept as character.toml.bak).
+// docs/voice-training.md.
 #include "tts_commands.hpp"
 
 #include <prepare/aihub.hpp>
@@ -81,10 +82,15 @@ std::vector<prep::ListEntry> read_clips(const VoiceTrainOptions& o, std::vector<
     return entries;
 }
 
-/// Stage 1: the training files under <work>/data (reused on a rerun).
-std::string prepare_data(const VoiceTrainOptions& o, const std::string& work, const CommandContext& ctx) {
+/// Item name → emotion, for the clips whose labels give one.
+using Emotions = std::map<std::string, std::string>;
+
+/// Stage 1: the training files under <work>/data (reused on a rerun), and the clips' emotions.
+std::string prepare_data(const VoiceTrainOptions& o, const std::string& work, const CommandContext& ctx, Emotions& emotions) {
     std::vector<prep::Problem> problems;
     const std::vector<prep::ListEntry> entries = read_clips(o, problems, ctx);
+    for (const prep::ListEntry& e : entries)
+        if (!e.emotion.empty()) emotions[prep::item_name(e.wav)] = e.emotion;
     prep::PrepareOptions po_;
     po_.out_dir = work + "/data";
     po_.hubert_dir = o.hubert;
@@ -168,8 +174,9 @@ std::vector<std::string> split_tabs(const std::string& line) {
     return out;
 }
 
-/// The reference clip: a prepared utterance with codes, 3–10 s and nearest 6 s (else the longest under 10 s).
-Reference pick_reference(const std::string& data) {
+/// The reference clips, by emotion ("" = the default, over all clips; one per emotion in `emotions`):
+/// a prepared utterance with codes, 3–10 s and nearest 6 s (else the longest under 10 s).
+std::map<std::string, Reference> pick_references(const std::string& data, const Emotions& emotions) {
     std::map<std::string, std::string> text, codes;
     for (std::istringstream in(kit::read_file(data + "/2-name2text.txt")); !in.eof();) {
         std::string line;
@@ -183,15 +190,19 @@ Reference pick_reference(const std::string& data) {
         const auto cols = split_tabs(line);
         if (cols.size() == 2 && cols[0] != "item_name") codes[cols[0]] = cols[1];
     }
-    Reference best;
+    std::map<std::string, Reference> best;
     auto score = [](double s) { return s >= 3 && s <= 10 ? std::abs(s - 6) : s <= 10 ? 100 - s : 1e9; };
     for (const auto& [name, c] : codes) {
         const std::string wav = data + "/5-wav32k/" + name;
         if (!text.count(name) || !fs::exists(wav)) continue;
-        const double s = read_wav(wav).seconds();
-        if (best.wav.empty() || score(s) < score(best.seconds)) best = {wav, text[name], c, s};
+        const Reference candidate{wav, text[name], c, read_wav(wav).seconds()};
+        const auto emotion = emotions.find(name);
+        for (const std::string& key : {std::string(), emotion == emotions.end() ? std::string() : emotion->second}) {
+            Reference& b = best[key];
+            if (b.wav.empty() || score(candidate.seconds) < score(b.seconds)) b = candidate;
+        }
     }
-    if (best.wav.empty()) throw Error(Errc::invalid_file, fmt::format("{}: no prepared utterance has text, audio and codes", data));
+    if (best[""].wav.empty()) throw Error(Errc::invalid_file, fmt::format("{}: no prepared utterance has text, audio and codes", data));
     return best;
 }
 
@@ -243,21 +254,36 @@ std::string replace_speech(const std::string& old_toml, const std::string& speec
     return out;
 }
 
-/// Stage 4: weights, reference clip, transcript and codes into <folder>/voice/, then character.toml.
-void install_voice(const std::string& folder, const std::string& s1, const std::string& s2, const Reference& ref,
-                   const CommandContext& ctx) {
+/// Copies a reference clip, its transcript and codes to voice/<stem>.wav/.txt/.codes.
+void install_reference(const fs::path& voice, const std::string& stem, const Reference& ref) {
+    copy_atomic(ref.wav, (voice / (stem + ".wav")).string());
+    kit::write_file((voice / (stem + ".txt")).string(), ref.text + "\n");
+    kit::write_file((voice / (stem + ".codes")).string(), ref.codes + "\n");
+}
+
+/// Stage 4: weights, reference clips (default and per emotion), transcripts and codes into
+/// <folder>/voice/, then character.toml.
+void install_voice(const std::string& folder, const std::string& s1, const std::string& s2,
+                   const std::map<std::string, Reference>& refs, const CommandContext& ctx) {
     const fs::path voice = fs::path(folder) / "voice";
     fs::create_directories(voice);
     copy_atomic(s1, (voice / "s1.ckpt").string());
     copy_atomic(s2, (voice / "s2.pth").string());
-    copy_atomic(ref.wav, (voice / "ref.wav").string());
-    kit::write_file((voice / "ref.txt").string(), ref.text + "\n");
-    kit::write_file((voice / "ref.codes").string(), ref.codes + "\n");
+    const Reference& ref = refs.at("");
+    install_reference(voice, "ref", ref);
 
-    const std::string speech = "[speech]\nbackend = \"gpt-sovits\"\n\n[speech.voice]  # written by `troupe voice train`\n"
-                               "s1_file = \"voice/s1.ckpt\"\ns2_file = \"voice/s2.pth\"\n"
-                               "reference_audio = \"voice/ref.wav\"\nreference_text = " + toml_string(ref.text) + "\n"
-                               "prompt_codes_file = \"voice/ref.codes\"\n\n";
+    std::string speech = "[speech]\nbackend = \"gpt-sovits\"\n\n[speech.voice]  # written by `troupe voice train`\n"
+                         "s1_file = \"voice/s1.ckpt\"\ns2_file = \"voice/s2.pth\"\n"
+                         "reference_audio = \"voice/ref.wav\"\nreference_text = " + toml_string(ref.text) + "\n"
+                         "prompt_codes_file = \"voice/ref.codes\"\n\n";
+    size_t n = 0;
+    for (const auto& [emotion, eref] : refs) {
+        if (emotion.empty()) continue;
+        const std::string stem = fmt::format("ref-emotion{}", ++n);  // numbered: emotions may be any text (기쁨)
+        install_reference(voice, stem, eref);
+        speech += "[[speech.emotions]]\nemotion = " + toml_string(emotion) + "\nreference_audio = \"voice/" + stem +
+                  ".wav\"\nreference_text = " + toml_string(eref.text) + "\nprompt_codes_file = \"voice/" + stem + ".codes\"\n\n";
+    }
     const std::string path = folder + "/character.toml";
     const std::string old_toml = kit::read_file(path);
     const std::string new_toml = replace_speech(old_toml, speech);
@@ -319,20 +345,27 @@ int voice_train(const std::vector<std::string>& args, const CommandContext& ctx)
     const std::string work = o.output.empty() ? "voice-train/" + o.character : o.output;
     fs::create_directories(work);
 
-    const std::string data = prepare_data(o, work, ctx);
+    Emotions emotions;
+    const std::string data = prepare_data(o, work, ctx, emotions);
     const std::string s1 = ctx.cancelled() ? "" : run_s1(o, data, work, ctx);
     const std::string s2 = s1.empty() || ctx.cancelled() ? "" : run_s2(o, data, work, ctx);
     if (s2.empty()) {
         fmt::print(stderr, "stopped; the character is unchanged. Rerun the same command to continue ({}).\n", work);
         return 130;
     }
-    const Reference ref = pick_reference(data);
-    if (!ctx.quiet && (ref.seconds < 3 || ref.seconds > 10))
-        fmt::print(stderr, "  note: reference clip is {:.2f} s (GPT-SoVITS prefers 3–10 s)\n", ref.seconds);
-    install_voice(folder, s1, s2, ref, ctx);
+    const std::map<std::string, Reference> refs = pick_references(data, emotions);
+    const Reference& ref = refs.at("");
+    nlohmann::json emotion_refs = nlohmann::json::object();
+    for (const auto& [emotion, r] : refs) {
+        if (!ctx.quiet && (r.seconds < 3 || r.seconds > 10))
+            fmt::print(stderr, "  note: {}reference clip is {:.2f} s (GPT-SoVITS prefers 3–10 s)\n",
+                       emotion.empty() ? "" : "'" + emotion + "' ", r.seconds);
+        if (!emotion.empty()) emotion_refs[emotion] = r.wav;
+    }
+    install_voice(folder, s1, s2, refs, ctx);
     if (ctx.json)
         kit::print_json(nlohmann::json{{"character", o.character}, {"folder", folder}, {"s1", s1}, {"s2", s2}, {"reference", ref.wav},
-                                       {"reference_text", ref.text}, {"reference_seconds", ref.seconds}, {"work", work}}
+                                       {"reference_text", ref.text}, {"reference_seconds", ref.seconds}, {"emotions", emotion_refs}, {"work", work}}
                             .dump(2));
     else
         fmt::print("{}: new voice in {}/voice (S1 {}, S2 {})\n", o.character, folder, s1, s2);

@@ -29,6 +29,7 @@ const char* const kSpeakerKeys[] = {"SpeakerName", "speaker_id", "speakerId", "r
                                     "speaker_name", "spk"};
 const char* const kAudioKeys[] = {"FileName", "fileNm", "file_name", "filename", "wav", "wav_path", "wavPath",
                                   "audio", "audio_path", "audioPath", "file"};
+const char* const kEmotionKeys[] = {"Emotion", "EmotionLabel", "emotion_label", "emotion_type", "감정"};
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -130,6 +131,11 @@ LabelFields read_label_fields(const json& label, const std::string& file) {
     for (const char* key : kAudioKeys)
         if (const json* v = find_key(label, lower(key), false, 0, ignored)) {
             f.audio = v->get<std::string>();
+            break;
+        }
+    for (const char* key : kEmotionKeys)
+        if (const json* v = find_key(label, lower(key), false, 0, ignored)) {
+            f.emotion = clean_transcript(v->get<std::string>());  // one line, trimmed
             break;
         }
     return f;
@@ -352,7 +358,7 @@ void scan_label_folder(const fs::path& label_dir, const std::vector<fs::path>& l
         // The list format cannot carry '|' or line breaks in the speaker: replace them.
         for (char& c : speaker)
             if (c == '|' || c == '\n' || c == '\r' || c == '\t') c = '_';
-        scan.entries.push_back({audio.string(), speaker, options.language, text, file});
+        scan.entries.push_back({audio.string(), speaker, options.language, text, file, f.emotion});
     }
     for (const auto& [name, paths] : index.by_name)
         for (const fs::path& p : paths)

@@ -43,6 +43,7 @@ struct LabelFields {
     std::string text;     // as found (before clean_transcript)
     std::string speaker;  // may be empty
     std::string audio;    // file name (or stem) the label names; may be empty
+    std::string emotion;  // emotion label (e.g. 감성 및 발화 스타일's "Emotion"), trimmed; may be empty
 };
 
 /// Reads the fields of a parsed label. Throws Error(invalid_file) naming `file` when the JSON is not

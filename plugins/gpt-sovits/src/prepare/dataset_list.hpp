@@ -17,6 +17,7 @@ struct ListEntry {
     std::string language;  // upstream code: "ko", "zh", "ja", "en", "yue"
     std::string text;
     std::string source;    // where the entry came from (label file, or "list.txt:<line>"), for reports
+    std::string emotion;   // the label's emotion (AI Hub labels), "" when none; not part of list files
 };
 
 /// A file that was skipped, with the stage that refused it and why. Never silently dropped.
