@@ -68,9 +68,15 @@ BOOST_AUTO_TEST_CASE(label_fields) {
     BOOST_TEST(f.text == "전사");
     BOOST_TEST(f.speaker == "A");
     BOOST_TEST(f.audio == "x.wav");
+    BOOST_TEST(f.emotion.empty());  // no emotion key
     f = prep::read_label_fields(json::parse(R"({"text": "말", "speaker_id": 12})"), "b.json");
     BOOST_TEST(f.speaker == "12");
     BOOST_TEST(f.audio.empty());
+    // The emotion, where the label gives one (감성 및 발화 스타일: 화자정보.Emotion), one line, trimmed.
+    f = prep::read_label_fields(json::parse(R"({"화자정보": {"Emotion": " 기쁨\n"}, "전사정보": {"TransLabelText": "전사"}})"), "i.json");
+    BOOST_TEST(f.emotion == "기쁨");
+    f = prep::read_label_fields(json::parse(R"({"text": "말", "감정": "분노", "emotion": {"code": 3}})"), "j.json");
+    BOOST_TEST(f.emotion == "분노");  // a non-string "emotion" is passed over
     BOOST_CHECK_EXCEPTION(prep::read_label_fields(json::parse(R"({"파일정보": {}})"), "c.json"), troupe::Error,
                           [](const troupe::Error& e) { return std::string(e.what()).find("c.json: no transcript") != std::string::npos; });
     BOOST_CHECK_EXCEPTION(prep::read_label_fields(json::parse(R"({"dialogs": [{"text": "하나"}, {"text": "둘"}]})"), "d.json"),
