@@ -103,17 +103,24 @@ std::string opt(const std::map<std::string, std::string>& o, const std::string& 
     return it == o.end() ? d : it->second;
 }
 
+// The options both stages read the same way (S1TrainConfig and S2TrainConfig share these fields):
+// a fresh run to --out, no epoch limit or epoch checkpoints in the timed window.
+template <class Config>
+void common_options(Config& c, const std::map<std::string, std::string>& o, const char* batch, const char* dropout) {
+    c.output_dir = need(o, "--out");
+    c.device = opt(o, "--device", "cpu");
+    c.batch_size = std::stoll(opt(o, "--batch", batch));
+    c.dropout = std::stod(opt(o, "--dropout", dropout));
+    c.epochs = 1000;
+    c.save_every_epochs = 1000;
+    c.resume = false;
+}
+
 nlohmann::json run_s1(const std::map<std::string, std::string>& o) {
     tr::S1TrainConfig c;
     c.data_dir = need(o, "--data");
     c.pretrained = need(o, "--pretrained");
-    c.output_dir = need(o, "--out");
-    c.device = opt(o, "--device", "cpu");
-    c.batch_size = std::stoll(opt(o, "--batch", "8"));
-    c.dropout = std::stod(opt(o, "--dropout", "0.1"));
-    c.epochs = 1000;
-    c.save_every_epochs = 1000;
-    c.resume = false;
+    common_options(c, o, "8", "0.1");
     const int64_t steps = std::stoll(opt(o, "--steps", "12")), warmup = std::stoll(opt(o, "--warmup", "2"));
     const bool first = o.count("--first-loss") > 0;
     c.max_steps = first ? 1 : steps;
@@ -143,13 +150,7 @@ nlohmann::json run_s2(const std::map<std::string, std::string>& o) {
     c.data_dir = need(o, "--data");
     c.pretrained_g = need(o, "--pretrained");
     c.pretrained_d = opt(o, "--pretrained-d", "");
-    c.output_dir = need(o, "--out");
-    c.device = opt(o, "--device", "cpu");
-    c.batch_size = std::stoll(opt(o, "--batch", "4"));
-    c.dropout = std::stod(opt(o, "--dropout", "-1"));
-    c.epochs = 1000;
-    c.save_every_epochs = 1000;
-    c.resume = false;
+    common_options(c, o, "4", "-1");
     const int64_t steps = std::stoll(opt(o, "--steps", "12")), warmup = std::stoll(opt(o, "--warmup", "2"));
     c.max_steps = steps;
     std::filesystem::remove_all(c.output_dir);
