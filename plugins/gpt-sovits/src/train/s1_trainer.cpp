@@ -6,13 +6,12 @@
 #include "train/s1_dataset.hpp"
 #include "train/s1_export.hpp"
 #include "train/s1_step.hpp"
+#include "train/train_state.hpp"
 
 #include <troupe/status.hpp>
-#include <troupe/torch/safetensors.hpp>
 #include <troupe/torch/torch_checkpoint.hpp>
 
 #include <ATen/ATen.h>
-#include <ATen/core/Generator.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -22,7 +21,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <mutex>
 
 namespace troupe::sovits::train {
 namespace {
@@ -86,8 +84,6 @@ nlohmann::json train_section(const S1TrainConfig& c) {
             {"exp_name", c.exp_name}};
 }
 
-at::Generator generator_for(const c10::Device& d) { return at::globalContext().defaultGenerator(d.is_cuda() ? d : c10::Device(c10::kCPU)); }
-
 struct Position {
     int64_t epoch = 0, batch_idx = 0, steps = 0, micro_batches = 0;
 };
@@ -96,84 +92,43 @@ struct Position {
 // schedule, position, RNG state, and what the run was started with (checked on resume).
 void save_state(const std::string& path, S1TrainStep& step, const Position& pos, const nlohmann::json& identity,
                 const c10::Device& device) {
-    std::vector<std::pair<std::string, at::Tensor>> t;
+    NamedTensors t;
     for (const auto& [name, p] : named_params(step.model())) {
         t.emplace_back("param." + name, p.detach());
         if (p.grad().defined()) t.emplace_back("grad." + name, p.grad().detach());
     }
     for (auto& [k, v] : step.optimizer().state_tensors()) t.emplace_back("opt." + k, v);
-    {
-        at::Generator g = generator_for(c10::Device(c10::kCPU));
-        std::lock_guard<std::mutex> lock(g.mutex());
-        t.emplace_back("rng.cpu", g.get_state());
-    }
-    if (device.is_cuda()) {
-        at::Generator g = generator_for(device);
-        std::lock_guard<std::mutex> lock(g.mutex());
-        t.emplace_back("rng.device", g.get_state());
-    }
-    const nlohmann::json meta = {{"format", 1},
-                                 {"epoch", pos.epoch},
-                                 {"batch_idx", pos.batch_idx},
-                                 {"steps", pos.steps},
-                                 {"micro_batches", pos.micro_batches},
-                                 {"optimizer", step.optimizer().state_scalars()},
-                                 {"schedule", step.schedule().state()},
-                                 {"identity", identity}};
-    st::save(path, t, {{kStateKey, meta.dump()}});
+    add_rng_states(t, device);
+    write_state(path, t, kStateKey,
+                {{"format", 1},
+                 {"epoch", pos.epoch},
+                 {"batch_idx", pos.batch_idx},
+                 {"steps", pos.steps},
+                 {"micro_batches", pos.micro_batches},
+                 {"optimizer", step.optimizer().state_scalars()},
+                 {"schedule", step.schedule().state()},
+                 {"identity", identity}});
 }
 
 Position load_state(const std::string& path, S1TrainStep& step, const nlohmann::json& identity, const c10::Device& device) {
-    const auto f = st::File::open(path);
-    auto it = f.metadata().find(kStateKey);
-    if (it == f.metadata().end()) throw Error(Errc::invalid_file, fmt::format("{}: not an S1 training state (no {} metadata)", path, kStateKey));
-    nlohmann::json meta;
-    try {
-        meta = nlohmann::json::parse(it->second);
-    } catch (const std::exception& e) {
-        throw Error(Errc::invalid_file, fmt::format("{}: unreadable training state: {}", path, e.what()));
-    }
-    if (meta.value("identity", nlohmann::json()) != identity)
-        throw Error(Errc::invalid_argument,
-                    fmt::format("{}: this state was written by a run with other data, model or settings ({}); "
-                                "use another output folder or delete the state to start over (now: {})",
-                                path, meta.value("identity", nlohmann::json()).dump(), identity.dump()));
+    const OpenedState f = open_state(path, kStateKey, "S1", identity);
     torch::NoGradGuard no_grad;
     for (const auto& [name, p] : named_params(step.model())) {
-        if (!f.contains("param." + name)) throw Error(Errc::invalid_file, fmt::format("{}: missing '{}'", path, "param." + name));
         p.detach().copy_(f.tensor("param." + name));
         if (f.contains("grad." + name))
             p.mutable_grad() = f.tensor("grad." + name).to(p.device(), p.scalar_type()).clone();
         else
             p.mutable_grad().reset();
     }
-    std::vector<std::pair<std::string, at::Tensor>> opt;
-    for (const auto& n : f.names())
-        if (n.rfind("opt.", 0) == 0) opt.emplace_back(n.substr(4), f.tensor(n));
-    step.optimizer().load_state(opt, meta.at("optimizer"));
-    step.schedule().load_state(meta.at("schedule"));
-    {
-        at::Generator g = generator_for(c10::Device(c10::kCPU));
-        std::lock_guard<std::mutex> lock(g.mutex());
-        g.set_state(f.tensor("rng.cpu").clone());
-    }
-    if (device.is_cuda() && f.contains("rng.device")) {
-        at::Generator g = generator_for(device);
-        std::lock_guard<std::mutex> lock(g.mutex());
-        g.set_state(f.tensor("rng.device").clone());
-    }
+    step.optimizer().load_state(f.with_prefix("opt."), f.meta.at("optimizer"));
+    step.schedule().load_state(f.meta.at("schedule"));
+    f.restore_rng(device);
     Position pos;
-    pos.epoch = meta.at("epoch");
-    pos.batch_idx = meta.at("batch_idx");
-    pos.steps = meta.at("steps");
-    pos.micro_batches = meta.at("micro_batches");
+    pos.epoch = f.meta.at("epoch");
+    pos.batch_idx = f.meta.at("batch_idx");
+    pos.steps = f.meta.at("steps");
+    pos.micro_batches = f.meta.at("micro_batches");
     return pos;
-}
-
-std::string fmt_duration(double s) {
-    if (!std::isfinite(s) || s < 0) return "?";
-    const int64_t t = int64_t(s + 0.5);
-    return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, (t / 60) % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
 }
 
 }  // namespace

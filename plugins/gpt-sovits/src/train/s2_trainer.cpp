@@ -2,12 +2,11 @@
 
 #include "train/s2_dataset.hpp"
 #include "train/s2_export.hpp"
+#include "train/train_state.hpp"
 
 #include <troupe/status.hpp>
-#include <troupe/torch/safetensors.hpp>
 
 #include <ATen/ATen.h>
-#include <ATen/core/Generator.h>
 #include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
@@ -15,7 +14,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 
 namespace troupe::sovits::train {
 namespace {
@@ -32,82 +30,37 @@ struct Position {
     int64_t epoch = 1, batch_idx = 0, steps = 0;  // epoch is upstream's 1-based number
 };
 
-at::Generator cpu_generator() { return at::globalContext().defaultGenerator(c10::Device(c10::kCPU)); }
-
 void save_state(const std::string& path, S2Networks& n, S2TrainStep& step, const Position& pos, const nlohmann::json& identity,
                 const c10::Device& device) {
-    std::vector<std::pair<std::string, at::Tensor>> t;
+    NamedTensors t;
     for (const auto& [k, v] : module_params(*n.g)) t.emplace_back("g." + k, v.detach());
     for (const auto& [k, v] : module_params(*n.d)) t.emplace_back("d." + k, v.detach());
     for (auto& [k, v] : step.optim_g().state_tensors()) t.emplace_back("opt_g." + k, v);
     for (auto& [k, v] : step.optim_d().state_tensors()) t.emplace_back("opt_d." + k, v);
-    {
-        at::Generator g = cpu_generator();
-        std::lock_guard<std::mutex> lock(g.mutex());
-        t.emplace_back("rng.cpu", g.get_state());
-    }
-    if (device.is_cuda()) {
-        at::Generator g = at::globalContext().defaultGenerator(device);
-        std::lock_guard<std::mutex> lock(g.mutex());
-        t.emplace_back("rng.device", g.get_state());
-    }
-    const nlohmann::json meta = {{"format", 1},
-                                 {"epoch", pos.epoch},
-                                 {"batch_idx", pos.batch_idx},
-                                 {"steps", pos.steps},
-                                 {"optim_g", step.optim_g().state_scalars()},
-                                 {"optim_d", step.optim_d().state_scalars()},
-                                 {"scheduler_epochs", step.scheduler_g().epochs()},
-                                 {"identity", identity}};
-    st::save(path, t, {{kStateKey, meta.dump()}});
+    add_rng_states(t, device);
+    write_state(path, t, kStateKey,
+                {{"format", 1},
+                 {"epoch", pos.epoch},
+                 {"batch_idx", pos.batch_idx},
+                 {"steps", pos.steps},
+                 {"optim_g", step.optim_g().state_scalars()},
+                 {"optim_d", step.optim_d().state_scalars()},
+                 {"scheduler_epochs", step.scheduler_g().epochs()},
+                 {"identity", identity}});
 }
 
 Position load_state(const std::string& path, S2Networks& n, S2TrainStep& step, const nlohmann::json& identity,
                     const c10::Device& device) {
-    const auto f = st::File::open(path);
-    auto it = f.metadata().find(kStateKey);
-    if (it == f.metadata().end())
-        throw Error(Errc::invalid_file, fmt::format("{}: not an S2 training state (no {} metadata)", path, kStateKey));
-    nlohmann::json meta;
-    try {
-        meta = nlohmann::json::parse(it->second);
-    } catch (const std::exception& e) {
-        throw Error(Errc::invalid_file, fmt::format("{}: unreadable training state: {}", path, e.what()));
-    }
-    if (meta.value("identity", nlohmann::json()) != identity)
-        throw Error(Errc::invalid_argument,
-                    fmt::format("{}: this state was written by a run with other data, model or settings ({}); use another "
-                                "output folder or delete the state to start over (now: {})",
-                                path, meta.value("identity", nlohmann::json()).dump(), identity.dump()));
+    const OpenedState f = open_state(path, kStateKey, "S2", identity);
     c10::NoGradGuard no_grad;
-    auto restore = [&](torch::nn::Module& m, const std::string& prefix) {
-        for (const auto& [k, v] : module_params(m)) {
-            if (!f.contains(prefix + k)) throw Error(Errc::invalid_file, fmt::format("{}: missing '{}'", path, prefix + k));
-            v.detach().copy_(f.tensor(prefix + k));
-        }
-    };
-    restore(*n.g, "g.");
-    restore(*n.d, "d.");
-    std::vector<std::pair<std::string, at::Tensor>> og, od;
-    for (const auto& name : f.names()) {
-        if (name.rfind("opt_g.", 0) == 0) og.emplace_back(name.substr(6), f.tensor(name));
-        if (name.rfind("opt_d.", 0) == 0) od.emplace_back(name.substr(6), f.tensor(name));
-    }
-    step.optim_g().load_state(og, meta.at("optim_g"), path);
-    step.optim_d().load_state(od, meta.at("optim_d"), path);
-    step.scheduler_g().set_epochs(meta.at("scheduler_epochs"));
-    step.scheduler_d().set_epochs(meta.at("scheduler_epochs"));
-    {
-        at::Generator g = cpu_generator();
-        std::lock_guard<std::mutex> lock(g.mutex());
-        g.set_state(f.tensor("rng.cpu").clone());
-    }
-    if (device.is_cuda() && f.contains("rng.device")) {
-        at::Generator g = at::globalContext().defaultGenerator(device);
-        std::lock_guard<std::mutex> lock(g.mutex());
-        g.set_state(f.tensor("rng.device").clone());
-    }
-    return {meta.at("epoch").get<int64_t>(), meta.at("batch_idx").get<int64_t>(), meta.at("steps").get<int64_t>()};
+    for (const auto& [k, v] : module_params(*n.g)) v.detach().copy_(f.tensor("g." + k));
+    for (const auto& [k, v] : module_params(*n.d)) v.detach().copy_(f.tensor("d." + k));
+    step.optim_g().load_state(f.with_prefix("opt_g."), f.meta.at("optim_g"), path);
+    step.optim_d().load_state(f.with_prefix("opt_d."), f.meta.at("optim_d"), path);
+    step.scheduler_g().set_epochs(f.meta.at("scheduler_epochs"));
+    step.scheduler_d().set_epochs(f.meta.at("scheduler_epochs"));
+    f.restore_rng(device);
+    return {f.meta.at("epoch").get<int64_t>(), f.meta.at("batch_idx").get<int64_t>(), f.meta.at("steps").get<int64_t>()};
 }
 
 // Sums of one epoch's losses (divided by the step count at the end of the epoch).
@@ -121,8 +74,6 @@ void accumulate(S2EpochLog& e, const S2StepResult& r) {
     e.lr = r.lr_g;
 }
 
-std::string fmt_duration(double s);
-
 // The per-epoch log line and its train-log.jsonl record.
 void log_epoch(const S2EpochLog& e, int64_t epochs, const std::function<void(const std::string&)>& log, std::ofstream& jsonl) {
     log(fmt::format("epoch {}/{} | steps {} | loss_d {:.4f} | loss_g {:.4f} (gen {:.4f}, fm {:.4f}, mel {:.4f}, kl {:.4f}) | lr {:.3e} | {}",
@@ -133,12 +84,6 @@ void log_epoch(const S2EpochLog& e, int64_t epochs, const std::function<void(con
                                 {"loss_fm", e.loss_fm}, {"loss_mel", e.loss_mel}, {"loss_kl", e.loss_kl}, {"loss_g", e.loss_g},
                                 {"lr", e.lr}, {"seconds", e.seconds}}.dump()
               << "\n" << std::flush;
-}
-
-std::string fmt_duration(double s) {
-    if (!std::isfinite(s) || s < 0) return "?";
-    const int64_t t = int64_t(s + 0.5);
-    return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, (t / 60) % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
 }
 
 }  // namespace
