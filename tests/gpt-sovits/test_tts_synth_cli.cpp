@@ -200,6 +200,7 @@ BOOST_AUTO_TEST_CASE(synth_stream_file_and_stdout) {
     fs::create_directories(tmp);
     const std::vector<int64_t> phones = ints(c1->at("phone_ids"));
     const size_t n_prompt = c1->at("n_prompt_phones").get<size_t>();
+    BOOST_REQUIRE(n_prompt <= phones.size());
     const std::vector<int64_t> prompt(phones.begin(), phones.begin() + long(n_prompt));
     const std::vector<int64_t> target(phones.begin() + long(n_prompt), phones.end());
     std::ofstream(tmp / "codes.txt") << nlohmann::json(ints(c1->at("prompt_codes"))).dump();
@@ -233,6 +234,7 @@ BOOST_AUTO_TEST_CASE(synth_stream_file_and_stdout) {
     const std::string f1 = read_bytes(tmp / "one.wav"), fs_ = read_bytes(tmp / "stream.wav"),
                       fp = read_bytes(tmp / "pipe.wav"), fr = read_bytes(tmp / "pipe.pcm");
     BOOST_REQUIRE(fs_.size() > 44);
+    BOOST_REQUIRE(fp.size() > 44);
     BOOST_TEST(fs_.substr(0, 4) == "RIFF");
     BOOST_TEST(le32(fs_, 4) == fs_.size() - 8);  // sizes fixed at the end
     BOOST_TEST(le32(fs_, 40) == fs_.size() - 44);
