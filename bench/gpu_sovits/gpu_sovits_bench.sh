@@ -69,6 +69,11 @@ run troupe-stream "$BUILD/bin/sovits_bench" "$MODEL" --device "$DEVICE" --tokens
   --chunk-tokens "${STREAM_CHUNK:-16}" --lookahead-tokens "${STREAM_LOOKAHEAD:-4}"
 if [ "$DEVICE" != cpu ]; then  # the device generator, as upstream samples: the same tokens as its naive row
   run troupe-device-noise "$BUILD/bin/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS" --noise device
+  # S1 in half precision (the engine's s1_dtype; S2 stays float32), alone and streaming
+  run troupe-s1-bf16 "$BUILD/bin/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS" --s1-dtype bfloat16
+  run troupe-s1-fp16 "$BUILD/bin/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS" --s1-dtype float16
+  run troupe-stream-bf16 "$BUILD/bin/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS" --s1-dtype bfloat16 \
+    --stream --chunk-tokens "${STREAM_CHUNK:-16}" --lookahead-tokens "${STREAM_LOOKAHEAD:-4}"
 fi
 run upstream-naive $PY "$HERE/upstream_bench.py" "$MODEL" --device "$DEVICE" --variant naive --tokens "$TOKENS" --runs "$RUNS"
 if [ "$DEVICE" != cpu ]; then

@@ -39,6 +39,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -89,7 +90,7 @@ struct RunTimes {
 }  // namespace
 
 int main(int argc, char** argv) try {
-    std::string dir, device = "cuda", noise = "engine";
+    std::string dir, device = "cuda", noise = "engine", s1_dtype = "float32";
     int64_t tokens = 128, runs = 3;
     bool stream = false;
     gsv::s2::StreamOptions chunking;
@@ -103,14 +104,18 @@ int main(int argc, char** argv) try {
         else if (a == "--tokens") tokens = std::stoll(next());
         else if (a == "--runs") runs = std::stoll(next());
         else if (a == "--noise") noise = next();
+        else if (a == "--s1-dtype") s1_dtype = next();
         else if (a == "--stream") stream = true;
         else if (a == "--chunk-tokens") chunking.chunk_tokens = std::stoll(next());
         else if (a == "--lookahead-tokens") chunking.lookahead_tokens = std::stoll(next());
         else if (dir.empty()) dir = a;
         else throw std::runtime_error("unexpected argument " + a);
     }
-    if (dir.empty() || tokens < 12 || runs < 1 || (noise != "engine" && noise != "device"))
-        throw std::runtime_error("usage: sovits_bench DIR [--device cuda] [--tokens N>=12] [--runs 3] [--noise engine|device]");
+    const std::map<std::string, at::ScalarType> s1_dtypes = {
+        {"float32", at::kFloat}, {"bfloat16", at::kBFloat16}, {"float16", at::kHalf}};
+    if (dir.empty() || tokens < 12 || runs < 1 || (noise != "engine" && noise != "device") || !s1_dtypes.count(s1_dtype))
+        throw std::runtime_error("usage: sovits_bench DIR [--device cuda] [--tokens N>=12] [--runs 3] [--noise engine|device] "
+                                 "[--s1-dtype float32|bfloat16|float16] [--stream [--chunk-tokens N] [--lookahead-tokens N]]");
     const c10::Device dev(device);
     if (dev.is_cuda()) {  // as Engine::load: the conformance tolerances need TF32 off
         at::globalContext().setAllowTF32CuBLAS(false);
@@ -127,7 +132,7 @@ int main(int argc, char** argv) try {
     const auto segments = in["segments"].get<std::vector<std::vector<int64_t>>>();
 
     double t = now();
-    const gsv::s1::LoadedS1 s1 = gsv::s1::load_s1(dir + "/s1.ckpt", dev);
+    const gsv::s1::LoadedS1 s1 = gsv::s1::load_s1(dir + "/s1.ckpt", dev, s1_dtypes.at(s1_dtype));
     const gsv::s2::S2Model s2 = gsv::s2::S2Model::load(dir + "/s2.pth", dev);
     const double load_s = now() - t;
 
@@ -240,7 +245,7 @@ int main(int argc, char** argv) try {
                                                 : std::string()) +
                                         ")"},
                         {"device", device},
-                        {"dtype", "float32"},
+                        {"dtype", s1_dtype == "float32" ? std::string("float32") : "S1 " + s1_dtype + ", S2 float32"},
                         {"segments", segments.size()},
                         {"tokens_per_segment", tokens},
                         {"load_s", load_s},
