@@ -4,29 +4,7 @@
 # Usage: [TESTS=ON] bash bench/gpu/build.sh [TARGETS...]   (no targets = everything)
 # Leaves the build in /tmp/troupe-build; source bench/gpu/env.sh afterwards for the run-time paths.
 set -euo pipefail
-PFX=/tmp/debdeps
-mkdir -p "$PFX"
-for f in .gpu/debs/*.deb; do dpkg -x "$f" "$PFX"; done
-rm -rf "$PFX/usr/share/doc"
-# The image has no cpp-httplib: point pkg-config at the unpacked copy, without the OpenSSL/zlib/brotli
-# requirements the Debian .pc names (the server uses plain HTTP; those -dev packages are not carried).
-if ! pkg-config --exists cpp-httplib 2>/dev/null && [ -f "$PFX/usr/include/httplib.h" ]; then
-  mkdir -p "$PFX/pc"
-  cat > "$PFX/pc/cpp-httplib.pc" <<PC
-prefix=$PFX/usr
-includedir=\${prefix}/include
-libdir=\${prefix}/lib/x86_64-linux-gnu
-Name: cpp-httplib
-Description: cpp-httplib unpacked from the carried .deb
-Version: 0.11.4
-Libs: -L\${libdir} -lcpp-httplib
-Cflags: -I\${includedir}
-PC
-  export PKG_CONFIG_PATH="$PFX/pc${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-fi
-command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"
-TORCH_CMAKE=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
-source "$(dirname "$0")/env.sh"
+source "$(dirname "$0")/deps.sh"
 cmake -S . -B /tmp/troupe-build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTROUPE_BUILD_TESTS="${TESTS:-OFF}" \
   -DTROUPE_BUILD_BENCH=ON -DCMAKE_PREFIX_PATH="$TORCH_CMAKE;$PFX/usr" > /tmp/troupe-configure.log 2>&1 \
   || { tail -40 /tmp/troupe-configure.log; exit 1; }

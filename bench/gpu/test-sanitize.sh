@@ -5,13 +5,7 @@
 # else the conformance tests skip (as they do wherever the fixtures are absent).
 # Usage: bash bench/gpu/test-sanitize.sh [BUILD_DIR] [ctest args…]   (default /tmp/troupe-asan)
 set -euo pipefail
-PFX=/tmp/debdeps
-mkdir -p "$PFX"
-for f in .gpu/debs/*.deb; do dpkg -x "$f" "$PFX"; done
-rm -rf "$PFX/usr/share/doc"
-command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"
-TORCH_CMAKE=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
-source "$(dirname "$0")/env.sh"
+source "$(dirname "$0")/deps.sh"
 BUILD=${1:-/tmp/troupe-asan}
 shift || true
 export CMAKE_ARGS="-DCMAKE_PREFIX_PATH=$TORCH_CMAKE;$PFX/usr"
