@@ -234,7 +234,8 @@ BOOST_AUTO_TEST_CASE(llama_tokenizer_class_overrides_a_legacy_file) {
     const json config = load_json(fixture_dir() / "base" / "tokenizer_config.json");
     TempModelDir dir(legacy_layout(), config);
     const Vocab v = Vocab::load(dir.path);
-    for (const auto& c : load_json(fixture_dir() / "tokenizer_cases.json").at("cases")) {
+    const json cases = load_json(fixture_dir() / "tokenizer_cases.json");  // kept: the loop reads into it
+    for (const auto& c : cases.at("cases")) {
         const std::string text = c.at("text").get<std::string>();
         BOOST_TEST_CONTEXT("text " << json(text).dump()) {
             BOOST_TEST(v.encode(text, true) == ids_of(c.at("ids_hf")), boost::test_tools::per_element());
@@ -278,7 +279,8 @@ BOOST_AUTO_TEST_CASE(legacy_normalizer_layout_matches_sentencepiece) {
         }
     }
     BOOST_TEST(compared > 0);
-    for (const auto& p : load_json(fixture_dir() / "cases.json").at("prompts"))
+    const json cases = load_json(fixture_dir() / "cases.json");  // kept: the loop reads into it
+    for (const auto& p : cases.at("prompts"))
         if (p.contains("input_ids_sentencepiece"))
             BOOST_TEST(legacy.encode(p.at("text").get<std::string>(), true) == ids_of(p.at("input_ids_sentencepiece")),
                        boost::test_tools::per_element());
