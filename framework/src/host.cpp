@@ -43,9 +43,28 @@ void log_to_stderr(void* user, LogLevel level, const char* plugin, const char* m
     std::fprintf(stderr, "[%s] %s: %s\n", plugin && *plugin ? plugin : "troupe", level_name(level), message);
 }
 
-bool is_dir(const std::string& p) {
+bool is_dir(const fs::path& p) {
     boost::system::error_code ec;
     return fs::is_directory(p, ec);
+}
+
+bool is_file(const fs::path& p) {
+    boost::system::error_code ec;
+    return fs::exists(p, ec);
+}
+
+/// The sub-folders of `dir`, sorted; an unreadable folder or entry (permissions, a name too long,
+/// a dangling link) is skipped with a warning through `warn` instead of throwing out of discovery.
+template <class Warn>
+std::vector<fs::path> sub_folders(const std::string& dir, Warn warn) {
+    std::vector<fs::path> out;
+    boost::system::error_code ec;
+    fs::directory_iterator it(dir, ec), end;
+    for (; !ec && it != end; it.increment(ec))
+        if (is_dir(it->path())) out.push_back(it->path());
+    if (ec) warn(fmt::format("{}: cannot list the folder: {}", dir, ec.message()));
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 }  // namespace
@@ -110,15 +129,17 @@ struct Host::Impl {
         for (const auto& dir : plugin_paths) {
             if (!is_dir(dir)) continue;
             std::vector<fs::path> manifests;
-            if (fs::exists(fs::path(dir) / "plugin.toml")) manifests.push_back(fs::path(dir) / "plugin.toml");
-            std::vector<fs::path> subdirs;
-            for (auto& entry : fs::directory_iterator(dir))
-                if (fs::is_directory(entry.path())) subdirs.push_back(entry.path());
-            std::sort(subdirs.begin(), subdirs.end());
-            for (auto& sub : subdirs)
-                if (fs::exists(sub / "plugin.toml")) manifests.push_back(sub / "plugin.toml");
+            if (is_file(fs::path(dir) / "plugin.toml")) manifests.push_back(fs::path(dir) / "plugin.toml");
+            for (auto& sub : sub_folders(dir, [&](const std::string& m) { log(LogLevel::warn, m); }))
+                if (is_file(sub / "plugin.toml")) manifests.push_back(sub / "plugin.toml");
             for (auto& manifest : manifests) {
-                std::string path = fs::canonical(manifest).string();
+                boost::system::error_code ec;
+                const fs::path resolved = fs::canonical(manifest, ec);
+                if (ec) {
+                    log(LogLevel::warn, fmt::format("{}: cannot resolve the path: {}", manifest.string(), ec.message()));
+                    continue;
+                }
+                std::string path = resolved.string();
                 if (!seen_manifests.insert(path).second) continue;
                 PluginRecord record;
                 try {
@@ -155,12 +176,8 @@ struct Host::Impl {
         std::set<std::string> ids;
         for (const auto& dir : character_paths) {
             if (!is_dir(dir)) continue;
-            std::vector<fs::path> folders;
-            for (auto& entry : fs::directory_iterator(dir))
-                if (fs::is_directory(entry.path()) && fs::exists(entry.path() / "character.toml"))
-                    folders.push_back(entry.path());
-            std::sort(folders.begin(), folders.end());
-            for (auto& folder : folders) {
+            for (auto& folder : sub_folders(dir, [&](const std::string& m) { log(LogLevel::warn, m); })) {
+                if (!is_file(folder / "character.toml")) continue;
                 try {
                     Character c = load_character(folder.string(), config.allow_dirs);
                     if (!ids.insert(c.id).second) continue;  // an earlier path wins
@@ -184,7 +201,7 @@ Host::Host(const HostOptions& options) : impl_(std::make_unique<Impl>()) {
 
     std::string config_file = options.config_file;
     if (config_file.empty() && std::getenv("TROUPE_CONFIG")) config_file = std::getenv("TROUPE_CONFIG");
-    if (config_file.empty() && fs::exists("troupe.toml")) config_file = "troupe.toml";
+    if (config_file.empty() && is_file("troupe.toml")) config_file = "troupe.toml";
     if (!config_file.empty()) m.config = detail::read_user_config(config_file);
 
     // Search order: --plugin-path > TROUPE_PLUGIN_PATH > troupe.toml [plugins] paths > build/install dir.

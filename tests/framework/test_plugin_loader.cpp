@@ -317,3 +317,33 @@ BOOST_AUTO_TEST_CASE(a_plugin_command_finds_characters_through_the_host) {
     BOOST_TEST(contains(out, "/characters/bujang\n"), out);
     BOOST_TEST(run({"fixture-who", "nobody-at-all"}).first == 4);
 }
+
+// Discovery never throws a raw filesystem error: a plugin or character path so long that its
+// `plugin.toml` / `character.toml` is past PATH_MAX (ENAMETOOLONG), and a dangling link inside a
+// search folder, are skipped; the good plugin beside them still loads.
+BOOST_AUTO_TEST_CASE(discovery_skips_paths_it_cannot_read) {
+    namespace fs = boost::filesystem;
+    const fs::path root = fs::temp_directory_path() / ("troupe-discovery-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::path deep = root;
+    while (deep.string().size() < 4080) deep /= std::string(std::min<size_t>(200, 4085 - deep.string().size()), 'd');
+    boost::system::error_code ec;
+    fs::create_directories(deep, ec);
+    if (ec) {
+        BOOST_TEST_MESSAGE("cannot create a " << deep.string().size() << "-byte path here (" << ec.message() << "); skipped");
+        return;
+    }
+    fs::create_symlink(root / "missing", root / "dangling");
+    HostOptions o;
+    o.plugin_paths = {deep.string(), root.string(), std::string(TROUPE_FIXTURE_DIR) + "/good"};
+    o.character_paths = {deep.string(), root.string()};
+    o.log_level = LogLevel::error;
+    std::unique_ptr<Host> host;
+    BOOST_CHECK_NO_THROW(host = std::make_unique<Host>(o));
+    BOOST_REQUIRE(host);
+    bool good = false;
+    for (const auto& r : host->plugins()) good = good || (r.ok && contains(r.manifest.manifest_path, "/good/plugin.toml"));
+    BOOST_TEST(good);
+    for (const auto& c : host->characters()) BOOST_TEST(!contains(c.folder, root.string()), c.folder);
+    fs::remove_all(root);
+}

@@ -7,6 +7,8 @@
 #include "model.hpp"
 #include "trainer.hpp"
 
+#include <troupe/status.hpp>
+
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 #include <boost/filesystem.hpp>
@@ -149,4 +151,32 @@ BOOST_AUTO_TEST_CASE(lora_sft_trains_only_the_adapter_and_peft_layout_loads_back
     at::Tensor ids = at::arange(1, 20, at::kLong);
     double delta = (model.logits(ids, &adapter) - model.logits(ids)).abs().max().item<double>();
     BOOST_TEST(delta > 1e-3);  // B was trained away from zero
+}
+
+// A malformed persona line is an invalid_file error naming file:line, not a JSON library exception.
+BOOST_AUTO_TEST_CASE(malformed_persona_lines_name_the_file_and_line) {
+    fs::path dir = work_dir("malformed");
+    TrainRecipe r = base_recipe(dir);
+    r.character = "c0";
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {R"({"instruction": "a", "input": "b", "output": "c", "character": 5})", "\"character\" must be a string"},
+        {R"({"instruction": "a", "input": 7, "output": "c"})", "missing string field \"input\""},
+        {R"([1, 2])", "missing string field \"instruction\""},
+        {R"({"instruction": "a", )", "not valid JSON"}};
+    for (const auto& [line, want] : bad) {
+        {
+            std::ofstream out((dir / "train.jsonl").string(), std::ios::app);
+            out << line << "\n";
+        }
+        const std::string where = (dir / "train.jsonl").string() + ":17:";
+        try {
+            train(r, quiet, {});
+            BOOST_ERROR("accepted: " << line);
+        } catch (const troupe::Error& e) {
+            BOOST_TEST((e.code() == troupe::Errc::invalid_file));
+            BOOST_TEST(std::string(e.what()).find(where) != std::string::npos, e.what());
+            BOOST_TEST(std::string(e.what()).find(want) != std::string::npos, e.what());
+        }
+        write_persona(dir / "train.jsonl", 16);  // back to 16 good lines
+    }
 }

@@ -71,7 +71,10 @@ std::vector<Example> read_examples(const std::vector<std::string>& files, const 
                 for (const char* key : {"instruction", "input", "output"})
                     if (!j.contains(key) || !j[key].is_string())
                         throw Error(Errc::invalid_file, fmt::format("{}:{}: missing string field \"{}\"", file, number, key));
-                if (!r.character.empty() && j.value("character", std::string()) != r.character) continue;
+                const auto who = j.find("character");
+                if (who != j.end() && !who->is_string())
+                    throw Error(Errc::invalid_file, fmt::format("{}:{}: \"character\" must be a string", file, number));
+                if (!r.character.empty() && (who == j.end() || who->get<std::string>() != r.character)) continue;
                 const std::string instruction = j["instruction"].get<std::string>();
                 std::string prompt = fill(fill(fill(r.prompt_template, "{persona}", instruction), "{instruction}", instruction),
                                           "{input}", j["input"].get<std::string>());
