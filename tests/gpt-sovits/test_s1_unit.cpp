@@ -232,6 +232,31 @@ BOOST_AUTO_TEST_CASE(static_batch_decode_equals_eager_batch_decode) {
     }
     BOOST_TEST(eos_rows >= 2);
     BOOST_TEST(finish.size() > 1u);  // rows finished at different steps
+
+    // Per-row noise (row_noise): row r draws noise[step][r] whichever rows still run, so every row
+    // that stops with EOS equals infer_panel of that row alone with the same draws (both paths).
+    o.noise = nullptr;
+    o.row_noise = [&](int64_t row, int64_t step, const at::Tensor& probs) {
+        return noise[step][row].slice(0, 0, probs.size(1)).unsqueeze(0);
+    };
+    for (const bool static_decode : {false, true}) {
+        o.static_decode = static_decode;
+        const auto rows = s1::infer_panel_batch(*m, phones, {}, ids({3, 17, 21}), o);
+        int eos = 0;
+        for (size_t r = 0; r < rows.size(); ++r) {
+            s1::DecodeOptions one = o;
+            one.row_noise = nullptr;
+            one.noise = [&, r](int64_t step, const at::Tensor& probs) {
+                return noise[step][int64_t(r)].slice(0, 0, probs.size(1)).unsqueeze(0);
+            };
+            const auto single = s1::infer_panel(*m, phones[r], at::Tensor(), ids({3, 17, 21}), one);
+            if (single.stop != s1::StopReason::eos) continue;
+            ++eos;
+            BOOST_TEST(rows[r].y.equal(single.y), "row " << r << (static_decode ? " static" : " eager"));
+            BOOST_TEST(rows[r].idx == single.idx, "row " << r);
+        }
+        BOOST_TEST(eos >= 2);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(static_decode_graphs_are_pooled) {

@@ -190,12 +190,22 @@ void finish_row(BatchRowResult& r, const at::Tensor& y_row, int64_t idx, StopRea
 }
 
 // One step's sampling for the rows still running: `full` (b, V) float32 raw logits, `y` (b, len)
-// their tokens so far. Returns the samples (b, 1) and (on the host) whether each row stops with EOS.
+// their tokens so far, `rows` their indices in the caller's list. Returns the samples (b, 1) and (on
+// the host) whether each row stops with EOS.
 std::pair<at::Tensor, std::vector<bool>> sample_rows(const S1Config& cfg, const at::Tensor& full, const at::Tensor& y,
-                                                     int64_t idx, const DecodeOptions& opt) {
+                                                     const std::vector<int64_t>& rows, int64_t idx,
+                                                     const DecodeOptions& opt) {
     at::Tensor logits = idx < opt.min_steps ? full.slice(1, 0, cfg.vocab_size - 1) : full;
     const at::Tensor probs = logits_to_probs(logits, y, opt.sampling);  // penalises `logits` in place
-    const at::Tensor samples = opt.noise ? sample_with_noise(probs, opt.noise(idx, probs)) : sample(probs, opt.generator);
+    at::Tensor samples;
+    if (opt.row_noise) {
+        std::vector<at::Tensor> noise;
+        for (size_t pos = 0; pos < rows.size(); ++pos)
+            noise.push_back(opt.row_noise(rows[pos], idx, probs.slice(0, int64_t(pos), int64_t(pos) + 1)));
+        samples = sample_with_noise(probs, at::cat(noise, 0));
+    } else {
+        samples = opt.noise ? sample_with_noise(probs, opt.noise(idx, probs)) : sample(probs, opt.generator);
+    }
     const at::Tensor finished =
         at::logical_or(samples.select(1, 0) == cfg.eos, at::argmax(logits, -1) == cfg.eos).to(at::kCPU).contiguous();
     std::vector<bool> stop(size_t(finished.size(0)));
@@ -218,7 +228,7 @@ void decode_batch_eager(Text2SemanticDecoderImpl& model, BatchPrefill pre, const
         const at::Tensor full = model.predict(h.select(1, h.size(1) - 1)).to(at::kFloat);  // (b, V)
         mask = idx == 0 ? at::constant_pad_nd(mask.slice(1, pre.src - 1, pre.src), {0, 1}, 0)
                         : at::constant_pad_nd(mask, {0, 1}, 0);
-        const auto [samples, finished] = sample_rows(model.config(), full, y, idx, opt);
+        const auto [samples, finished] = sample_rows(model.config(), full, y, row_of, idx, opt);
         y = at::cat({y, samples}, 1);
         std::vector<int64_t> keep;
         for (int64_t pos = 0; pos < y.size(0); ++pos) {
@@ -269,9 +279,9 @@ void decode_batch_static(Text2SemanticDecoderImpl& model, BatchPrefill pre, cons
             full = graph->step(y.slice(1, y.size(1) - 1), prefix_len + idx - 1, pre.src + idx - 1);
         }
         const bool all = int64_t(running.size()) == B;
-        const auto [samples, finished] = all ? sample_rows(model.config(), full, y, idx, opt)
+        const auto [samples, finished] = all ? sample_rows(model.config(), full, y, running, idx, opt)
                                              : sample_rows(model.config(), full.index_select(0, running_rows),
-                                                           y.index_select(0, running_rows), idx, opt);
+                                                           y.index_select(0, running_rows), running, idx, opt);
         y = at::cat({y, all ? samples : at::zeros({B, 1}, samples.options()).index_copy_(0, running_rows, samples)}, 1);
         std::vector<int64_t> keep;
         for (size_t pos = 0; pos < running.size(); ++pos) {

@@ -32,6 +32,11 @@ struct DecodeOptions {
     /// Optional: supplies the Exp(1) noise of a step (shape of the probabilities) instead of the
     /// generator (tests, reproducible runs across implementations).
     std::function<at::Tensor(int64_t step, const at::Tensor& probs)> noise;
+    /// Optional (infer_panel_batch only; takes precedence over `noise`): the noise of one row,
+    /// `row` its index in the caller's list, `probs` (1, V') its probabilities. Gives every row the
+    /// draws a one-row decode of it would get (e.g. one seeded generator per row), whichever other
+    /// rows are still running.
+    std::function<at::Tensor(int64_t row, int64_t step, const at::Tensor& probs)> row_noise;
     bool record_logits = false;   // keep every step's raw logits (before slicing and penalty)
     /// The steps after the prefill (infer_panel and infer_panel_batch) use s1/decode_graph.hpp (K/V
     /// preallocated for the whole decode, static shapes, one CUDA-graph replay per token where
