@@ -94,3 +94,42 @@ BOOST_AUTO_TEST_CASE(synthesizes_korean_with_a_cached_voice) {
     std::filesystem::remove(secret);
     std::filesystem::remove(codes);
 }
+
+// The plugin parameter s1_batch = true (one S1 batch for a request's segments) gives the audio of the
+// unbatched plugin for a text of three sentences (three segments), greedy and sampled.
+BOOST_AUTO_TEST_CASE(s1_batch_parameter_keeps_the_audio) {
+    const std::string dir = s2test::gsv_dir();
+    const nlohmann::json s1cases = s2test::read_json(dir + "/s1/cases.json");
+    const nlohmann::json* prompted = nullptr;
+    for (const auto& c : s1cases["cases"])
+        if (c.contains("prompt_codes") && !c["prompt_codes"].is_null() && c.contains("prompt_text")) prompted = &c;
+    BOOST_REQUIRE(prompted);
+    const std::string codes = (std::filesystem::temp_directory_path() / ("troupe-gsv-batch-" + std::to_string(::getpid()))).string();
+    std::ofstream(codes) << (*prompted)["prompt_codes"].dump();
+    HostOptions o;
+    o.plugin_paths = {std::string(TROUPE_BINARY_DIR) + "/plugins"};
+    o.log_level = LogLevel::warn;
+    Host host(o);
+    auto plain = host.create_as<SpeechBackend>("gpt-sovits", PluginKind::speech_backend,
+                                              {{"model.s1", dir + "/models/s1.ckpt"}, {"model.s2", dir + "/models/s2.pth"}});
+    auto batched = host.create_as<SpeechBackend>(
+        "gpt-sovits", PluginKind::speech_backend,
+        {{"model.s1", dir + "/models/s1.ckpt"}, {"model.s2", dir + "/models/s2.pth"}, {"s1_batch", "true"}});
+    SpeechRequest req;
+    req.text = "오늘은 날씨가 좋네요. 내일은 비가 온다고 합니다. 우산을 꼭 챙기세요.";
+    req.voice.reference_audio = dir + "/s2/ref_a.wav";
+    req.voice.reference_text = (*prompted)["prompt_text"].get<std::string>();
+    req.seed = 3;
+    for (const char* top_k : {"1", "15"}) {
+        req.voice.params = {{"prompt_codes_file", codes}, {"top_k", top_k}};
+        Audio a, b;
+        Status s = plain->synthesize(req, a);
+        BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
+        s = batched->synthesize(req, b);
+        BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
+        const size_t pause = size_t(double(a.sample_rate) * 0.3);
+        BOOST_TEST(a.samples.size() > 3 * pause);  // three segments, each followed by a pause
+        BOOST_TEST((a.samples == b.samples), "top_k " << top_k << ": batched audio differs");
+    }
+    std::filesystem::remove(codes);
+}

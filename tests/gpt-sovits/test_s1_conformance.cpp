@@ -4,7 +4,8 @@
 // own checkpoint reader. Cases, sizes and tensor names come from the fixture files.
 // TROUPE_TEST_DEVICE=cuda runs the model on the GPU (TF32 off, as the fixture's tolerances need).
 // infer_panel runs its static-shape steps (s1/decode_graph.hpp: eager on the CPU, CUDA graphs on
-// a CUDA build); static_decode_matches_cached_path compares them with the growing-cache path.
+// a CUDA build); static_decode_matches_cached_path compares them with the growing-cache path, and
+// static_batched_decode_matches_eager_batch does the same for infer_panel_batch.
 #define BOOST_TEST_MODULE s1_conformance
 #include <boost/test/unit_test.hpp>
 
@@ -25,6 +26,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -257,6 +259,129 @@ BOOST_AUTO_TEST_CASE(batched_decode_matches_single_rows) {
         }
     }
     BOOST_TEST(eos_rows >= 2);  // rows leave the batch at different steps
+}
+
+namespace {
+
+struct BatchInputs {
+    std::vector<at::Tensor> phones, berts;
+    at::Tensor prompt;
+};
+
+// Every case's phone ids (and BERT features) as one batch sharing the first case's prompt.
+BatchInputs batch_inputs(const c10::Device& dev) {
+    BatchInputs in;
+    const auto cases = read_json(gsv_dir() / "s1" / "cases.json");  // kept alive over the loop
+    for (const auto& c : cases.at("cases")) {
+        const auto t = troupe::st::File::open((gsv_dir() / "s1" / (c.at("name").get<std::string>() + ".safetensors")).string());
+        in.phones.push_back(t.tensor("phone_ids").to(dev));
+        in.berts.push_back(t.contains("bert") ? t.tensor("bert").to(dev) : at::Tensor());
+        if (!in.prompt.defined() && t.contains("prompt_codes")) in.prompt = t.tensor("prompt_codes").to(dev);
+    }
+    BOOST_REQUIRE(in.prompt.defined());
+    BOOST_REQUIRE(in.phones.size() >= 2u);
+    return in;
+}
+
+void check_same_rows(const std::vector<s1::BatchRowResult>& got, const std::vector<s1::BatchRowResult>& want) {
+    BOOST_REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+        BOOST_TEST_CONTEXT("row " << i) {
+            BOOST_TEST(to_vec(got[i].y) == to_vec(want[i].y));
+            BOOST_TEST(to_vec(got[i].kept) == to_vec(want[i].kept));
+            BOOST_TEST(got[i].idx == want[i].idx);
+            BOOST_TEST(std::string(s1::to_string(got[i].stop)) == s1::to_string(want[i].stop));
+        }
+    }
+}
+
+}  // namespace
+
+// The static batched decode (s1/decode_graph.hpp with B rows; rows of different text lengths,
+// left-padded; finished rows kept in the batch) against the eager batched decode (rows leaving the
+// batch): identical rows greedy, with an injected noise callback (which must see the same running
+// rows at every step) and, on the CPU, with a seeded generator; the sampled runs hit the early stop
+// or the step cap while some rows still run, so the dropped last token is compared too.
+BOOST_AUTO_TEST_CASE(static_batched_decode_matches_eager_batch) {
+    torch::NoGradGuard no_grad;
+    auto& m = *model().model;
+    const auto dev = test_device();
+    const BatchInputs in = batch_inputs(dev);
+    const int64_t B = int64_t(in.phones.size()), V = m.config().vocab_size;
+    std::set<int64_t> lengths;
+    for (const auto& p : in.phones) lengths.insert(p.size(1));
+    BOOST_TEST(lengths.size() > 1u);  // some rows are padded
+    enum Mode { greedy, noise, generator };
+    for (const Mode mode : {greedy, noise, generator}) {
+        if (mode == generator && !dev.is_cpu()) continue;
+        BOOST_TEST_CONTEXT("mode " << int(mode)) {
+            s1::DecodeOptions opt;
+            opt.sampling.top_k = mode == greedy ? 1 : 15;
+            // Sampled: the early stop (noise) or the step cap (generator) ends rows still running.
+            opt.max_steps = mode == generator ? 25 : 60;
+            opt.early_stop_num = mode == noise ? 20 : -1;
+            const at::Tensor table = at::empty({200, B, V}).exponential_(1.0, at::make_generator<at::CPUGeneratorImpl>(11));
+            std::vector<int64_t> calls;  // running rows seen by the noise callback, step by step
+            if (mode == noise)
+                opt.noise = [&](int64_t step, const at::Tensor& probs) {
+                    calls.push_back(probs.size(0));
+                    return table[step].slice(0, 0, probs.size(0)).slice(1, 0, probs.size(1)).to(probs.device());
+                };
+            std::vector<std::vector<s1::BatchRowResult>> runs;
+            std::vector<std::vector<int64_t>> seen;
+            for (const bool static_decode : {false, true}) {
+                opt.static_decode = static_decode;
+                calls.clear();
+                if (mode == generator) opt.generator = at::make_generator<at::CPUGeneratorImpl>(5);
+                runs.push_back(s1::infer_panel_batch(m, in.phones, in.berts, in.prompt, opt));
+                seen.push_back(calls);
+            }
+            check_same_rows(runs[1], runs[0]);
+            BOOST_TEST(seen[1] == seen[0]);
+            std::set<int64_t> finish_steps;
+            int eos_rows = 0, cut_rows = 0;
+            for (const auto& r : runs[1]) {
+                BOOST_TEST_MESSAGE("static row: " << s1::to_string(r.stop) << " at step " << r.idx);
+                finish_steps.insert(r.idx);
+                eos_rows += r.stop == s1::StopReason::eos;
+                cut_rows += r.stop == (mode == noise ? s1::StopReason::early_stop_num : s1::StopReason::max_steps);
+            }
+            BOOST_TEST(eos_rows >= 1);
+            BOOST_TEST(finish_steps.size() > 1u);  // a row finished while others continued
+            if (mode != greedy) BOOST_TEST(cut_rows >= 1);
+        }
+    }
+}
+
+// A batch of one row through the static batched path equals infer_panel on that row (greedy):
+// the same tokens when the row stops with EOS, less the last token after an early stop.
+BOOST_AUTO_TEST_CASE(static_batch_of_one_matches_infer_panel) {
+    torch::NoGradGuard no_grad;
+    auto& m = *model().model;
+    const auto dev = test_device();
+    const BatchInputs in = batch_inputs(dev);
+    s1::DecodeOptions opt;
+    opt.sampling.top_k = 1;
+    opt.max_steps = 60;
+    opt.early_stop_num = 20;
+    int eos_rows = 0;
+    for (size_t i = 0; i < in.phones.size(); ++i) {
+        BOOST_TEST_CONTEXT("row " << i) {
+            const auto single = s1::infer_panel(m, in.phones[i], in.berts[i], in.prompt, opt);
+            const auto batch = s1::infer_panel_batch(m, {in.phones[i]}, {in.berts[i]}, in.prompt, opt);
+            BOOST_REQUIRE(batch.size() == 1u);
+            BOOST_TEST(std::string(s1::to_string(batch[0].stop)) == s1::to_string(single.stop));
+            if (single.stop == s1::StopReason::eos) {
+                ++eos_rows;
+                BOOST_TEST(to_vec(batch[0].y) == to_vec(single.y));
+                BOOST_TEST(to_vec(batch[0].kept) == to_vec(single.kept));
+                BOOST_TEST(batch[0].idx == single.idx);
+            } else {
+                BOOST_TEST(to_vec(batch[0].y) == to_vec(single.y.slice(1, 0, single.y.size(1) - 1)));
+            }
+        }
+    }
+    BOOST_TEST(eos_rows >= 1);
 }
 
 // The static-shape decode (eager on the CPU, a replayed CUDA graph where available) against the

@@ -1,7 +1,8 @@
 // S1 unit tests on small random models: upstream parameter names, the prefill mask, KV-cached
 // decoding equal to the full forward, train mode (dropout, gradients), sampler rules, stop rules
 // and input validation; the static-shape decode step (s1/decode_graph.hpp, eager here) against the
-// full forward, its buffer reuse and the graph pool.
+// full forward, its buffer reuse and the graph pool; the batched static step against single rows
+// and the static batched decode against the eager one.
 #define BOOST_TEST_MODULE s1_unit
 #include <boost/test/unit_test.hpp>
 
@@ -141,6 +142,120 @@ BOOST_AUTO_TEST_CASE(static_decode_step_equals_full_forward) {
     for (int64_t i = 0; i < pos.size(0); ++i) {
         const int64_t p = pos[i].item<int64_t>();
         BOOST_TEST((e.select(1, i) - m->embed_audio(ids({5}), p).select(1, 0)).abs().max().item<double>() < 1e-5, p);
+    }
+}
+
+// A DecodeGraph of 3 rows with texts of different lengths (left-padded, pad columns masked) steps
+// every row as a batch-1 graph of that row alone does: the same logits within 1e-5, for a capacity
+// attended whole (16) and for eager windows (600); finished-row inputs do not leak into others.
+BOOST_AUTO_TEST_CASE(static_decode_batch_rows_equal_single_rows) {
+    torch::NoGradGuard g;
+    auto m = tiny_model();
+    const std::vector<at::Tensor> phones = {ids({1, 5, 7, 2, 9}), ids({4, 3}), ids({8, 2, 6, 1, 1, 0, 7})};
+    const at::Tensor prompt = ids({3, 17, 21});
+    const at::Tensor steps = at::randint(0, 40, {3, 6}, at::TensorOptions().dtype(at::kLong));  // tokens per row
+    const int64_t n = 7, T = 3, src = n + T;
+    for (int64_t capacity : {16, 600}) {
+        std::vector<at::Tensor> xs;
+        at::Tensor pad = at::zeros({3, src}, at::kBool);
+        for (int64_t i = 0; i < 3; ++i) {
+            const at::Tensor x = m->embed_text(phones[size_t(i)], at::Tensor());
+            const int64_t p = n - x.size(1);
+            xs.push_back(at::cat({at::zeros({1, p, 16}), x, m->embed_audio(prompt, 0)}, 1));
+            pad[i].slice(0, 0, p).fill_(true);
+        }
+        const at::Tensor mask = s1::Text2SemanticDecoderImpl::prefill_mask(n, T, at::kCPU).unsqueeze(0).logical_or(pad.unsqueeze(1));
+        s1::DecodeGraph batch(*m, capacity, /*use_graph=*/false, 3);
+        BOOST_TEST(batch.batch() == 3);
+        BOOST_CHECK_THROW(batch.prefill(xs[0], mask[0]), troupe::Error);  // one row for three
+        BOOST_CHECK_THROW(batch.prefill(at::cat(xs, 0), mask, pad.slice(1, 0, 4)), troupe::Error);
+        const at::Tensor hb = batch.prefill(at::cat(xs, 0), mask, pad);
+        std::vector<at::Tensor> got = {m->predict(hb.select(1, src - 1))};
+        for (int64_t j = 0; j < steps.size(1); ++j) got.push_back(batch.step(steps.select(1, j), T + j, src + j).clone());
+        BOOST_CHECK_THROW(batch.step(steps.select(1, 0).slice(0, 0, 2), T, src), troupe::Error);  // 2 tokens for 3 rows
+        for (int64_t i = 0; i < 3; ++i) {
+            const at::Tensor x = m->embed_text(phones[size_t(i)], at::Tensor());
+            const int64_t len = x.size(1) + T;
+            s1::DecodeGraph one(*m, capacity, /*use_graph=*/false);
+            if (i < 2) BOOST_CHECK_THROW(one.prefill(xs[size_t(i)], mask[i], pad[i].unsqueeze(0)), troupe::Error);
+            const at::Tensor h = one.prefill(at::cat({x, m->embed_audio(prompt, 0)}, 1),
+                                             s1::Text2SemanticDecoderImpl::prefill_mask(x.size(1), T, at::kCPU));
+            double worst = (m->predict(h.select(1, len - 1)) - got[0][i]).abs().max().item<double>();
+            for (int64_t j = 0; j < steps.size(1); ++j)
+                worst = std::max(worst, (one.step(steps[i][j].reshape({1, 1}), T + j, len + j)[0] - got[size_t(j) + 1][i])
+                                            .abs().max().item<double>());
+            BOOST_TEST(worst < 1e-5, "capacity " << capacity << ", row " << i << ": batched vs single " << worst);
+        }
+    }
+}
+
+// infer_panel_batch static (finished rows kept) against eager (rows leaving), rows of different
+// lengths, sampled with an injected noise: the same rows and the same noise calls.
+BOOST_AUTO_TEST_CASE(static_batch_decode_equals_eager_batch_decode) {
+    torch::NoGradGuard g;
+    auto m = tiny_model();
+    const std::vector<at::Tensor> phones = {ids({1, 5, 7, 2, 9}), ids({4, 3}), ids({8, 2, 6, 1, 1, 0, 7}), ids({2})};
+    s1::DecodeOptions o;
+    o.sampling.top_k = std::nullopt;  // every token possible
+    o.min_steps = 2;
+    o.max_steps = 40;
+    at::Tensor noise = at::empty({40, 4, 41}).exponential_(1.0, at::make_generator<at::CPUGeneratorImpl>(3));
+    // A near-zero draw for EOS makes it win the exponential race: the running row at position 1
+    // stops at step 5, the one then at position 0 at step 9 (the others stop later by themselves).
+    noise[5][1][40] = 1e-12;
+    noise[9][0][40] = 1e-12;
+    std::vector<int64_t> calls;
+    o.noise = [&](int64_t step, const at::Tensor& probs) {
+        calls.push_back(probs.size(0));
+        return noise[step].slice(0, 0, probs.size(0)).slice(1, 0, probs.size(1));
+    };
+    o.static_decode = false;
+    const auto want = s1::infer_panel_batch(*m, phones, {}, ids({3, 17, 21}), o);
+    const auto want_calls = calls;
+    calls.clear();
+    o.static_decode = true;
+    const auto got = s1::infer_panel_batch(*m, phones, {}, ids({3, 17, 21}), o);
+    BOOST_TEST(calls == want_calls);
+    BOOST_REQUIRE(got.size() == want.size());
+    std::set<int64_t> finish;
+    for (size_t i = 0; i < got.size(); ++i) {
+        BOOST_TEST(got[i].y.equal(want[i].y), "row " << i);
+        BOOST_TEST(got[i].idx == want[i].idx, "row " << i);
+        BOOST_TEST(int(got[i].stop) == int(want[i].stop), "row " << i);
+        finish.insert(got[i].idx);
+    }
+    BOOST_TEST_MESSAGE("noise calls: " << calls.size() << ", first " << calls.front() << ", last " << calls.back());
+    int eos_rows = 0;
+    for (const auto& r : got) {
+        eos_rows += r.stop == s1::StopReason::eos;
+        BOOST_TEST_MESSAGE("row: " << s1::to_string(r.stop) << " at " << r.idx);
+    }
+    BOOST_TEST(eos_rows >= 2);
+    BOOST_TEST(finish.size() > 1u);  // rows finished at different steps
+
+    // Per-row noise (row_noise): row r draws noise[step][r] whichever rows still run, so every row
+    // that stops with EOS equals infer_panel of that row alone with the same draws (both paths).
+    o.noise = nullptr;
+    o.row_noise = [&](int64_t row, int64_t step, const at::Tensor& probs) {
+        return noise[step][row].slice(0, 0, probs.size(1)).unsqueeze(0);
+    };
+    for (const bool static_decode : {false, true}) {
+        o.static_decode = static_decode;
+        const auto rows = s1::infer_panel_batch(*m, phones, {}, ids({3, 17, 21}), o);
+        int eos = 0;
+        for (size_t r = 0; r < rows.size(); ++r) {
+            s1::DecodeOptions one = o;
+            one.row_noise = nullptr;
+            one.noise = [&, r](int64_t step, const at::Tensor& probs) {
+                return noise[step][int64_t(r)].slice(0, 0, probs.size(1)).unsqueeze(0);
+            };
+            const auto single = s1::infer_panel(*m, phones[r], at::Tensor(), ids({3, 17, 21}), one);
+            if (single.stop != s1::StopReason::eos) continue;
+            ++eos;
+            BOOST_TEST(rows[r].y.equal(single.y), "row " << r << (static_decode ? " static" : " eager"));
+            BOOST_TEST(rows[r].idx == single.idx, "row " << r);
+        }
+        BOOST_TEST(eos >= 2);
     }
 }
 

@@ -256,3 +256,54 @@ BOOST_AUTO_TEST_CASE(synth_stream_file_and_stdout) {
     BOOST_TEST(snr >= 8.0);
     fs::remove_all(tmp);
 }
+
+// --s1-batch (EngineOptions::s1_batch): a Korean text of three sentences (three segments of
+// different lengths) decoded in one S1 batch gives the tokens and the WAV of the unbatched run,
+// greedy and sampled (every segment keeps its own seeded noise).
+BOOST_AUTO_TEST_CASE(synth_s1_batch_equals_unbatched) {
+    const std::string dir = s2test::gsv_dir();
+    const nlohmann::json s1cases = s2test::read_json(dir + "/s1/cases.json");
+    std::vector<int64_t> codes;
+    for (const auto& c : s1cases.at("cases"))
+        if (codes.empty() && c.contains("prompt_codes") && !c.at("prompt_codes").is_null()) codes = ints(c.at("prompt_codes"));
+    if (codes.empty()) {
+        BOOST_TEST_MESSAGE("no prompted S1 case; skipped");
+        return;
+    }
+    const fs::path tmp = fs::temp_directory_path() / ("troupe-tts-batch-" + std::to_string(::getpid()));
+    fs::create_directories(tmp);
+    std::ofstream(tmp / "codes.txt") << nlohmann::json(codes).dump();
+    const std::string base = std::string(TROUPE_CLI) + " --json tts synth --s1 " + quote(dir + "/models/s1.ckpt") +
+                             " --s2 " + quote(dir + "/models/s2.pth") + " --ref " + quote(dir + "/s2/ref_a.wav") +
+                             " --prompt-codes " + quote((tmp / "codes.txt").string()) +
+                             " --ref-text '안녕하세요. 반갑습니다.'" +
+                             " --text '오늘은 날씨가 좋네요. 내일은 비가 온다고 합니다. 우산을 꼭 챙기세요.'";
+    auto json_of = [](const std::string& out) {
+        const auto at = out.rfind("\n{\"");
+        return nlohmann::json::parse(out.substr(at == std::string::npos ? 0 : at + 1));
+    };
+    for (const std::string sampling : {" --top-k 1", " --seed 3"}) {
+        BOOST_TEST_CONTEXT(sampling) {
+            int status = 0;
+            const std::string one = run(base + sampling + " -o " + quote((tmp / "one.wav").string()), status);
+            BOOST_REQUIRE_MESSAGE(status == 0, one);
+            const std::string batch = run(base + sampling + " --s1-batch -o " + quote((tmp / "batch.wav").string()), status);
+            BOOST_REQUIRE_MESSAGE(status == 0, batch);
+            const nlohmann::json j1 = json_of(one), jb = json_of(batch);
+            const auto& s1 = j1.at("segments");
+            const auto& sb = jb.at("segments");
+            BOOST_REQUIRE(s1.size() >= 2u);
+            BOOST_REQUIRE(sb.size() == s1.size());
+            BOOST_TEST(s1.at(0).at("phones") != s1.at(1).at("phones"));  // rows of different lengths
+            for (size_t i = 0; i < s1.size(); ++i) {
+                BOOST_TEST(sb.at(i).at("tokens") == s1.at(i).at("tokens"), "segment " << i);
+                BOOST_TEST(sb.at(i).at("stop") == s1.at(i).at("stop"), "segment " << i);
+                BOOST_TEST(!s1.at(i).at("tokens").empty());
+            }
+            const std::string w1 = read_bytes(tmp / "one.wav"), wb = read_bytes(tmp / "batch.wav");
+            BOOST_TEST(w1.size() > 44u);
+            BOOST_TEST((w1 == wb), "the WAVs differ");
+        }
+    }
+    fs::remove_all(tmp);
+}

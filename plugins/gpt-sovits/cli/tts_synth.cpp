@@ -45,7 +45,7 @@ int synth(const std::vector<std::string>& args, const CommandContext& ctx) {
     uint64_t seed = 0;
     int64_t top_k = 15;
     double top_p = 1.0, temperature = 1.0, penalty = 1.35, noise_scale = 0.5, speed = 1.0, pause = 0.3;
-    bool stream = false, raw = false;
+    bool stream = false, raw = false, s1_batch = false;
     s2::StreamOptions chunking;
     options.add_options()
         ("s1", po::value(&s1)->required(), "S1 GPT checkpoint (upstream .ckpt, or .safetensors)")
@@ -74,6 +74,7 @@ int synth(const std::vector<std::string>& args, const CommandContext& ctx) {
         ("speed", po::value(&speed), "speaking rate (latent interpolation)")
         ("pause", po::value(&pause), "seconds of silence after each segment")
         ("split", po::value(&split), "text cut method: sentences, cut0..cut5")
+        ("s1-batch", po::bool_switch(&s1_batch), "S1 decodes all segments as one batch (not with --stream)")
         ("device", po::value(&device), "cpu, cuda, cuda:N")
         ("dump", po::value(&dump), "also write the float waveform and tokens to this .safetensors file");
     po::variables_map vm;
@@ -95,6 +96,7 @@ int synth(const std::vector<std::string>& args, const CommandContext& ctx) {
     eo.s2_path = s2;
     eo.hubert_dir = hubert;
     eo.device = device;
+    eo.s1_batch = s1_batch;
     auto engine = gsv::Engine::load(eo);
 
     gsv::VoiceSpec voice;

@@ -74,6 +74,7 @@ std::shared_ptr<Engine> Engine::load(const EngineOptions& options) {
     e->s1_ = s1::load_s1(options.s1_path, e->device_, s1_dtype);
     e->s2_ = std::make_unique<s2::S2Model>(s2::S2Model::load(options.s2_path, e->device_));
     e->hubert_dir_ = options.hubert_dir;
+    e->s1_batch_ = options.s1_batch;
     return e;
 }
 
@@ -152,32 +153,59 @@ std::shared_ptr<const PreparedVoice> Engine::prepare_voice(const VoiceSpec& spec
     return voice;
 }
 
-s1::DecodeResult Engine::decode_tokens(const PreparedVoice& voice, const std::vector<int64_t>& phones,
-                                       const SynthOptions& options, uint64_t seed, std::function<bool(int64_t)> on_token) {
+at::Tensor Engine::text_row(const PreparedVoice& voice, const std::vector<int64_t>& phones) const {
     if (phones.empty()) throw Error(Errc::invalid_argument, "GPT-SoVITS: empty target phone sequence");
     const int64_t vocab = s1_.config.phoneme_vocab_size;
     for (int64_t id : phones)
         if (id < 0 || id >= vocab) throw Error(Errc::invalid_argument, fmt::format("target phone id {} outside [0, {})", id, vocab));
     std::vector<int64_t> all = voice.prompt_phones;
     all.insert(all.end(), phones.begin(), phones.end());
+    return to_tensor(all, device_);
+}
+
+s1::DecodeOptions Engine::decode_options(const SynthOptions& options, uint64_t seed) const {
     s1::DecodeOptions o;
     o.sampling.top_k = options.top_k;
     o.sampling.top_p = options.top_p;
     o.sampling.temperature = options.temperature;
     o.sampling.repetition_penalty = options.repetition_penalty;
     o.early_stop_num = s1_.config.early_stop_num();
-    o.on_token = std::move(on_token);
     // Exp(1) noise drawn on the CPU from the seed, so a seed gives the same tokens on every device.
     auto gen = std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed));
     o.noise = [gen](int64_t, const at::Tensor& probs) {
         return at::empty(probs.sizes(), at::kFloat).exponential_(1.0, *gen).to(probs.device(), probs.scalar_type());
     };
+    return o;
+}
+
+s1::DecodeResult Engine::decode_tokens(const PreparedVoice& voice, const std::vector<int64_t>& phones,
+                                       const SynthOptions& options, uint64_t seed, std::function<bool(int64_t)> on_token) {
+    const at::Tensor row = text_row(voice, phones);
+    s1::DecodeOptions o = decode_options(options, seed);
+    o.on_token = std::move(on_token);
     at::Tensor prompt = voice.prompt_phones.empty() ? at::Tensor() : voice.prompt_codes;
-    return s1::infer_panel(*s1_.model, to_tensor(all, device_), at::Tensor(), prompt, o);
+    return s1::infer_panel(*s1_.model, row, at::Tensor(), prompt, o);
+}
+
+std::vector<s1::BatchRowResult> Engine::decode_batch(const PreparedVoice& voice,
+                                                     const std::vector<std::vector<int64_t>>& segments,
+                                                     const SynthOptions& options) {
+    std::vector<at::Tensor> rows;
+    for (const auto& phones : segments) rows.push_back(text_row(voice, phones));
+    s1::DecodeOptions o = decode_options(options, options.seed);
+    // Row i draws from its own generator, seeded as the unbatched decode of segment i is.
+    std::vector<std::shared_ptr<at::Generator>> gens;
+    for (size_t i = 0; i < segments.size(); ++i)
+        gens.push_back(std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(options.seed + i)));
+    o.row_noise = [gens](int64_t row, int64_t, const at::Tensor& probs) {
+        return at::empty(probs.sizes(), at::kFloat).exponential_(1.0, *gens[size_t(row)]).to(probs.device(), probs.scalar_type());
+    };
+    return s1::infer_panel_batch(*s1_.model, rows, {}, voice.prompt_codes, o);
 }
 
 SynthSegment Engine::run_segment(const PreparedVoice& voice, const std::vector<int64_t>& phones,
-                                 const SynthOptions& options, uint64_t seed, const Streaming* streaming) {
+                                 const SynthOptions& options, uint64_t seed, const Streaming* streaming,
+                                 const s1::BatchRowResult* decoded) {
     SynthSegment seg;
     seg.phones = phones;
     s2::DecodeOptions d;
@@ -197,9 +225,14 @@ SynthSegment Engine::run_segment(const PreparedVoice& voice, const std::vector<i
     }
     std::function<bool(int64_t)> on_token;
     if (stream) on_token = [&stream](int64_t token) { return stream->push(token); };
-    const s1::DecodeResult r = decode_tokens(voice, phones, options, seed, on_token);
-    seg.stop = r.stop;
-    seg.tokens = r.kept;
+    if (decoded) {
+        seg.stop = decoded->stop;
+        seg.tokens = decoded->kept;
+    } else {
+        const s1::DecodeResult r = decode_tokens(voice, phones, options, seed, on_token);
+        seg.stop = r.stop;
+        seg.tokens = r.kept;
+    }
     if (!seg.tokens.defined() || seg.tokens.numel() == 0)
         throw Error(Errc::runtime, "GPT-SoVITS: S1 generated no semantic tokens for a segment");
     if (stream) {
@@ -235,8 +268,13 @@ SynthResult Engine::synthesize_phones(const PreparedVoice& voice, const std::vec
     SynthResult result;
     result.sample_rate = sample_rate();
     const size_t pause = size_t(double(result.sample_rate) * options.pause_seconds);
+    // One S1 batch for all segments (s1_batch; upstream's parallel_infer), else one S1 decode each.
+    std::vector<s1::BatchRowResult> decoded;
+    if (s1_batch_ && !streaming && segments.size() > 1 && !voice.prompt_phones.empty())
+        decoded = decode_batch(voice, segments, options);
     for (size_t i = 0; i < segments.size(); ++i) {
-        SynthSegment seg = run_segment(voice, segments[i], options, options.seed + i, streaming);
+        SynthSegment seg = run_segment(voice, segments[i], options, options.seed + i, streaming,
+                                       decoded.empty() ? nullptr : &decoded[i]);
         const float* p = seg.audio.data_ptr<float>();
         result.samples.insert(result.samples.end(), p, p + seg.audio.numel());
         result.samples.insert(result.samples.end(), pause, 0.0f);

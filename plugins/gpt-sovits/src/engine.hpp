@@ -33,6 +33,12 @@ struct EngineOptions {
     std::string hubert_dir;    // chinese-hubert-base HF folder; empty = prompt codes must be given
     std::string device = "cpu";
     std::string s1_dtype = "float32";  // S1 weights/activations: float32 | bfloat16 | float16 (logits stay float32)
+    /// Decode a request's segments in one S1 batch (s1::infer_panel_batch, static steps) instead of
+    /// one after the other. Each segment keeps its own noise (seed + segment index), so the tokens
+    /// are those of the unbatched decode except that a segment cut by the early stop or the step cap
+    /// loses its last token (upstream's parallel_infer). Not used for streaming, reference-free
+    /// voices or a single segment (those decode one segment at a time).
+    bool s1_batch = false;
 };
 
 /// What defines a voice. Either hubert (engine) or prompt_codes produce the prompt semantic codes;
@@ -111,8 +117,16 @@ public:
 
 private:
     Engine();
+    /// S1 then S2 for one segment; with `decoded` (from decode_batch) S1 already ran.
     SynthSegment run_segment(const PreparedVoice& voice, const std::vector<int64_t>& phones, const SynthOptions& options,
-                             uint64_t seed, const Streaming* streaming);
+                             uint64_t seed, const Streaming* streaming, const s1::BatchRowResult* decoded = nullptr);
+    /// S1 options for a request, its sampling noise drawn on the CPU from `seed`.
+    s1::DecodeOptions decode_options(const SynthOptions& options, uint64_t seed) const;
+    /// Target phones after the voice's prompt phones, checked against the phone vocabulary.
+    at::Tensor text_row(const PreparedVoice& voice, const std::vector<int64_t>& phones) const;
+    /// S1 for every segment in one batch (EngineOptions::s1_batch); segment i's noise from seed + i.
+    std::vector<s1::BatchRowResult> decode_batch(const PreparedVoice& voice, const std::vector<std::vector<int64_t>>& segments,
+                                                 const SynthOptions& options);
     /// S1 for one segment; `on_token` (may be empty) sees each token as it is generated.
     s1::DecodeResult decode_tokens(const PreparedVoice& voice, const std::vector<int64_t>& phones,
                                    const SynthOptions& options, uint64_t seed,
@@ -123,6 +137,7 @@ private:
     s1::LoadedS1 s1_;
     std::unique_ptr<ssl::Encoder> hubert_;
     std::string hubert_dir_;
+    bool s1_batch_ = false;
     text::KoreanFrontend frontend_;
     std::mutex mutex_;
     std::map<std::string, std::shared_ptr<const PreparedVoice>> voices_;

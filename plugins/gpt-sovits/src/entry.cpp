@@ -112,6 +112,7 @@ private:
         o.hubert_dir = p.path("model.hubert");
         o.device = p.string("device", o.device);
         o.s1_dtype = p.string("s1_dtype", o.s1_dtype);
+        o.s1_batch = p.boolean("s1_batch", o.s1_batch);
         return Engine::load(o);
     }
 

@@ -13,23 +13,25 @@
 
 namespace troupe::sovits::s1 {
 
-DecodeGraph::DecodeGraph(Text2SemanticDecoderImpl& model, int64_t capacity, bool use_graph)
-    : model_(model), capacity_(capacity) {
+DecodeGraph::DecodeGraph(Text2SemanticDecoderImpl& model, int64_t capacity, bool use_graph, int64_t batch)
+    : model_(model), capacity_(capacity), batch_(batch) {
     torch::NoGradGuard no_grad;
     // Ordinary tensors even when built under InferenceMode: a pooled graph may serve callers in
     // either mode, and inference tensors cannot be updated in place outside it.
     c10::InferenceMode normal_tensors(false);
     if (capacity <= 0) throw Error(Errc::invalid_argument, "S1 decode graph: capacity must be positive");
+    if (batch <= 0) throw Error(Errc::invalid_argument, "S1 decode graph: batch must be positive");
     if (model.is_training()) throw Error(Errc::invalid_argument, "S1 decode graph: the model must be in eval mode");
     const S1Config& cfg = model.config();
     const at::Tensor p0 = model.parameters().front();
-    cache_ = KVCache::allocate(size_t(cfg.n_layer), 1, capacity, cfg.hidden_dim, p0.options());
+    cache_ = KVCache::allocate(size_t(cfg.n_layer), batch, capacity, cfg.hidden_dim, p0.options());
     const auto longs = at::TensorOptions().dtype(at::kLong).device(p0.device());
-    token_ = at::zeros({1, 1}, longs);
+    token_ = at::zeros({batch, 1}, longs);
     audio_pos_ = at::zeros({1}, longs);
     cache_pos_ = at::zeros({1}, longs);
     key_index_ = at::arange(capacity, longs);
-    logits_ = at::zeros({1, cfg.vocab_size}, p0.options().dtype(at::kFloat));
+    if (batch > 1) key_pad_ = at::zeros({batch, capacity}, longs.dtype(at::kBool));
+    logits_ = at::zeros({batch, cfg.vocab_size}, p0.options().dtype(at::kFloat));
     if (use_graph && CudaGraph::available(p0.device())) {
         graph_ = std::make_unique<CudaGraph>();
         graph_->capture([this] { run_step(capacity_); });  // warm-up steps write position 0 (token 0)
@@ -54,18 +56,29 @@ void DecodeGraph::run_step(int64_t window) {
         }
     KVCache& kv = window < capacity_ ? view : cache_;
     const at::Tensor keys = window < capacity_ ? key_index_.slice(0, 0, window) : key_index_;
-    const at::Tensor x = model_.embed_audio_at(token_, audio_pos_);         // (1, 1, d)
-    const at::Tensor blocked = at::gt(keys, cache_pos_).unsqueeze(0);       // (1, window)
-    const at::Tensor h = model_.transform_at(x, blocked, kv, cache_pos_);  // (1, 1, d)
+    const at::Tensor x = model_.embed_audio_at(token_, audio_pos_);         // (B, 1, d)
+    at::Tensor blocked = at::gt(keys, cache_pos_).unsqueeze(0);             // (1, window)
+    if (batch_ > 1)  // per row: the keys after the position and the row's pad columns, (B, 1, window)
+        blocked = at::logical_or(blocked, window < capacity_ ? key_pad_.slice(1, 0, window) : key_pad_).unsqueeze(1);
+    const at::Tensor h = model_.transform_at(x, blocked, kv, cache_pos_);  // (B, 1, d)
     logits_.copy_(model_.predict(h.select(1, 0)));
 }
 
-at::Tensor DecodeGraph::prefill(const at::Tensor& xy, const at::Tensor& mask) {
+at::Tensor DecodeGraph::prefill(const at::Tensor& xy, const at::Tensor& mask, const at::Tensor& key_pad) {
     torch::NoGradGuard no_grad;
-    const int64_t L = xy.size(1);
-    if (xy.dim() != 3 || xy.size(0) != 1 || L == 0 || L > capacity_)
+    const int64_t L = xy.dim() == 3 ? xy.size(1) : 0;
+    if (xy.dim() != 3 || xy.size(0) != batch_ || L == 0 || L > capacity_)
         throw Error(Errc::invalid_argument,
-                    fmt::format("S1 decode graph: prefill of {} positions for capacity {}", L, capacity_));
+                    fmt::format("S1 decode graph: prefill of {} rows of {} positions for {} rows of capacity {}",
+                                xy.dim() == 3 ? xy.size(0) : 0, L, batch_, capacity_));
+    if (key_pad.defined() && (key_pad.dim() != 2 || key_pad.size(0) != batch_ || key_pad.size(1) != L))
+        throw Error(Errc::invalid_argument, "S1 decode graph: the pad columns must be (batch, prefill length)");
+    if (batch_ > 1) {  // in place: a captured step reads this buffer
+        key_pad_.zero_();
+        if (key_pad.defined()) key_pad_.slice(1, 0, L).copy_(key_pad);
+    } else if (key_pad.defined() && key_pad.any().item<bool>()) {
+        throw Error(Errc::invalid_argument, "S1 decode graph: a batch-1 graph has no pad columns");
+    }
     // Positions after the prefill are masked until written; zero what an earlier decode left there
     // so that nothing non-finite can reach the (zero-weighted) attention sums.
     if (high_water_ > L)
@@ -86,7 +99,9 @@ at::Tensor& DecodeGraph::step(const at::Tensor& token, int64_t audio_pos, int64_
     if (cache_pos < 0 || cache_pos >= capacity_ || audio_pos < 0)
         throw Error(Errc::invalid_argument,
                     fmt::format("S1 decode graph: position {} outside capacity {}", cache_pos, capacity_));
-    token_.copy_(token.reshape({1, 1}));
+    if (token.numel() != batch_)
+        throw Error(Errc::invalid_argument, fmt::format("S1 decode graph: {} tokens for {} rows", token.numel(), batch_));
+    token_.copy_(token.reshape({batch_, 1}));
     audio_pos_.fill_(audio_pos);
     cache_pos_.fill_(cache_pos);
     if (graphed_) graph_->replay();
@@ -129,12 +144,12 @@ std::vector<const void*> fingerprint(Text2SemanticDecoderImpl& model) {
 
 }  // namespace
 
-std::shared_ptr<DecodeGraph> DecodeGraph::acquire(Text2SemanticDecoderImpl& model, int64_t capacity) {
+std::shared_ptr<DecodeGraph> DecodeGraph::acquire(Text2SemanticDecoderImpl& model, int64_t capacity, int64_t batch) {
     std::shared_ptr<torch::nn::Module> owner;
     try {
         owner = model.shared_from_this();
     } catch (const std::bad_weak_ptr&) {
-        return std::make_shared<DecodeGraph>(model, capacity);
+        return std::make_shared<DecodeGraph>(model, capacity, true, batch);
     }
     std::weak_ptr<torch::nn::Module> weak = owner;
     owner.reset();
@@ -148,7 +163,8 @@ std::shared_ptr<DecodeGraph> DecodeGraph::acquire(Text2SemanticDecoderImpl& mode
             if (it->owner.expired()) {
                 dead.push_back(std::move(it->graph));
                 it = p.idle.erase(it);
-            } else if (!graph && it->model == &model && it->graph->capacity() == capacity && it->fingerprint == fp) {
+            } else if (!graph && it->model == &model && it->graph->capacity() == capacity &&
+                       it->graph->batch() == batch && it->fingerprint == fp) {
                 graph = std::move(it->graph);
                 it = p.idle.erase(it);
             } else {
@@ -157,7 +173,7 @@ std::shared_ptr<DecodeGraph> DecodeGraph::acquire(Text2SemanticDecoderImpl& mode
         }
     }
     dead.clear();
-    if (!graph) graph = std::make_unique<DecodeGraph>(model, capacity);
+    if (!graph) graph = std::make_unique<DecodeGraph>(model, capacity, true, batch);
     const Text2SemanticDecoderImpl* key = &model;
     return std::shared_ptr<DecodeGraph>(graph.release(), [weak, key, fp](DecodeGraph* g) {
         std::unique_ptr<DecodeGraph> own(g), evicted;

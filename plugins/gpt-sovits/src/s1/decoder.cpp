@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <torch/autograd.h>
 
+#include <utility>
+
 namespace troupe::sovits::s1 {
 
 const char* to_string(StopReason r) {
@@ -124,23 +126,25 @@ DecodeResult infer_panel(Text2SemanticDecoderImpl& model, const at::Tensor& phon
     return r;
 }
 
-std::vector<BatchRowResult> infer_panel_batch(Text2SemanticDecoderImpl& model, const std::vector<at::Tensor>& phone_ids,
-                                              const std::vector<at::Tensor>& bert, const at::Tensor& prompt,
-                                              const DecodeOptions& opt) {
-    torch::NoGradGuard no_grad;
+namespace {
+
+// The left-padded prefill of a batched decode (upstream's infer_panel_batch_infer).
+struct BatchPrefill {
+    at::Tensor xy_pos;   // (B, src, d): every row's text (own positions from 0) left-padded, then the prompt
+    at::Tensor mask;     // (B, src, src) bool, true = blocked: the prefill mask plus the pad columns
+    at::Tensor key_pad;  // (B, src) bool: the pad columns
+    at::Tensor y;        // (B, T): the prompt in every row
+    int64_t src = 0;
+};
+
+BatchPrefill batch_prefill(Text2SemanticDecoderImpl& model, const std::vector<at::Tensor>& phone_ids,
+                           const std::vector<at::Tensor>& bert, const at::Tensor& prompt) {
     const S1Config& cfg = model.config();
     const int64_t B = int64_t(phone_ids.size());
-    if (B == 0) return {};
-    if (!bert.empty() && int64_t(bert.size()) != B)
-        throw Error(Errc::invalid_argument, "S1 batch: one BERT tensor (or none) per row");
-    if (!prompt.defined() || prompt.numel() == 0)
-        throw Error(Errc::invalid_argument, "S1 batch: reference-free mode needs infer_panel (upstream falls back too)");
-    if (opt.max_steps <= 0) throw Error(Errc::invalid_argument, "S1: max_steps must be positive");
     const auto device = model.parameters().front().device();
     at::Tensor p = prompt.to(device, at::kLong).reshape({1, -1});
     if (p.min().item<int64_t>() < 0 || p.max().item<int64_t>() >= cfg.eos)
         throw Error(Errc::invalid_argument, fmt::format("S1: prompt code outside [0, {})", cfg.eos));
-
     // Text rows: own positions from 0, then left-padded with zero vectors.
     std::vector<at::Tensor> xs;
     int64_t max_len = 0;
@@ -164,46 +168,74 @@ std::vector<BatchRowResult> infer_panel_batch(Text2SemanticDecoderImpl& model, c
             pad_mask[i].slice(0, 0, pad).fill_(true);
         }
     }
-    at::Tensor y = p.expand({B, p.size(1)}).contiguous();
-    const int64_t prefix_len = y.size(1);
-    at::Tensor xy_pos = at::cat({at::cat(xs, 0), model.embed_audio(y, 0)}, 1);
-    const int64_t src = max_len + prefix_len;
-    const at::Tensor padding = at::cat({pad_mask, at::zeros({B, prefix_len}, bool_opts)}, 1);
-    at::Tensor mask = Text2SemanticDecoderImpl::prefill_mask(max_len, prefix_len, device).unsqueeze(0).expand({B, src, src});
-    mask = mask.logical_or(padding.unsqueeze(1));
+    BatchPrefill out;
+    out.y = p.expand({B, p.size(1)}).contiguous();
+    const int64_t prefix_len = out.y.size(1);
+    out.xy_pos = at::cat({at::cat(xs, 0), model.embed_audio(out.y, 0)}, 1);
+    out.src = max_len + prefix_len;
+    out.key_pad = at::cat({pad_mask, at::zeros({B, prefix_len}, bool_opts)}, 1);
+    const int64_t src = out.src;
+    out.mask = Text2SemanticDecoderImpl::prefill_mask(max_len, prefix_len, device).unsqueeze(0).expand({B, src, src});
+    out.mask = out.mask.logical_or(out.key_pad.unsqueeze(1));
+    return out;
+}
 
-    std::vector<BatchRowResult> out(static_cast<size_t>(B));
-    std::vector<bool> done(size_t(B), false);
+// What upstream returns for a row that finished at step idx: y (with this step's token, the EOS
+// or the token an early stop drops, as its last column) less that last column.
+void finish_row(BatchRowResult& r, const at::Tensor& y_row, int64_t idx, StopReason why) {
+    r.y = y_row.slice(0, 0, y_row.size(0) - 1).unsqueeze(0);
+    r.idx = idx;
+    r.kept = idx == 0 ? r.y : r.y.slice(1, r.y.size(1) - idx);
+    r.stop = why;
+}
+
+// One step's sampling for the rows still running: `full` (b, V) float32 raw logits, `y` (b, len)
+// their tokens so far, `rows` their indices in the caller's list. Returns the samples (b, 1) and (on
+// the host) whether each row stops with EOS.
+std::pair<at::Tensor, std::vector<bool>> sample_rows(const S1Config& cfg, const at::Tensor& full, const at::Tensor& y,
+                                                     const std::vector<int64_t>& rows, int64_t idx,
+                                                     const DecodeOptions& opt) {
+    at::Tensor logits = idx < opt.min_steps ? full.slice(1, 0, cfg.vocab_size - 1) : full;
+    const at::Tensor probs = logits_to_probs(logits, y, opt.sampling);  // penalises `logits` in place
+    at::Tensor samples;
+    if (opt.row_noise) {
+        std::vector<at::Tensor> noise;
+        for (size_t pos = 0; pos < rows.size(); ++pos)
+            noise.push_back(opt.row_noise(rows[pos], idx, probs.slice(0, int64_t(pos), int64_t(pos) + 1)));
+        samples = sample_with_noise(probs, at::cat(noise, 0));
+    } else {
+        samples = opt.noise ? sample_with_noise(probs, opt.noise(idx, probs)) : sample(probs, opt.generator);
+    }
+    const at::Tensor finished =
+        at::logical_or(samples.select(1, 0) == cfg.eos, at::argmax(logits, -1) == cfg.eos).to(at::kCPU).contiguous();
+    std::vector<bool> stop(size_t(finished.size(0)));
+    for (int64_t i = 0; i < finished.size(0); ++i) stop[size_t(i)] = finished.data_ptr<bool>()[i];
+    return {samples.to(at::kLong), stop};
+}
+
+// The eager batched decode: rows leave the batch (and the KV cache) when they finish.
+void decode_batch_eager(Text2SemanticDecoderImpl& model, BatchPrefill pre, const DecodeOptions& opt,
+                        std::vector<BatchRowResult>& out) {
+    const auto device = pre.y.device();
+    const int64_t prefix_len = pre.y.size(1);
+    at::Tensor y = pre.y, xy_pos = pre.xy_pos, mask = pre.mask;
     std::vector<int64_t> row_of;  // batch position → original row
-    for (int64_t i = 0; i < B; ++i) row_of.push_back(i);
+    for (int64_t i = 0; i < y.size(0); ++i) row_of.push_back(i);
     KVCache cache;
     cache.reserve = std::min<int64_t>(opt.max_steps, 512);
-    auto finish = [&](int64_t pos, int64_t idx, StopReason why) {
-        const int64_t row = row_of[size_t(pos)];
-        BatchRowResult& r = out[size_t(row)];
-        r.y = y[pos].slice(0, 0, y.size(1) - 1).unsqueeze(0);
-        r.idx = idx;
-        r.kept = idx == 0 ? r.y : r.y.slice(1, r.y.size(1) - idx);
-        r.stop = why;
-        done[size_t(row)] = true;
-    };
     for (int64_t idx = 0; idx < opt.max_steps; ++idx) {
         const at::Tensor h = model.transform(xy_pos, mask, &cache);
-        at::Tensor full = model.predict(h.select(1, h.size(1) - 1)).to(at::kFloat);  // (b, V)
-        mask = idx == 0 ? at::constant_pad_nd(mask.slice(1, src - 1, src), {0, 1}, 0)
+        const at::Tensor full = model.predict(h.select(1, h.size(1) - 1)).to(at::kFloat);  // (b, V)
+        mask = idx == 0 ? at::constant_pad_nd(mask.slice(1, pre.src - 1, pre.src), {0, 1}, 0)
                         : at::constant_pad_nd(mask, {0, 1}, 0);
-        at::Tensor logits = idx < opt.min_steps ? full.slice(1, 0, cfg.vocab_size - 1) : full;
-        const at::Tensor probs = logits_to_probs(logits, y, opt.sampling);
-        const at::Tensor samples = opt.noise ? sample_with_noise(probs, opt.noise(idx, probs)) : sample(probs, opt.generator);
-        y = at::cat({y, samples.to(at::kLong)}, 1);
-        const at::Tensor finished =
-            at::logical_or(samples.select(1, 0) == cfg.eos, at::argmax(logits, -1) == cfg.eos).to(at::kCPU);
+        const auto [samples, finished] = sample_rows(model.config(), full, y, row_of, idx, opt);
+        y = at::cat({y, samples}, 1);
         std::vector<int64_t> keep;
-        for (int64_t pos = 0; pos < finished.size(0); ++pos) {
-            if (finished[pos].item<bool>()) finish(pos, idx, StopReason::eos);
+        for (int64_t pos = 0; pos < y.size(0); ++pos) {
+            if (finished[size_t(pos)]) finish_row(out[size_t(row_of[size_t(pos)])], y[pos], idx, StopReason::eos);
             else keep.push_back(pos);
         }
-        if (int64_t(keep.size()) != finished.size(0)) {
+        if (int64_t(keep.size()) != y.size(0)) {
             const at::Tensor rows = at::tensor(keep, at::TensorOptions().dtype(at::kLong)).to(device);
             y = y.index_select(0, rows);
             mask = mask.index_select(0, rows);
@@ -215,12 +247,78 @@ std::vector<BatchRowResult> infer_panel_batch(Text2SemanticDecoderImpl& model, c
         const bool early = opt.early_stop_num != -1 && y.size(1) - prefix_len > opt.early_stop_num;
         if (early || idx == opt.max_steps - 1) {
             for (int64_t pos = 0; pos < y.size(0); ++pos)
-                finish(pos, idx, early ? StopReason::early_stop_num : StopReason::max_steps);
+                finish_row(out[size_t(row_of[size_t(pos)])], y[pos], idx,
+                           early ? StopReason::early_stop_num : StopReason::max_steps);
             break;
         }
         if (y.size(0) == 0) break;
         xy_pos = model.embed_audio(y.slice(1, y.size(1) - 1), prefix_len + idx);
     }
+}
+
+// The static batched decode (s1/decode_graph.hpp): every row stays in the batch; the finished ones
+// are fed token 0 and their logits ignored. Sampling sees only the running rows, in their order,
+// exactly as in the eager path (the same noise callback arguments, the same generator draws).
+void decode_batch_static(Text2SemanticDecoderImpl& model, BatchPrefill pre, const DecodeOptions& opt,
+                         std::vector<BatchRowResult>& out) {
+    const auto device = pre.y.device();
+    const int64_t B = pre.y.size(0), prefix_len = pre.y.size(1);
+    int64_t steps = opt.max_steps;  // the loop ends after min(max_steps, early_stop_num + 1) steps
+    if (opt.early_stop_num >= 0) steps = std::min(steps, opt.early_stop_num + 1);
+    const auto graph = DecodeGraph::acquire(model, DecodeGraph::round_capacity(pre.src + steps - 1), B);
+    at::Tensor y = pre.y;
+    std::vector<int64_t> running;  // rows still decoding, ascending
+    for (int64_t i = 0; i < B; ++i) running.push_back(i);
+    at::Tensor running_rows;  // `running` on the device, while some rows have finished
+    for (int64_t idx = 0; idx < opt.max_steps; ++idx) {
+        at::Tensor full;  // (B, V) float32
+        if (idx == 0) {
+            const at::Tensor h = graph->prefill(pre.xy_pos, pre.mask, pre.key_pad);
+            full = model.predict(h.select(1, h.size(1) - 1)).to(at::kFloat);
+        } else {
+            full = graph->step(y.slice(1, y.size(1) - 1), prefix_len + idx - 1, pre.src + idx - 1);
+        }
+        const bool all = int64_t(running.size()) == B;
+        const auto [samples, finished] = all ? sample_rows(model.config(), full, y, running, idx, opt)
+                                             : sample_rows(model.config(), full.index_select(0, running_rows),
+                                                           y.index_select(0, running_rows), running, idx, opt);
+        y = at::cat({y, all ? samples : at::zeros({B, 1}, samples.options()).index_copy_(0, running_rows, samples)}, 1);
+        std::vector<int64_t> keep;
+        for (size_t pos = 0; pos < running.size(); ++pos) {
+            if (finished[pos]) finish_row(out[size_t(running[pos])], y[running[pos]], idx, StopReason::eos);
+            else keep.push_back(running[pos]);
+        }
+        const bool early = opt.early_stop_num != -1 && y.size(1) - prefix_len > opt.early_stop_num;
+        if (early || idx == opt.max_steps - 1) {
+            for (int64_t row : keep)
+                finish_row(out[size_t(row)], y[row], idx, early ? StopReason::early_stop_num : StopReason::max_steps);
+            break;
+        }
+        if (keep.empty()) break;
+        if (keep.size() != running.size()) {
+            running = keep;
+            running_rows = at::tensor(running, at::TensorOptions().dtype(at::kLong)).to(device);
+        }
+    }
+}
+
+}  // namespace
+
+std::vector<BatchRowResult> infer_panel_batch(Text2SemanticDecoderImpl& model, const std::vector<at::Tensor>& phone_ids,
+                                              const std::vector<at::Tensor>& bert, const at::Tensor& prompt,
+                                              const DecodeOptions& opt) {
+    torch::NoGradGuard no_grad;
+    const int64_t B = int64_t(phone_ids.size());
+    if (B == 0) return {};
+    if (!bert.empty() && int64_t(bert.size()) != B)
+        throw Error(Errc::invalid_argument, "S1 batch: one BERT tensor (or none) per row");
+    if (!prompt.defined() || prompt.numel() == 0)
+        throw Error(Errc::invalid_argument, "S1 batch: reference-free mode needs infer_panel (upstream falls back too)");
+    if (opt.max_steps <= 0) throw Error(Errc::invalid_argument, "S1: max_steps must be positive");
+    std::vector<BatchRowResult> out(static_cast<size_t>(B));
+    BatchPrefill pre = batch_prefill(model, phone_ids, bert, prompt);
+    if (opt.static_decode) decode_batch_static(model, std::move(pre), opt, out);
+    else decode_batch_eager(model, std::move(pre), opt, out);
     return out;
 }
 

@@ -32,10 +32,16 @@ struct DecodeOptions {
     /// Optional: supplies the Exp(1) noise of a step (shape of the probabilities) instead of the
     /// generator (tests, reproducible runs across implementations).
     std::function<at::Tensor(int64_t step, const at::Tensor& probs)> noise;
+    /// Optional (infer_panel_batch only; takes precedence over `noise`): the noise of one row,
+    /// `row` its index in the caller's list, `probs` (1, V') its probabilities. Gives every row the
+    /// draws a one-row decode of it would get (e.g. one seeded generator per row), whichever other
+    /// rows are still running.
+    std::function<at::Tensor(int64_t row, int64_t step, const at::Tensor& probs)> row_noise;
     bool record_logits = false;   // keep every step's raw logits (before slicing and penalty)
-    /// infer_panel's steps after the prefill use s1/decode_graph.hpp (K/V preallocated for the
-    /// whole decode, static shapes, one CUDA-graph replay per token where available, eager
-    /// elsewhere); false: the growing KV cache with one position more per step.
+    /// The steps after the prefill (infer_panel and infer_panel_batch) use s1/decode_graph.hpp (K/V
+    /// preallocated for the whole decode, static shapes, one CUDA-graph replay per token where
+    /// available, eager elsewhere); false: the growing KV cache with one position more per step
+    /// (and, batched, rows leaving the cache as they finish).
     bool static_decode = true;
     /// Optional (infer_panel only): called with every generated token as soon as it is known
     /// (EOS excluded; the step's host transfer already happened, so this adds no device sync).
@@ -78,8 +84,15 @@ struct BatchRowResult {
 /// Upstream's batched decode ("parallel_infer", Text2SemanticDecoder.infer_panel_batch_infer):
 /// every row's text is embedded with its own positions from 0, then left-padded with zero vectors
 /// to the longest row; pad columns are masked for every query; all rows share `prompt` (1, T > 0).
-/// Rows leave the batch (and the KV cache) when they produce EOS. Unlike infer_panel, an early stop
-/// (or the step cap) drops the last token of the rows still running, as upstream does.
+/// Rows finish independently when they produce EOS. Unlike infer_panel, an early stop (or the step
+/// cap) drops the last token of the rows still running, as upstream does.
+/// With options.static_decode (the default) every row stays in one static-shape batch
+/// (s1/decode_graph.hpp: left padding puts every row's prompt and generated tokens at the same cache
+/// positions; the pad columns are masked per row; finished rows are fed token 0 and ignored).
+/// Either way sampling sees only the rows still running, in row order: `noise` is called with
+/// their probabilities (b_running, V) and the generator draws for them only, so both paths give
+/// the same tokens for the same noise callback or generator state. Without static_decode finished
+/// rows leave the batch and the KV cache (upstream's behaviour, shapes shrinking).
 std::vector<BatchRowResult> infer_panel_batch(Text2SemanticDecoderImpl& model, const std::vector<at::Tensor>& phone_ids,
                                               const std::vector<at::Tensor>& bert, const at::Tensor& prompt,
                                               const DecodeOptions& options);
