@@ -321,16 +321,16 @@ cmd_bundle() {
     cp -r "$FUZZ_SRC/dict" "$FUZZ_SRC/corpus" "$stage/tests/fuzz/"
     # The corpora so far (each minimised: libFuzzer -merge keeps the inputs that add coverage) and the
     # campaign log, so that the device's campaign adds to them and --top-up knows what is done.
-    mkdir -p "$stage/work"
+    mkdir -p "$stage/corpora"
     if [ -n "$work" ]; then
-        [ -f "$work/campaigns.tsv" ] && cp "$work/campaigns.tsv" "$stage/work/"
+        [ -f "$work/campaigns.tsv" ] && cp "$work/campaigns.tsv" "$stage/corpora/"
         for f in "${bins[@]}"; do
             local t
             t=$(basename "$f")
             [ -d "$work/$t/corpus" ] || continue
-            mkdir -p "$stage/work/$t/corpus"
-            "$f" -merge=1 $(target_opts "$t") "$stage/work/$t/corpus" "$work/$t/corpus" >/dev/null 2>&1 ||
-                cp -n "$work/$t/corpus/"* "$stage/work/$t/corpus/"
+            mkdir -p "$stage/corpora/$t/corpus"
+            "$f" -merge=1 $(target_opts "$t") "$stage/corpora/$t/corpus" "$work/$t/corpus" >/dev/null 2>&1 ||
+                cp -n "$work/$t/corpus/"* "$stage/corpora/$t/corpus/"
         done
     fi
     tar cf - -C "$stage" . | xz -T0 -6 >"$out/payload.tar.xz"
