@@ -15,20 +15,47 @@
 
 using namespace troupe;
 
-BOOST_AUTO_TEST_CASE(synthesizes_korean_with_a_cached_voice) {
-    const std::string dir = s2test::gsv_dir();
-    const nlohmann::json s1cases = s2test::read_json(dir + "/s1/cases.json");
-    const nlohmann::json* prompted = nullptr;
-    for (const auto& c : s1cases["cases"])
-        if (c.contains("prompt_codes") && !c["prompt_codes"].is_null() && c.contains("prompt_text")) prompted = &c;
-    BOOST_REQUIRE(prompted);
-    const std::string codes = (std::filesystem::temp_directory_path() / ("troupe-gsv-codes-" + std::to_string(::getpid()))).string();
-    std::ofstream(codes) << (*prompted)["prompt_codes"].dump();
+namespace {
 
+// The fixture's last S1 case with prompt codes and a prompt transcript, its codes written to a
+// scratch file (removed with this object) for the voice parameter prompt_codes_file.
+struct PromptedCase {
+    nlohmann::json cases;
+    const nlohmann::json* c = nullptr;
+    std::string codes_file;
+
+    explicit PromptedCase(const std::string& tag) : cases(s2test::read_json(s2test::gsv_dir() + "/s1/cases.json")) {
+        for (const auto& x : cases["cases"])
+            if (x.contains("prompt_codes") && !x["prompt_codes"].is_null() && x.contains("prompt_text")) c = &x;
+        if (!c) return;
+        codes_file = (std::filesystem::temp_directory_path() / ("troupe-gsv-" + tag + "-" + std::to_string(::getpid()))).string();
+        std::ofstream(codes_file) << (*c)["prompt_codes"].dump();
+    }
+    PromptedCase(const PromptedCase&) = delete;
+    PromptedCase& operator=(const PromptedCase&) = delete;
+    ~PromptedCase() {
+        if (!codes_file.empty()) std::filesystem::remove(codes_file);
+    }
+};
+
+// A host that finds the built plugins.
+HostOptions plugin_host_options() {
     HostOptions o;
     o.plugin_paths = {std::string(TROUPE_BINARY_DIR) + "/plugins"};
     o.log_level = LogLevel::warn;
-    Host host(o);
+    return o;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(synthesizes_korean_with_a_cached_voice) {
+    const std::string dir = s2test::gsv_dir();
+    const PromptedCase fx("codes");
+    BOOST_REQUIRE(fx.c);
+    const nlohmann::json* prompted = fx.c;
+    const std::string& codes = fx.codes_file;
+
+    Host host(plugin_host_options());
     BOOST_REQUIRE(host.find_plugin("gpt-sovits"));
     {  // no checkpoints: it loads (a voice may name its own s1_file / s2_file); a voice without them fails
         auto bare = host.create_as<SpeechBackend>("gpt-sovits", PluginKind::speech_backend, {});
@@ -92,24 +119,17 @@ BOOST_AUTO_TEST_CASE(synthesizes_korean_with_a_cached_voice) {
     BOOST_TEST(s.message().find(secret) != std::string::npos, s.message());
     BOOST_TEST(s.message().find("TOP-SECRET") == std::string::npos, s.message());
     std::filesystem::remove(secret);
-    std::filesystem::remove(codes);
 }
 
 // The plugin parameter s1_batch = true (one S1 batch for a request's segments) gives the audio of the
 // unbatched plugin for a text of three sentences (three segments), greedy and sampled.
 BOOST_AUTO_TEST_CASE(s1_batch_parameter_keeps_the_audio) {
     const std::string dir = s2test::gsv_dir();
-    const nlohmann::json s1cases = s2test::read_json(dir + "/s1/cases.json");
-    const nlohmann::json* prompted = nullptr;
-    for (const auto& c : s1cases["cases"])
-        if (c.contains("prompt_codes") && !c["prompt_codes"].is_null() && c.contains("prompt_text")) prompted = &c;
-    BOOST_REQUIRE(prompted);
-    const std::string codes = (std::filesystem::temp_directory_path() / ("troupe-gsv-batch-" + std::to_string(::getpid()))).string();
-    std::ofstream(codes) << (*prompted)["prompt_codes"].dump();
-    HostOptions o;
-    o.plugin_paths = {std::string(TROUPE_BINARY_DIR) + "/plugins"};
-    o.log_level = LogLevel::warn;
-    Host host(o);
+    const PromptedCase fx("batch");
+    BOOST_REQUIRE(fx.c);
+    const nlohmann::json* prompted = fx.c;
+    const std::string& codes = fx.codes_file;
+    Host host(plugin_host_options());
     auto plain = host.create_as<SpeechBackend>("gpt-sovits", PluginKind::speech_backend,
                                               {{"model.s1", dir + "/models/s1.ckpt"}, {"model.s2", dir + "/models/s2.pth"}});
     auto batched = host.create_as<SpeechBackend>(
@@ -131,5 +151,4 @@ BOOST_AUTO_TEST_CASE(s1_batch_parameter_keeps_the_audio) {
         BOOST_TEST(a.samples.size() > 3 * pause);  // three segments, each followed by a pause
         BOOST_TEST((a.samples == b.samples), "top_k " << top_k << ": batched audio differs");
     }
-    std::filesystem::remove(codes);
 }

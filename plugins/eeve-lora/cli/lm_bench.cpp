@@ -130,18 +130,22 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
     go.sampling.max_new_tokens = new_tokens;
     go.eos_ids = {-1};
     go.session = session ? &*session : nullptr;
-    double best_prefill = 1e30, best_decode = 1e30;
-    for (int r = 0; r < repeats + 1; ++r) {  // the first run warms up (and captures the graph)
-        llama::KVCache cache = model.new_cache(1, prompt_tokens + 1);
+    // Seconds of one prefill of `ids` into a fresh cache (the last position's logits only).
+    auto timed_prefill = [&](const std::vector<int64_t>& ids) {
+        llama::KVCache cache = model.new_cache(1, int64_t(ids.size()) + 1);
         llama::ForwardOptions fo;
         fo.adapter = adapter.get();
         fo.cache = &cache;
         fo.last_only = true;
         sync();
-        t = now();
-        model.forward(at::tensor(prompt, at::kLong), fo);
+        const double t0 = now();
+        model.forward(at::tensor(ids, at::kLong), fo);
         sync();
-        const double p = now() - t;
+        return now() - t0;
+    };
+    double best_prefill = 1e30, best_decode = 1e30;
+    for (int r = 0; r < repeats + 1; ++r) {  // the first run warms up (and captures the graph)
+        const double p = timed_prefill(prompt);
         const llama::Generation g = llama::generate(model, prompt, adapter.get(), go);
         if (r == 0) continue;
         best_prefill = std::min(best_prefill, p);
@@ -154,16 +158,8 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
         for (int i = 0; i < tokens; ++i) p[i] = 3 + (i * 7919) % std::max<int64_t>(vocab - 3, 1);
         double best = 1e30;
         for (int r = 0; r < repeats + 1; ++r) {
-            llama::KVCache cache = model.new_cache(1, tokens + 1);
-            llama::ForwardOptions fo;
-            fo.adapter = adapter.get();
-            fo.cache = &cache;
-            fo.last_only = true;
-            sync();
-            const double t0 = now();
-            model.forward(at::tensor(p, at::kLong), fo);
-            sync();
-            if (r > 0) best = std::min(best, now() - t0);
+            const double s = timed_prefill(p);
+            if (r > 0) best = std::min(best, s);
         }
         return best;
     };

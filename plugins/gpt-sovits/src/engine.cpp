@@ -163,25 +163,34 @@ at::Tensor Engine::text_row(const PreparedVoice& voice, const std::vector<int64_
     return to_tensor(all, device_);
 }
 
-s1::DecodeOptions Engine::decode_options(const SynthOptions& options, uint64_t seed) const {
+namespace {
+
+// Exp(1) sampling noise shaped like `probs`, drawn on the CPU from `seed` (so a seed gives the same
+// tokens on every device), one generator per decode or per batch row.
+std::function<at::Tensor(const at::Tensor&)> cpu_noise(uint64_t seed) {
+    auto gen = std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed));
+    return [gen](const at::Tensor& probs) {
+        return at::empty(probs.sizes(), at::kFloat).exponential_(1.0, *gen).to(probs.device(), probs.scalar_type());
+    };
+}
+
+}  // namespace
+
+s1::DecodeOptions Engine::decode_options(const SynthOptions& options) const {
     s1::DecodeOptions o;
     o.sampling.top_k = options.top_k;
     o.sampling.top_p = options.top_p;
     o.sampling.temperature = options.temperature;
     o.sampling.repetition_penalty = options.repetition_penalty;
     o.early_stop_num = s1_.config.early_stop_num();
-    // Exp(1) noise drawn on the CPU from the seed, so a seed gives the same tokens on every device.
-    auto gen = std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed));
-    o.noise = [gen](int64_t, const at::Tensor& probs) {
-        return at::empty(probs.sizes(), at::kFloat).exponential_(1.0, *gen).to(probs.device(), probs.scalar_type());
-    };
     return o;
 }
 
 s1::DecodeResult Engine::decode_tokens(const PreparedVoice& voice, const std::vector<int64_t>& phones,
                                        const SynthOptions& options, uint64_t seed, std::function<bool(int64_t)> on_token) {
     const at::Tensor row = text_row(voice, phones);
-    s1::DecodeOptions o = decode_options(options, seed);
+    s1::DecodeOptions o = decode_options(options);
+    o.noise = [noise = cpu_noise(seed)](int64_t, const at::Tensor& probs) { return noise(probs); };
     o.on_token = std::move(on_token);
     at::Tensor prompt = voice.prompt_phones.empty() ? at::Tensor() : voice.prompt_codes;
     return s1::infer_panel(*s1_.model, row, at::Tensor(), prompt, o);
@@ -192,14 +201,11 @@ std::vector<s1::BatchRowResult> Engine::decode_batch(const PreparedVoice& voice,
                                                      const SynthOptions& options) {
     std::vector<at::Tensor> rows;
     for (const auto& phones : segments) rows.push_back(text_row(voice, phones));
-    s1::DecodeOptions o = decode_options(options, options.seed);
+    s1::DecodeOptions o = decode_options(options);
     // Row i draws from its own generator, seeded as the unbatched decode of segment i is.
-    std::vector<std::shared_ptr<at::Generator>> gens;
-    for (size_t i = 0; i < segments.size(); ++i)
-        gens.push_back(std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(options.seed + i)));
-    o.row_noise = [gens](int64_t row, int64_t, const at::Tensor& probs) {
-        return at::empty(probs.sizes(), at::kFloat).exponential_(1.0, *gens[size_t(row)]).to(probs.device(), probs.scalar_type());
-    };
+    std::vector<std::function<at::Tensor(const at::Tensor&)>> noise;
+    for (size_t i = 0; i < segments.size(); ++i) noise.push_back(cpu_noise(options.seed + i));
+    o.row_noise = [noise](int64_t row, int64_t, const at::Tensor& probs) { return noise[size_t(row)](probs); };
     return s1::infer_panel_batch(*s1_.model, rows, {}, voice.prompt_codes, o);
 }
 

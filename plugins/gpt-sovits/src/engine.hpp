@@ -120,8 +120,8 @@ private:
     /// S1 then S2 for one segment; with `decoded` (from decode_batch) S1 already ran.
     SynthSegment run_segment(const PreparedVoice& voice, const std::vector<int64_t>& phones, const SynthOptions& options,
                              uint64_t seed, const Streaming* streaming, const s1::BatchRowResult* decoded = nullptr);
-    /// S1 options for a request, its sampling noise drawn on the CPU from `seed`.
-    s1::DecodeOptions decode_options(const SynthOptions& options, uint64_t seed) const;
+    /// S1 sampling options and stop rule for a request (the noise is set by the caller).
+    s1::DecodeOptions decode_options(const SynthOptions& options) const;
     /// Target phones after the voice's prompt phones, checked against the phone vocabulary.
     at::Tensor text_row(const PreparedVoice& voice, const std::vector<int64_t>& phones) const;
     /// S1 for every segment in one batch (EngineOptions::s1_batch); segment i's noise from seed + i.

@@ -98,16 +98,14 @@ void save_state(const std::string& path, S1TrainStep& step, const Position& pos,
         if (p.grad().defined()) t.emplace_back("grad." + name, p.grad().detach());
     }
     for (auto& [k, v] : step.optimizer().state_tensors()) t.emplace_back("opt." + k, v);
-    add_rng_states(t, device);
-    write_state(path, t, kStateKey,
-                {{"format", 1},
-                 {"epoch", pos.epoch},
+    write_state(path, std::move(t), device, kStateKey,
+                {{"epoch", pos.epoch},
                  {"batch_idx", pos.batch_idx},
                  {"steps", pos.steps},
                  {"micro_batches", pos.micro_batches},
                  {"optimizer", step.optimizer().state_scalars()},
-                 {"schedule", step.schedule().state()},
-                 {"identity", identity}});
+                 {"schedule", step.schedule().state()}},
+                identity);
 }
 
 Position load_state(const std::string& path, S1TrainStep& step, const nlohmann::json& identity, const c10::Device& device) {
@@ -120,14 +118,14 @@ Position load_state(const std::string& path, S1TrainStep& step, const nlohmann::
         else
             p.mutable_grad().reset();
     }
-    step.optimizer().load_state(f.with_prefix("opt."), f.meta.at("optimizer"));
-    step.schedule().load_state(f.meta.at("schedule"));
+    step.optimizer().load_state(f.with_prefix("opt."), f.field("optimizer"));
+    step.schedule().load_state(f.field("schedule"));
     f.restore_rng(device);
     Position pos;
-    pos.epoch = f.meta.at("epoch");
-    pos.batch_idx = f.meta.at("batch_idx");
-    pos.steps = f.meta.at("steps");
-    pos.micro_batches = f.meta.at("micro_batches");
+    pos.epoch = f.integer("epoch");
+    pos.batch_idx = f.integer("batch_idx");
+    pos.steps = f.integer("steps");
+    pos.micro_batches = f.integer("micro_batches");
     return pos;
 }
 

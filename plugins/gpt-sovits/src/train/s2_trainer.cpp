@@ -37,16 +37,14 @@ void save_state(const std::string& path, S2Networks& n, S2TrainStep& step, const
     for (const auto& [k, v] : module_params(*n.d)) t.emplace_back("d." + k, v.detach());
     for (auto& [k, v] : step.optim_g().state_tensors()) t.emplace_back("opt_g." + k, v);
     for (auto& [k, v] : step.optim_d().state_tensors()) t.emplace_back("opt_d." + k, v);
-    add_rng_states(t, device);
-    write_state(path, t, kStateKey,
-                {{"format", 1},
-                 {"epoch", pos.epoch},
+    write_state(path, std::move(t), device, kStateKey,
+                {{"epoch", pos.epoch},
                  {"batch_idx", pos.batch_idx},
                  {"steps", pos.steps},
                  {"optim_g", step.optim_g().state_scalars()},
                  {"optim_d", step.optim_d().state_scalars()},
-                 {"scheduler_epochs", step.scheduler_g().epochs()},
-                 {"identity", identity}});
+                 {"scheduler_epochs", step.scheduler_g().epochs()}},
+                identity);
 }
 
 Position load_state(const std::string& path, S2Networks& n, S2TrainStep& step, const nlohmann::json& identity,
@@ -55,12 +53,12 @@ Position load_state(const std::string& path, S2Networks& n, S2TrainStep& step, c
     c10::NoGradGuard no_grad;
     for (const auto& [k, v] : module_params(*n.g)) v.detach().copy_(f.tensor("g." + k));
     for (const auto& [k, v] : module_params(*n.d)) v.detach().copy_(f.tensor("d." + k));
-    step.optim_g().load_state(f.with_prefix("opt_g."), f.meta.at("optim_g"), path);
-    step.optim_d().load_state(f.with_prefix("opt_d."), f.meta.at("optim_d"), path);
-    step.scheduler_g().set_epochs(f.meta.at("scheduler_epochs"));
-    step.scheduler_d().set_epochs(f.meta.at("scheduler_epochs"));
+    step.optim_g().load_state(f.with_prefix("opt_g."), f.field("optim_g"), path);
+    step.optim_d().load_state(f.with_prefix("opt_d."), f.field("optim_d"), path);
+    step.scheduler_g().set_epochs(f.integer("scheduler_epochs"));
+    step.scheduler_d().set_epochs(f.integer("scheduler_epochs"));
     f.restore_rng(device);
-    return {f.meta.at("epoch").get<int64_t>(), f.meta.at("batch_idx").get<int64_t>(), f.meta.at("steps").get<int64_t>()};
+    return {f.integer("epoch"), f.integer("batch_idx"), f.integer("steps")};
 }
 
 // Sums of one epoch's losses (divided by the step count at the end of the epoch).

@@ -18,17 +18,17 @@ at::Generator generator(const c10::Device& d) { return at::globalContext().defau
 
 }  // namespace
 
-void add_rng_states(NamedTensors& tensors, const c10::Device& device) {
-    auto add = [&](const c10::Device& d, const char* name) {
+void write_state(const std::string& path, NamedTensors tensors, const c10::Device& device, const char* key,
+                 nlohmann::json meta, const nlohmann::json& identity) {
+    auto add_rng = [&](const c10::Device& d, const char* name) {
         at::Generator g = generator(d);
         std::lock_guard<std::mutex> lock(g.mutex());
         tensors.emplace_back(name, g.get_state());
     };
-    add(c10::Device(c10::kCPU), "rng.cpu");
-    if (device.is_cuda()) add(device, "rng.device");
-}
-
-void write_state(const std::string& path, const NamedTensors& tensors, const char* key, const nlohmann::json& meta) {
+    add_rng(c10::Device(c10::kCPU), "rng.cpu");
+    if (device.is_cuda()) add_rng(device, "rng.device");
+    meta["format"] = 1;
+    meta["identity"] = identity;
     st::save(path, tensors, {{key, meta.dump()}});
 }
 
@@ -59,6 +59,19 @@ bool OpenedState::contains(const std::string& name) const { return file->contain
 at::Tensor OpenedState::tensor(const std::string& name) const {
     if (!file->contains(name)) throw Error(Errc::invalid_file, fmt::format("{}: missing '{}'", path, name));
     return file->tensor(name);
+}
+
+const nlohmann::json& OpenedState::field(const std::string& name) const {
+    const auto it = meta.find(name);
+    if (it == meta.end()) throw Error(Errc::invalid_file, fmt::format("{}: the training state lacks '{}'", path, name));
+    return *it;
+}
+
+int64_t OpenedState::integer(const std::string& name) const {
+    const nlohmann::json& v = field(name);
+    if (!v.is_number_integer())
+        throw Error(Errc::invalid_file, fmt::format("{}: the training state's '{}' is not an integer: {}", path, name, v.dump()));
+    return v.get<int64_t>();
 }
 
 NamedTensors OpenedState::with_prefix(const std::string& prefix) const {

@@ -23,11 +23,10 @@ namespace troupe::sovits::train {
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
-// Appends the CPU generator's state ("rng.cpu") and, on CUDA, the device generator's ("rng.device").
-void add_rng_states(NamedTensors& tensors, const c10::Device& device);
-
-// Writes `tensors` and `meta` (under the metadata key `key`) to `path`.
-void write_state(const std::string& path, const NamedTensors& tensors, const char* key, const nlohmann::json& meta);
+// Writes `tensors`, the CPU generator's state ("rng.cpu") and, on CUDA, the device generator's
+// ("rng.device") to `path`, with `meta` plus "format" and "identity" under the metadata key `key`.
+void write_state(const std::string& path, NamedTensors tensors, const c10::Device& device, const char* key,
+                 nlohmann::json meta, const nlohmann::json& identity);
 
 // A state file opened for resuming: the file and its metadata, already checked to carry `key` and
 // the same "identity" as this run (else Error invalid_file / invalid_argument naming the path).
@@ -38,6 +37,10 @@ struct OpenedState {
 
     // The tensor `name`, or Error invalid_file "PATH: missing 'name'".
     at::Tensor tensor(const std::string& name) const;
+    // The metadata field `name`, or Error invalid_file naming the path and the field; integer()
+    // also requires an integer.
+    const nlohmann::json& field(const std::string& name) const;
+    int64_t integer(const std::string& name) const;
     bool contains(const std::string& name) const;
     // (suffix, tensor) of every tensor whose name starts with `prefix`, the prefix removed.
     NamedTensors with_prefix(const std::string& prefix) const;
