@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 
@@ -401,5 +402,45 @@ BOOST_AUTO_TEST_CASE(resume_equals_uninterrupted) {
     for (const auto& p : back.model->named_parameters(true))
         BOOST_TEST(p.value().equal(wa.at("param." + p.key()).to(at::kHalf).to(at::kFloat)), p.key());
     for (const auto& f : fs::directory_iterator(a)) BOOST_TEST(f.path().string().find(".tmp") == std::string::npos);
+    fs::remove_all(dir);
+}
+
+// A state file whose metadata was damaged (a field of the wrong type, a missing field, text that is
+// not JSON): resuming fails with invalid_file naming the file and the field, and the checkpoint
+// already exported is left as it was.
+BOOST_AUTO_TEST_CASE(damaged_state_names_the_field_and_keeps_exports) {
+    const fs::path dir = temp_dir("damaged");
+    write_set(dir, kUtts);
+    const fs::path pre = tiny_pretrained(dir);
+    const fs::path out = dir / "out";
+    auto c = base_config(dir, pre, out);
+    c.max_steps = 1;
+    BOOST_TEST(tr::train_s1(c).steps == 1);
+    const std::string state = tr::s1_state_path(out.string());
+    const fs::path exported = out / "tiny-e1-s1.ckpt";
+    BOOST_REQUIRE(fs::exists(exported));
+    const std::string export_bytes = slurp(exported);
+
+    // Rewrites the state with its metadata changed by `edit`, then resumes and returns the error.
+    const auto resume_after = [&](const std::function<void(std::string&, nlohmann::json&)>& edit) {
+        const auto f = troupe::st::File::open(state);
+        std::vector<std::pair<std::string, at::Tensor>> t;
+        for (const auto& n : f.names()) t.emplace_back(n, f.tensor(n).clone());
+        BOOST_REQUIRE(f.metadata().size() == 1u);
+        std::string key = f.metadata().begin()->first, text = f.metadata().begin()->second;
+        auto meta = nlohmann::json::parse(text);
+        edit(text, meta);
+        troupe::st::save(state + ".edit", t, {{key, text}});
+        fs::rename(state + ".edit", state);
+        c.max_steps = 2;
+        return error_of([&] { tr::train_s1(c); });
+    };
+    std::string e = resume_after([](std::string& text, nlohmann::json& m) { m["steps"] = "three"; text = m.dump(); });
+    BOOST_TEST((e.find(state) != std::string::npos && e.find("'steps'") != std::string::npos), e);
+    e = resume_after([](std::string& text, nlohmann::json& m) { m["steps"] = 1; m.erase("epoch"); text = m.dump(); });
+    BOOST_TEST((e.find(state) != std::string::npos && e.find("'epoch'") != std::string::npos), e);
+    e = resume_after([](std::string& text, nlohmann::json&) { text = "{\"epoch\": 1, "; });
+    BOOST_TEST((e.find(state) != std::string::npos && e.find("unreadable") != std::string::npos), e);
+    BOOST_TEST(slurp(exported) == export_bytes);
     fs::remove_all(dir);
 }
