@@ -1,6 +1,8 @@
 // Shared helpers of the GPT-SoVITS S2 tests: fixture paths, tensor comparison, WAV reading.
 #pragma once
 
+#include "../common/conformance.hpp"
+
 #include <troupe/audio.hpp>
 #include <troupe/torch/torch_checkpoint.hpp>
 
@@ -16,8 +18,7 @@
 namespace s2test {
 
 inline std::string conformance_root() {
-    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env) return env;
-    return std::string(TROUPE_SOURCE_DIR) + "/../shared/conformance";
+    return troupe::test::conformance_root().string();
 }
 inline std::string gsv_dir() { return conformance_root() + "/gpt-sovits"; }
 

@@ -13,6 +13,7 @@
 #include "s1/decoder.hpp"
 #include "s1/model.hpp"
 #include "s1/sampler.hpp"
+#include "../common/conformance.hpp"
 
 #include <troupe/torch/cuda_graph.hpp>
 #include <troupe/torch/safetensors.hpp>
@@ -36,8 +37,7 @@ namespace s1 = troupe::sovits::s1;
 namespace {
 
 fs::path gsv_dir() {
-    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env) return fs::path(env) / "gpt-sovits";
-    return fs::path(TROUPE_SOURCE_DIR) / ".." / "shared" / "conformance" / "gpt-sovits";
+    return troupe::test::conformance_dir("gpt-sovits");
 }
 
 nlohmann::json read_json(const fs::path& p) {

@@ -16,6 +16,7 @@
 #include "s2/model.hpp"
 #include "train/s2_export.hpp"
 #include "train/s2_trainer.hpp"
+#include "../common/conformance.hpp"
 
 #include <prepare/pipeline.hpp>
 
@@ -42,8 +43,7 @@ namespace prep = troupe::sovits::prepare;
 namespace {
 
 fs::path conformance() {
-    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env) return env;
-    return fs::path(TROUPE_SOURCE_DIR) / ".." / "shared" / "conformance";
+    return troupe::test::conformance_root();
 }
 
 bool have(const fs::path& p) {

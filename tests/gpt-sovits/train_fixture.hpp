@@ -3,6 +3,8 @@
 // the skip-with-a-message check for files a set may not ship, and two error measures (each test
 // keeps its own relative L2, their zero-norm conventions differ). Header-only; include inside a test's own translation unit.
 #pragma once
+#include "../common/conformance.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <ATen/ATen.h>
@@ -20,9 +22,7 @@ namespace troupe::test::train_fixture {
 
 /// <TROUPE_CONFORMANCE_DIR or ../shared/conformance>/gpt-sovits-train
 inline std::filesystem::path root() {
-    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env)
-        return std::filesystem::path(env) / "gpt-sovits-train";
-    return std::filesystem::path(TROUPE_SOURCE_DIR) / ".." / "shared" / "conformance" / "gpt-sovits-train";
+    return conformance_dir("gpt-sovits-train");
 }
 
 /// cases.json's `section` ("s1", "s2"), or nullopt (with a message) when the set has none.

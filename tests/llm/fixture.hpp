@@ -1,6 +1,8 @@
 // Shared helpers of the llama tests: the llama-lora fixture folder and JSON/file helpers.
 #pragma once
 
+#include "../common/conformance.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,9 +16,7 @@ namespace llm_test {
 namespace fs = std::filesystem;
 
 inline fs::path fixture_dir() {
-    const char* env = std::getenv("TROUPE_CONFORMANCE_DIR");
-    fs::path root = env && *env ? fs::path(env) : fs::path(TROUPE_SOURCE_DIR) / ".." / "shared" / "conformance";
-    return root / "llama-lora";
+    return troupe::test::conformance_dir("llama-lora");
 }
 
 inline std::string slurp(const fs::path& p) {

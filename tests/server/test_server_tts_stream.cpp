@@ -4,6 +4,7 @@
 // (SNR, as tests/gpt-sovits/test_s2_stream.cpp asserts), with a WAV header first for media_type=wav.
 #define BOOST_TEST_MODULE server_tts_stream
 #include "server_process.hpp"
+#include "../common/conformance.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -17,8 +18,7 @@ namespace fs = boost::filesystem;
 namespace {
 
 std::string conformance_gsv() {
-    const char* env = std::getenv("TROUPE_CONFORMANCE_DIR");
-    return (env && *env ? std::string(env) : std::string(TROUPE_SOURCE_DIR) + "/../shared/conformance") + "/gpt-sovits";
+    return troupe::test::conformance_dir("gpt-sovits").string();
 }
 
 std::vector<double> samples_of(const std::string& pcm) {

@@ -7,6 +7,7 @@
 
 #include "cli_capture.hpp"
 #include "corpus.hpp"
+#include "../common/conformance.hpp"
 
 #include <prepare/dataset_list.hpp>
 #include <prepare/pipeline.hpp>
@@ -33,8 +34,7 @@ using namespace troupe::test;
 namespace {
 
 std::string conformance_dir() {
-    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env) return env;
-    return std::string(TROUPE_SOURCE_DIR) + "/../shared/conformance";
+    return troupe::test::conformance_root().string();
 }
 
 std::string temp_dir(const std::string& name) {

@@ -15,6 +15,7 @@
 #include "prepare/torch_file.hpp"
 #include "s1/model.hpp"
 #include "train/s1_trainer.hpp"
+#include "../common/conformance.hpp"
 
 #include <troupe/torch/torch_checkpoint.hpp>
 
@@ -34,8 +35,7 @@ using namespace troupe::test;
 namespace {
 
 std::string conformance_dir() {
-    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env) return env;
-    return std::string(TROUPE_SOURCE_DIR) + "/../shared/conformance";
+    return troupe::test::conformance_root().string();
 }
 
 std::vector<std::string> words(const std::string& s) {

@@ -15,6 +15,7 @@
 #include "corpus.hpp"
 
 #include "prepare/torch_file.hpp"
+#include "../common/conformance.hpp"
 
 #include <troupe/audio.hpp>
 #include <troupe/character.hpp>
@@ -38,8 +39,7 @@ using namespace troupe::test;
 namespace {
 
 std::string conformance_dir() {
-    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env) return env;
-    return std::string(TROUPE_SOURCE_DIR) + "/../shared/conformance";
+    return troupe::test::conformance_root().string();
 }
 
 std::string quote(const std::string& s) { return "'" + s + "'"; }

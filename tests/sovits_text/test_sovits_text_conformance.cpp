@@ -1,6 +1,8 @@
 // Conformance of the Korean front-end against $TROUPE_CONFORMANCE_DIR/gpt-sovits: the 732-symbol table
 // and every entry/stage of korean/frontend.json (stages discovered from the file).
 #define BOOST_TEST_MODULE sovits_text_conformance
+#include "../common/conformance.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <text/frontend.hpp>
@@ -24,9 +26,7 @@ using namespace troupe::sovits::text;
 namespace {
 
 fs::path fixture_root() {
-    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR")) return fs::path(env) / "gpt-sovits";
-    const char* src = std::getenv("TROUPE_SOURCE_DIR");
-    return fs::path(src ? src : TROUPE_SOURCE_DIR) / ".." / "shared" / "conformance" / "gpt-sovits";
+    return troupe::test::conformance_dir("gpt-sovits");
 }
 
 json load(const fs::path& p) {

@@ -1,6 +1,8 @@
 // Helpers for the SSL / CTC conformance tests: fixture root, JSON, WAV and tensor references.
 #pragma once
 
+#include "../common/conformance.hpp"
+
 #include <troupe/ssl/encoder.hpp>
 #include <troupe/status.hpp>
 #include <troupe/torch/safetensors.hpp>
@@ -17,8 +19,7 @@
 namespace ssltest {
 
 inline std::string conformance_root() {
-    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env) return env;
-    return std::string(TROUPE_SOURCE_DIR) + "/../shared/conformance";
+    return troupe::test::conformance_root().string();
 }
 
 /// Where the models run: env TROUPE_TEST_DEVICE ("cpu" default, "cuda", "cuda:1"). On CUDA, TF32

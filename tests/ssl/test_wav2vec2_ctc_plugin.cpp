@@ -1,5 +1,7 @@
 // The wav2vec2-ctc plugin loaded through the host, on the conformance model and WAV files.
 #define BOOST_TEST_MODULE wav2vec2_ctc_plugin
+#include "../common/conformance.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <troupe/audio.hpp>
@@ -14,8 +16,7 @@ using namespace troupe;
 
 namespace {
 std::string fixture_dir() {
-    const char* env = std::getenv("TROUPE_CONFORMANCE_DIR");
-    return (env && *env ? std::string(env) : std::string(TROUPE_SOURCE_DIR) + "/../shared/conformance") + "/wav2vec2-ctc";
+    return troupe::test::conformance_dir("wav2vec2-ctc").string();
 }
 HostOptions options() {
     HostOptions o;

@@ -3,6 +3,8 @@
 // safetensors and *_config.json twins are optional (the fixture's README): a checkpoint without
 // them is still read, tag-checked and truncated; only the comparison is skipped, with a message.
 #define BOOST_TEST_MODULE torch_checkpoint_conformance
+#include "../common/conformance.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <troupe/status.hpp>
@@ -25,8 +27,7 @@ namespace pt = troupe::pt;
 namespace {
 
 fs::path fixture_root() {
-    if (const char* env = std::getenv("TROUPE_CONFORMANCE_DIR"); env && *env) return fs::path(env) / "gpt-sovits";
-    return fs::path(TROUPE_SOURCE_DIR) / ".." / "shared" / "conformance" / "gpt-sovits";
+    return troupe::test::conformance_dir("gpt-sovits");
 }
 
 // Every pickled checkpoint in models/ (discovered, not listed).

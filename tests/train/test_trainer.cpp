@@ -6,6 +6,7 @@
 #include "adapter.hpp"
 #include "model.hpp"
 #include "trainer.hpp"
+#include "../common/conformance.hpp"
 
 #include <troupe/status.hpp>
 
@@ -22,8 +23,7 @@ namespace fs = boost::filesystem;
 namespace {
 
 std::string conformance_dir() {
-    const char* env = std::getenv("TROUPE_CONFORMANCE_DIR");
-    return env ? env : std::string(TROUPE_SOURCE_DIR) + "/../shared/conformance";
+    return troupe::test::conformance_root().string();
 }
 
 fs::path work_dir(const std::string& name) {

@@ -5,6 +5,7 @@
 
 #include "vocab.hpp"
 #include "vocab_trainer.hpp"
+#include "../common/conformance.hpp"
 
 #include <troupe/status.hpp>
 
@@ -26,9 +27,7 @@ using troupe::llama::Vocab;
 namespace {
 
 fs::path fixture_dir() {
-    const char* env = std::getenv("TROUPE_CONFORMANCE_DIR");
-    fs::path root = env && *env ? fs::path(env) : fs::path(TROUPE_SOURCE_DIR) / ".." / "shared" / "conformance";
-    return root / "llama-lora";
+    return troupe::test::conformance_dir("llama-lora");
 }
 
 std::string slurp(const fs::path& p) {
