@@ -25,7 +25,9 @@ mkdir -p "$OUTDIR" "$WORK"
 
 # weights on the CPU while the build runs
 WPID=
-if [ ! -f "$WORK/model/base/config.json" ]; then
+# (made again when the weights there have another layer count)
+if ! grep -q "\"num_hidden_layers\": *$LAYERS\b" "$WORK/model/base/config.json" 2>/dev/null; then
+  rm -rf "$WORK/model"
   (python3 bench/gpu_llm/make_eeve_random.py "$WORK/model" --layers "$LAYERS" > "$OUTDIR/weights.log" 2>&1) &
   WPID=$!
 fi

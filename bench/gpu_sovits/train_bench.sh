@@ -37,6 +37,8 @@ M="$WORK/model"; D="$WORK"
 [ -f "$M/s1.ckpt" ] || (cd "$WORK" && $PY "$HERE/make_random_v2.py" "$M" --segments 1) >&2 || exit 1
 [ -f "$D/s2D.pth" ] || $PY "$HERE/make_train_data.py" "$M" "$D" --items "$ITEMS" >&2 || exit 1
 RES="$WORK/results.jsonl"; : > "$RES"
+# Troupe resumes a run from the state in its output folder: start every run afresh.
+rm -rf "$WORK/s1" "$WORK/s2" "$WORK/s1-export" "$WORK/s2-export" "$WORK/s1-x"
 run() {  # name, command...
   local name=$1; shift
   echo "== $name" >&2

@@ -378,6 +378,11 @@ BOOST_AUTO_TEST_CASE(resume_equals_uninterrupted) {
     const auto rc1 = tr::train_s1(cc);
     BOOST_TEST(rc1.steps == 3);
     BOOST_TEST(fs::exists(cdir / "tiny-e2-s3.ckpt"));
+    const auto rc_again = tr::train_s1(cc);  // the same limit again: nothing to train, nothing rewritten
+    BOOST_TEST(rc_again.resumed);
+    BOOST_TEST(rc_again.steps == 3);
+    BOOST_TEST(rc_again.losses.empty());
+    BOOST_TEST(rc_again.exported.empty());
     cc.max_steps = 0;
     const auto rc2 = tr::train_s1(cc);
     BOOST_TEST(rc2.steps == 4);

@@ -180,6 +180,10 @@ BOOST_AUTO_TEST_CASE(prepare_train_export_load_synthesize) {
     BOOST_TEST(r.steps == 2);
     BOOST_REQUIRE_EQUAL(r.exported.size(), 1u);
     for (double l : r.losses_g) BOOST_TEST(std::isfinite(l));
+    const tr::S2TrainResult again = tr::train_s2(cfg);  // the same limit again: nothing to train, nothing rewritten
+    BOOST_TEST(again.steps == 2);
+    BOOST_TEST(again.losses_g.empty());
+    BOOST_TEST(again.exported.empty());
 
     tr::S2TrainConfig cfg2 = cfg;
     cfg2.output_dir = dir + "/run2";

@@ -244,7 +244,7 @@ BOOST_AUTO_TEST_CASE(fused_decode_kernels_match_aten) {
             at::Tensor yo = ll::group_linear({&k}, {nullptr}, x);  // one matrix, no LoRA
             BOOST_CHECK_MESSAGE(rel(yo, ref_of(k, nullptr)) <= tol, "single v" << version << " " << t);
         }
-        ll::set_gemv_version(2);
+        ll::set_gemv_version(0);
 
         // prefill kernels over 5 rows: NF4 dequantization, the LoRA expand, RoPE into the cache, silu·up
         {
@@ -323,6 +323,23 @@ BOOST_AUTO_TEST_CASE(fused_decode_kernels_match_aten) {
         const at::Tensor silu_ref = at::silu(gu.narrow(-1, 0, in)) * gu.narrow(-1, in, in);
         BOOST_CHECK_MESSAGE(rel(ll::silu_mul(gu), silu_ref) <= tol, "silu_mul " << t);
     }
+}
+
+// Which GEMV kernel group_linear picks: auto (0, the default) = v2 for dense weights and v1 for NF4;
+// 1 or 2 forces one for both; anything else is refused. Plain settings, so checked on every build.
+BOOST_AUTO_TEST_CASE(gemv_version_choice) {
+    const int before = ll::gemv_version();
+    ll::set_gemv_version(0);
+    BOOST_TEST(ll::gemv_version_for(false) == 2);
+    BOOST_TEST(ll::gemv_version_for(true) == 1);
+    for (int v : {1, 2}) {
+        ll::set_gemv_version(v);
+        BOOST_TEST(ll::gemv_version_for(false) == v);
+        BOOST_TEST(ll::gemv_version_for(true) == v);
+    }
+    BOOST_CHECK_THROW(ll::set_gemv_version(3), troupe::Error);
+    BOOST_TEST(ll::gemv_version() == 2);  // a refused setting changes nothing
+    ll::set_gemv_version(before);
 }
 
 BOOST_AUTO_TEST_CASE(bnb_checkpoint_round_trip) {

@@ -236,8 +236,8 @@ int bench(const std::vector<std::string>& args, const CommandContext& ctx) {
                                 {"batch_adapters", n_adapters},
                                 {"batch_decode_tokens_per_second", batch_tps},
                                 {"batch1_decode_tokens_per_second", batch1_tps},
-                                {"gemv", llama::gemv_version()},
-                                {"prefill_path", llama::fast_prefill(model.device()) ? "fast" : "legacy"},
+                                {"gemv", llama::gemv_version() == 0 ? nlohmann::json("auto") : nlohmann::json(llama::gemv_version())},
+                                {"prefill_path", llama::fast_prefill() ? "fast" : "legacy"},
                                 {"prefill_runs", prefill_rows},
                                 {"decode_kernels", decode_rows}};
     if (ctx.json) {

@@ -21,7 +21,9 @@ namespace {
 std::atomic<int>& gemv_setting() {
     static std::atomic<int> v{[] {
         const char* e = std::getenv("TROUPE_GEMV");
-        return e && std::strcmp(e, "2") == 0 ? 2 : 1;
+        if (e && std::strcmp(e, "1") == 0) return 1;
+        if (e && std::strcmp(e, "2") == 0) return 2;
+        return 0;
     }()};
     return v;
 }
@@ -29,9 +31,13 @@ std::atomic<int>& gemv_setting() {
 
 int gemv_version() { return gemv_setting().load(); }
 void set_gemv_version(int version) {
-    if (version != 1 && version != 2)
-        throw Error(Errc::invalid_argument, "set_gemv_version: the GEMV kernel version is 1 or 2");
+    if (version < 0 || version > 2)
+        throw Error(Errc::invalid_argument, "set_gemv_version: the GEMV kernel version is 0 (auto), 1 or 2");
     gemv_setting().store(version);
+}
+int gemv_version_for(bool nf4) {
+    const int v = gemv_version();
+    return v != 0 ? v : nf4 ? 1 : 2;
 }
 
 #ifdef TROUPE_FUSED_CUDA
@@ -119,7 +125,7 @@ at::Tensor group_linear(const std::vector<const Linear*>& linears, const std::ve
     at::Tensor y = at::empty(shape, x.options());
     const int dtype = dtype_code(x.scalar_type());
     const auto stream = at::cuda::getCurrentCUDAStream();
-    if (gemv_version() == cuda::kGemvV2) {
+    if (gemv_version_for(g.nf4) == cuda::kGemvV2) {
         at::Tensor t;
         if (lg.r > 0) t = at::empty({cuda::kMaxGroup * lg.r}, x.options().dtype(at::kFloat));
         cuda::group_linear_v2(g, lg, x.data_ptr(), y.data_ptr(), lg.r > 0 ? t.data_ptr<float>() : nullptr,

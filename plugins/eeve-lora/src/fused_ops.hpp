@@ -19,13 +19,16 @@
 
 namespace troupe::llama {
 
-/// The batch-1 GEMV kernels group_linear runs: 1 = the original (a warp per row, LoRA in two extra
-/// launches; the default), 2 = several rows per warp, pair-table NF4 decode, LoRA expand in the
-/// epilogue (built against CUDA 13 but not yet run on a GPU: opt in until its kernel tests and the
-/// CUDA conformance pass there). The environment variable TROUPE_GEMV=1|2 sets the starting value; a CUDA graph keeps
-/// the kernels it captured.
-int gemv_version();
+/// The batch-1 GEMV kernels group_linear runs: 1 = a warp per output row, the LoRA pair in two more
+/// launches; 2 = several rows per warp, pair-table NF4 decode, the LoRA expand in the epilogue;
+/// 0 = auto (the default): version 2 for dense weights, version 1 for NF4, the faster one for each
+/// kind at EEVE size on an H200 (docs/benchmarks.md). Both pass the kernel tests and the CUDA
+/// conformance suite. The environment variable TROUPE_GEMV=1|2 forces one version from the start;
+/// a CUDA graph keeps the kernels it captured.
+int gemv_version();  // the setting: 0 (auto), 1 or 2
 void set_gemv_version(int version);
+/// The version group_linear runs for a group of dense (nf4 = false) or NF4 weights.
+int gemv_version_for(bool nf4);
 
 /// True when 1–3 bias-free linears of one kind (all dense in x's dtype, or all NF4 with nf4_scales)
 /// reading the same `in` can take x (one CUDA row) and their LoRA pairs (null = none; float32, r ≤ 64).

@@ -507,7 +507,7 @@ at::Tensor Model::forward(const at::Tensor& ids_in, const ForwardOptions& option
         mask = at::zeros({T, past + T}, at::TensorOptions().dtype(dtype_).device(device_))
                    .masked_fill(kpos > qpos, -std::numeric_limits<double>::infinity());
     }
-    const bool fast = fast_prefill(device_) && !c10::GradMode::is_enabled();
+    const bool fast = fast_prefill() && !c10::GradMode::is_enabled();
     for (int64_t i = 0; i < config_.num_layers; ++i) {
         h = fast ? prefill_layer(i, h, cos, sin, mask, options.adapter, cache)
                  : decoder_layer(i, h, cos, sin, mask, options.adapter, cache);

@@ -67,12 +67,10 @@ struct KVCache {
 /// Whether Model::forward runs without autograd through the prefill path (model_prefill.cpp: grouped
 /// GEMMs over all prompt rows — q/k/v and gate/up as one GEMM where their weights share a buffer —
 /// each group's LoRA pairs as two skinny GEMMs, NF4 dequantized once per call on CUDA, RoPE and the
-/// cache write in one kernel, SDPA) rather than the per-projection layer code training uses, on
-/// `device`. Default: on for the CPU (checked by the llama conformance suite), off on CUDA until its
-/// kernels have run against the conformance suite on a GPU; TROUPE_PREFILL=fast (or
-/// set_fast_prefill(true)) turns it on everywhere, TROUPE_PREFILL=legacy (or set_fast_prefill(false))
-/// off everywhere (benchmarks compare both).
-bool fast_prefill(const c10::Device& device);
+/// cache write in one kernel, SDPA) rather than the per-projection layer code training uses.
+/// Default: on, on every device (the llama conformance suite passes through it on the CPU and on
+/// CUDA); TROUPE_PREFILL=legacy (or set_fast_prefill(false)) turns it off (benchmarks compare both).
+bool fast_prefill();
 void set_fast_prefill(bool on);
 
 /// Optional intermediate outputs: "embed_tokens", "layer{i}" (residual stream after layer i), "final_norm".

@@ -26,14 +26,12 @@ namespace troupe::llama {
 
 namespace {
 
-// 0 = the legacy layer code everywhere; 1 = the prefill path on the CPU only (the default: its CUDA
-// kernels have been built against CUDA 13 but not yet run on a GPU); 2 = the prefill path everywhere.
-std::atomic<int>& prefill_setting() {
-    static std::atomic<int> v{[] {
+// false = the legacy layer code; true = the prefill path (the default, on the CPU and on CUDA: the
+// llama conformance suite passes through it on both; TROUPE_PREFILL=legacy starts with it off).
+std::atomic<bool>& prefill_setting() {
+    static std::atomic<bool> v{[] {
         const char* e = std::getenv("TROUPE_PREFILL");
-        if (e && std::strcmp(e, "legacy") == 0) return 0;
-        if (e && std::strcmp(e, "fast") == 0) return 2;
-        return 1;
+        return !(e && std::strcmp(e, "legacy") == 0);
     }()};
     return v;
 }
@@ -142,11 +140,8 @@ at::Tensor linear_rows(const std::vector<const Linear*>& ls, const std::vector<c
 
 }  // namespace
 
-bool fast_prefill(const c10::Device& device) {
-    const int s = prefill_setting().load();
-    return s == 2 || (s == 1 && !device.is_cuda());
-}
-void set_fast_prefill(bool on) { prefill_setting().store(on ? 2 : 0); }
+bool fast_prefill() { return prefill_setting().load(); }
+void set_fast_prefill(bool on) { prefill_setting().store(on); }
 
 at::Tensor Model::prefill_layer(int64_t index, const at::Tensor& h, const at::Tensor& cos, const at::Tensor& sin,
                                 const at::Tensor& mask, const Adapter* adapter, KVCache* cache) const {

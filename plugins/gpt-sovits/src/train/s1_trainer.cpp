@@ -349,6 +349,11 @@ S1TrainResult S1Run::run() {
     res_.steps = pos_.steps;
     res_.micro_batches = done_at_start_ = pos_.micro_batches;
     res_.epoch = pos_.epoch;
+    if (cfg_.max_steps > 0 && res_.steps >= cfg_.max_steps) {  // a run again with the limit it already reached
+        log(fmt::format("S1: {} already has {} optimizer steps (max_steps {}); nothing to train", res_.state_path, res_.steps,
+                        cfg_.max_steps));
+        return res_;
+    }
     jsonl_.open((fs::path(cfg_.output_dir) / "train-log.jsonl").string(), std::ios::app);
     t0_ = Clock::now();
     for (; pos_.epoch < cfg_.epochs && !stop_steps_; ++pos_.epoch, pos_.batch_idx = 0) {

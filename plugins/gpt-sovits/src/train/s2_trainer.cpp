@@ -221,6 +221,10 @@ S2TrainResult train_s2(const S2TrainConfig& cfg, const S2TrainHooks& hooks) {
     }
     res.steps = pos.steps;
     res.epoch = pos.epoch - 1;
+    if (cfg.max_steps > 0 && res.steps >= cfg.max_steps) {  // a run again with the limit it already reached
+        log(fmt::format("S2: {} already has {} steps (max_steps {}); nothing to train", state_path, res.steps, cfg.max_steps));
+        return res;
+    }
     const nlohmann::json hps = s2_export_hps(nets, cfg);
     auto export_now = [&](int64_t epoch) {
         const std::string path = (fs::path(cfg.output_dir) / fmt::format("{}_e{}_s{}.pth", cfg.exp_name, epoch, res.steps)).string();
