@@ -14,6 +14,7 @@
 #
 # The troupe-stream row is the same request with streaming S2 (sovits_bench --stream): its "first audio s"
 # is the time to the first chunk of audio (issue #15's ≤ 150 ms target), its RTF the whole request's.
+# The troupe-s1-batch row decodes S1 for all segments in one batch (sovits_bench --s1-batch), then S2.
 # Environment: DEVICE (cuda), TOKENS per segment (128), SEGMENTS (4), RUNS (3, best of; after two
 # warm-up requests), WORK (/tmp/troupe-gpu-sovits), BUILD_DIR (CPU only: $WORK/build), PYTHON (python3),
 # BUILD_ONLY (set: stop after building; a later call reuses it).
@@ -67,6 +68,8 @@ run troupe "$BUILD/bin/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKE
 # streaming: S2 decodes 16-token chunks while S1 runs; first audio = the first chunk (STREAM_CHUNK, STREAM_LOOKAHEAD)
 run troupe-stream "$BUILD/bin/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS" --stream \
   --chunk-tokens "${STREAM_CHUNK:-16}" --lookahead-tokens "${STREAM_LOOKAHEAD:-4}"
+# S1 over all segments in one static batch (the engine's s1_batch), then S2 per segment
+run troupe-s1-batch "$BUILD/bin/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS" --s1-batch
 if [ "$DEVICE" != cpu ]; then  # the device generator, as upstream samples: the same tokens as its naive row
   run troupe-device-noise "$BUILD/bin/sovits_bench" "$MODEL" --device "$DEVICE" --tokens "$TOKENS" --runs "$RUNS" --noise device
   # S1 in half precision (the engine's s1_dtype; S2 stays float32), alone and streaming

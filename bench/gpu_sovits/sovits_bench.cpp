@@ -15,8 +15,12 @@
 // then the time to the first chunk, S2 s the time spent in chunk decodes (inside the S1 loop), and
 // S1 tok/s counts S1's own time only.
 //
+// --s1-batch: S1 decodes every segment of the request in one batch (s1::infer_panel_batch with the
+// static graph, each row's noise from its segment's seed, as the engine does with s1_batch = true),
+// then S2 decodes the segments in turn; first audio = the batch plus the first segment's S2.
+//
 // usage: sovits_bench DIR [--device cuda] [--tokens 128] [--runs 3] [--noise engine|device]
-//        [--stream [--chunk-tokens 16] [--lookahead-tokens 4]]
+//        [--stream [--chunk-tokens 16] [--lookahead-tokens 4]] [--s1-batch]
 #include "s1/decoder.hpp"
 #include "s1/model.hpp"
 #include "s2/model.hpp"
@@ -38,6 +42,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -92,7 +97,7 @@ struct RunTimes {
 int main(int argc, char** argv) try {
     std::string dir, device = "cuda", noise = "engine", s1_dtype = "float32";
     int64_t tokens = 128, runs = 3;
-    bool stream = false;
+    bool stream = false, s1_batch = false;
     gsv::s2::StreamOptions chunking;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -106,6 +111,7 @@ int main(int argc, char** argv) try {
         else if (a == "--noise") noise = next();
         else if (a == "--s1-dtype") s1_dtype = next();
         else if (a == "--stream") stream = true;
+        else if (a == "--s1-batch") s1_batch = true;
         else if (a == "--chunk-tokens") chunking.chunk_tokens = std::stoll(next());
         else if (a == "--lookahead-tokens") chunking.lookahead_tokens = std::stoll(next());
         else if (dir.empty()) dir = a;
@@ -113,9 +119,10 @@ int main(int argc, char** argv) try {
     }
     const std::map<std::string, at::ScalarType> s1_dtypes = {
         {"float32", at::kFloat}, {"bfloat16", at::kBFloat16}, {"float16", at::kHalf}};
-    if (dir.empty() || tokens < 12 || runs < 1 || (noise != "engine" && noise != "device") || !s1_dtypes.count(s1_dtype))
+    if (dir.empty() || tokens < 12 || runs < 1 || (noise != "engine" && noise != "device") || !s1_dtypes.count(s1_dtype) ||
+        (s1_batch && (stream || noise != "engine")))
         throw std::runtime_error("usage: sovits_bench DIR [--device cuda] [--tokens N>=12] [--runs 3] [--noise engine|device] "
-                                 "[--s1-dtype float32|bfloat16|float16] [--stream [--chunk-tokens N] [--lookahead-tokens N]]");
+                                 "[--s1-dtype float32|bfloat16|float16] [--stream [--chunk-tokens N] [--lookahead-tokens N] | --s1-batch]");
     const c10::Device dev(device);
     if (dev.is_cuda()) {  // as Engine::load: the conformance tolerances need TF32 off
         at::globalContext().setAllowTF32CuBLAS(false);
@@ -146,27 +153,86 @@ int main(int argc, char** argv) try {
     const at::Tensor ge = s2.mean_style({spec});
     const at::Tensor prompt = ids(prompt_codes, dev);
 
-    auto run = [&](int64_t n_tokens, uint64_t seed) {
+    // Exp(1) noise from a CPU generator seeded per segment, as the engine draws it.
+    auto engine_noise = [](uint64_t seed) {
+        auto gen = std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed));
+        return [gen](const at::Tensor& probs) {
+            return at::empty(probs.sizes(), at::kFloat).exponential_(1.0, *gen).to(probs.device(), probs.scalar_type());
+        };
+    };
+    auto decode_options = [](int64_t n_tokens) {
+        gsv::s1::DecodeOptions o;
+        o.sampling.top_k = 15;
+        o.sampling.top_p = 1.0;
+        o.sampling.temperature = 1.0;
+        o.sampling.repetition_penalty = 1.35;
+        o.early_stop_num = n_tokens;
+        return o;
+    };
+    auto text_row = [&](size_t i) {
+        std::vector<int64_t> all = prompt_phones;
+        all.insert(all.end(), segments[i].begin(), segments[i].end());
+        return ids(all, dev);
+    };
+    // S2 of one segment's tokens, one shot, peak-normalised on the host.
+    auto s2_one_shot = [&](const at::Tensor& kept, size_t i, uint64_t seg_seed) {
+        gsv::s2::DecodeOptions so;
+        so.noise_scale = 0.5;
+        so.seed = seg_seed;
+        const gsv::s2::DecodeResult out = s2.decode(kept.unsqueeze(0), ids(segments[i], dev), ge, so);
+        at::Tensor audio = out.audio.select(0, 0).select(0, 0).to(at::kCPU, at::kFloat).contiguous();
+        const double peak = audio.abs().max().item<double>();
+        return peak > 1.0 ? audio / peak : audio;
+    };
+    auto note_first = [](RunTimes& r, const at::Tensor& kept_host, const at::Tensor& audio) {
+        const int64_t k = std::min<int64_t>(16, kept_host.numel());
+        const int64_t* p = kept_host.flatten().data_ptr<int64_t>();
+        r.first_tokens.assign(p, p + k);
+        r.first_rms = audio.pow(2).mean().sqrt().item<double>();  // NaN if the audio is not finite
+    };
+
+    // --s1-batch: one batched S1 over all segments, then S2 per segment.
+    auto run_batched = [&](int64_t n_tokens, uint64_t seed) {
+        RunTimes r;
+        const double t0 = now();
+        std::vector<at::Tensor> rows;
+        std::vector<std::function<at::Tensor(const at::Tensor&)>> noises;
+        for (size_t i = 0; i < segments.size(); ++i) {
+            rows.push_back(text_row(i));
+            noises.push_back(engine_noise(seed + i));
+        }
+        gsv::s1::DecodeOptions o = decode_options(n_tokens);
+        o.row_noise = [&noises](int64_t row, int64_t, const at::Tensor& probs) { return noises[size_t(row)](probs); };
+        const auto decoded = gsv::s1::infer_panel_batch(*s1.model, rows, {}, prompt, o);
+        for (const auto& d : decoded) (void)d.kept.cpu();  // synchronises
+        r.s1 = now() - t0;
+        for (size_t i = 0; i < segments.size(); ++i) {
+            const double b = now();
+            const at::Tensor audio = s2_one_shot(decoded[i].kept, i, seed + i);
+            const double c = now();
+            if (i == 0) {
+                r.first_audio = c - t0;
+                note_first(r, decoded[i].kept.cpu(), audio);
+            }
+            r.s2 += c - b;
+            r.s1_tokens += decoded[i].idx;
+            r.s2_tokens += decoded[i].kept.numel();
+            r.audio_seconds += double(audio.numel()) / double(s2.config().sampling_rate);
+        }
+        r.total = now() - t0;
+        return r;
+    };
+
+    auto run_segments = [&](int64_t n_tokens, uint64_t seed) {
         RunTimes r;
         const double t0 = now();
         for (size_t i = 0; i < segments.size(); ++i) {
             const uint64_t seg_seed = seed + i;
-            std::vector<int64_t> all = prompt_phones;
-            all.insert(all.end(), segments[i].begin(), segments[i].end());
-            gsv::s1::DecodeOptions o;
-            o.sampling.top_k = 15;
-            o.sampling.top_p = 1.0;
-            o.sampling.temperature = 1.0;
-            o.sampling.repetition_penalty = 1.35;
-            o.early_stop_num = n_tokens;
-            if (noise == "engine") {
-                auto gen = std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seg_seed));
-                o.noise = [gen](int64_t, const at::Tensor& probs) {
-                    return at::empty(probs.sizes(), at::kFloat).exponential_(1.0, *gen).to(probs.device(), probs.scalar_type());
-                };
-            } else {
+            gsv::s1::DecodeOptions o = decode_options(n_tokens);
+            if (noise == "engine")
+                o.noise = [fn = engine_noise(seg_seed)](int64_t, const at::Tensor& probs) { return fn(probs); };
+            else
                 at::manual_seed(seg_seed);
-            }
             gsv::s2::DecodeOptions so;
             so.noise_scale = 0.5;
             so.seed = seg_seed;
@@ -187,7 +253,7 @@ int main(int argc, char** argv) try {
                 };
             }
             const double a = now();
-            const gsv::s1::DecodeResult d = gsv::s1::infer_panel(*s1.model, ids(all, dev), at::Tensor(), prompt, o);
+            const gsv::s1::DecodeResult d = gsv::s1::infer_panel(*s1.model, text_row(i), at::Tensor(), prompt, o);
             const at::Tensor kept_host = d.kept.cpu();  // synchronises; S2 needs the tokens anyway
             const double b = now();
             at::Tensor audio;
@@ -195,18 +261,12 @@ int main(int argc, char** argv) try {
                 chunks->finish();
                 audio = at::tensor(chunks->audio(), at::kFloat).clamp(-1.0, 1.0);
             } else {
-                const gsv::s2::DecodeResult out = s2.decode(d.kept.unsqueeze(0), ids(segments[i], dev), ge, so);
-                audio = out.audio.select(0, 0).select(0, 0).to(at::kCPU, at::kFloat).contiguous();
-                const double peak = audio.abs().max().item<double>();
-                if (peak > 1.0) audio = audio / peak;
+                audio = s2_one_shot(d.kept, i, seg_seed);
             }
             const double c = now();
             if (i == 0) {
                 r.first_audio = first_chunk >= 0 ? first_chunk : c - t0;
-                const int64_t k = std::min<int64_t>(16, kept_host.numel());
-                const int64_t* p = kept_host.flatten().data_ptr<int64_t>();
-                r.first_tokens.assign(p, p + k);
-                r.first_rms = audio.pow(2).mean().sqrt().item<double>();  // NaN if the audio is not finite
+                note_first(r, kept_host, audio);
             }
             r.s1 += b - a - in_s2;
             r.s2 += c - b + in_s2;
@@ -217,6 +277,7 @@ int main(int argc, char** argv) try {
         r.total = now() - t0;
         return r;
     };
+    auto run = [&](int64_t n_tokens, uint64_t seed) { return s1_batch ? run_batched(n_tokens, seed) : run_segments(n_tokens, seed); };
 
     run(16, 1);  // warm-up: allocator, kernels, cuDNN algorithms, graph capture
     run(tokens, 7);  // warm-up at the measured length (same cache capacity as the measured runs)
@@ -243,7 +304,7 @@ int main(int argc, char** argv) try {
                                         (stream ? ", streaming S2: chunk " + std::to_string(chunking.chunk_tokens) +
                                                       " + lookahead " + std::to_string(chunking.lookahead_tokens)
                                                 : std::string()) +
-                                        ")"},
+                                        (s1_batch ? ", S1 batched over the segments" : "") + ")"},
                         {"device", device},
                         {"dtype", s1_dtype == "float32" ? std::string("float32") : "S1 " + s1_dtype + ", S2 float32"},
                         {"segments", segments.size()},
