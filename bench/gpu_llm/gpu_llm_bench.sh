@@ -9,7 +9,8 @@
 #
 # usage: bench/gpu_llm/gpu_llm_bench.sh [WORK_DIR] [LAYERS]   (LAYERS < 48 for a quick run)
 # env: NEW_TOKENS (128), PROMPT_TOKENS (64), TROUPE_ROWS ("none:1 none:0 nf4:1" = quantize:graph),
-#      HF_ROWS ("bf16 nf4"), BATCH_ROWS ("8:5" = rows:adapters; many adapters in one batch, bf16,
+#      HF_ROWS ("bf16 nf4 bf16:compiled bf16:compiled:merged": weights[:compiled][:merged], i.e. eager or
+#      static cache + generate()'s compilation, adapter unmerged or merged), BATCH_ROWS ("8:5" = rows:adapters; many adapters in one batch, bf16,
 #      aggregate decode tok/s vs batch 1 on the same path), TROUPE (a built troupe binary; default: build it)
 #      An empty TROUPE_ROWS / HF_ROWS / BATCH_ROWS runs none of that kind.
 set -euo pipefail
@@ -18,7 +19,7 @@ WORK=${1:-/tmp/troupe-gpu-llm}
 LAYERS=${2:-48}
 NEW=${NEW_TOKENS:-128}
 PROMPT=${PROMPT_TOKENS:-64}
-HF_ROWS=${HF_ROWS-bf16 nf4}  # empty: no reference rows
+HF_ROWS=${HF_ROWS-bf16 nf4 bf16:compiled bf16:compiled:merged}  # empty: no reference rows
 mkdir -p "$WORK"
 PY=${PYTHON:-python3}
 
@@ -30,7 +31,9 @@ fi
 source "$HERE/../gpu/env.sh"
 
 # 3. random EEVE-config weights + adapter
-if [ ! -f "$WORK/model/base/config.json" ]; then
+# (made again when the weights there have another layer count)
+if ! grep -q "\"num_hidden_layers\": *$LAYERS\b" "$WORK/model/base/config.json" 2>/dev/null; then
+  rm -rf "$WORK/model"
   $PY "$HERE/make_eeve_random.py" "$WORK/model" --layers "$LAYERS"
 fi
 BASE="$WORK/model/base"; ADAPTER="$WORK/model/adapter"
@@ -51,8 +54,9 @@ for b in ${BATCH_ROWS-8:5}; do  # rows:adapters — r=16 random adapters on 7 pr
     | $PY -c 'import json, sys; print(json.dumps(json.load(sys.stdin)))' | tee -a "$WORK/results.jsonl" \
     || echo "troupe batch $1 x $2 adapters failed" >&2
 done
-for w in $HF_ROWS; do
-  $PY "$HERE/hf_decode_bench.py" "$BASE" "$ADAPTER" $([ $w = nf4 ] && echo --nf4) --prompt-tokens "$PROMPT" \
+for w in $HF_ROWS; do  # weights[:compiled][:merged]
+  flags=$([ "${w%%:*}" = nf4 ] && echo --nf4; [[ $w == *:compiled* ]] && echo --compiled; [[ $w == *:merged* ]] && echo --merge)
+  $PY "$HERE/hf_decode_bench.py" "$BASE" "$ADAPTER" $flags --prompt-tokens "$PROMPT" \
     --new-tokens "$NEW" | tee -a "$WORK/results.jsonl" || echo "transformers+peft $w run failed (nf4 needs bitsandbytes)" >&2
 done
 
@@ -65,18 +69,20 @@ gpu = next((r["gpu"] for r in rows if "gpu" in r), "")
 if not gpu:
     try: gpu = subprocess.check_output(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"]).decode().split("\n")[0]
     except Exception: gpu = "?"
-hf = {r["nf4"]: r for r in rows if r["impl"] == "transformers+peft"}
+# the reference of the ratio column: transformers+peft, bf16, eager, adapter unmerged
+ref = next((r for r in rows if r["impl"] == "transformers+peft" and not r["nf4"]
+            and r.get("variant", "eager, adapter unmerged") == "eager, adapter unmerged"), None)
 print(f"\n### EEVE-10.8B config ({layers} layers), random weights, r=16 LoRA on 7 projections (unmerged), "
       f"batch 1, {prompt}-token prompt, {new} new tokens — {datetime.date.today()} — {gpu}\n")
-print("| implementation | weights | prefill tok/s | decode tok/s | weights read GB/s | peak GiB | vs transformers+peft bf16 |")
+print("| implementation | weights | prefill tok/s | decode tok/s | weights read GB/s | peak GiB | vs transformers+peft bf16 eager |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
 for r in rows:
     if r.get("batch"): continue  # the batch table below
     nf4 = r.get("nf4") if r["impl"] != "troupe" else r.get("quantize") == "nf4"
-    name = r["impl"] if r["impl"] != "troupe" else ("troupe, " + ("CUDA graph" if r.get("graph") else "eager") + (", fused kernels" if r.get("fused") else ""))
+    name = f"{r['impl']} ({r.get('variant', 'eager, adapter unmerged')})" if r["impl"] != "troupe" else ("troupe, " + ("CUDA graph" if r.get("graph") else "eager") + (", fused kernels" if r.get("fused") else ""))
     w = "NF4 (double quant)" if nf4 else "bf16"
     bw = f"{r['effective_gb_per_second']:.0f}" if "effective_gb_per_second" in r else ""
-    ratio = f"{r['decode_tokens_per_second'] / hf[False]['decode_tokens_per_second']:.2f}x" if False in hf else ""
+    ratio = f"{r['decode_tokens_per_second'] / ref['decode_tokens_per_second']:.2f}x" if ref else ""
     print(f"| {name} | {w} | {r['prefill_tokens_per_second']:.0f} | {r['decode_tokens_per_second']:.1f} | {bw} | "
           f"{r.get('peak_gpu_gib', 0):.1f} | {ratio} |")
 batched = [r for r in rows if r.get("batch")]
