@@ -4,7 +4,8 @@
 # /tmp/troupe-build and the weights in /tmp/llmbench are reused). Each step logs to $OUT as it goes, so a
 # call cut at its limit still returns what finished. Carry .gpu (debs/, upstream/ from
 # bench/gpu_sovits/fetch-upstream.sh; the whole tree must stay under the device's 64 MiB).
-#   1. the build (it also checks that this tree compiles against CUDA 13 / LibTorch 2.11);
+#   1. the build (it also checks that this tree compiles against CUDA 13 / LibTorch 2.11), then the
+#      many-adapter batch tests on CUDA (llama_batch: each row within 1e-4 of the row alone, same ids);
 #   2. the text backend against its references in one run: Troupe bf16/NF4 (GEMV v2 dense / v1 NF4 and
 #      the prefill path, now the defaults), the 8-row 5-adapter batch, transformers+peft eager and its
 #      compiled static-cache rows (adapter unmerged and merged);
@@ -18,9 +19,11 @@ BUDGET=${BUDGET:-560}
 t0=$(date +%s)
 el() { echo "[$(($(date +%s) - t0)) s] $*"; }
 left() { echo $((BUDGET - ($(date +%s) - t0))); }
-bash bench/gpu/build.sh troupe sovits_bench bench_s1_decode > "$OUT/build.txt" 2>&1
+TESTS=ON bash bench/gpu/build.sh troupe sovits_bench bench_s1_decode llama_batch > "$OUT/build.txt" 2>&1
 el "build rc=$?"; tail -3 "$OUT/build.txt"
 source bench/gpu/env.sh
+TROUPE_TEST_DEVICE=cuda timeout 120 /tmp/troupe-build/bin/llama_batch > "$OUT/llama_batch_cuda.txt" 2>&1
+el "llama_batch (cuda) rc=$?"; tail -4 "$OUT/llama_batch_cuda.txt"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 [ "$(left)" -gt 300 ] && { HF_ROWS=${HF_ROWS-bf16 bf16:compiled bf16:compiled:merged} TROUPE=/tmp/troupe-build/bin/troupe \
   timeout $(( $(left) - 130 )) bash bench/gpu_llm/gpu_llm_bench.sh /tmp/llmbench "${LAYERS:-48}" > "$OUT/llm_bench.txt" 2>&1

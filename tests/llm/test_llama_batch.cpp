@@ -1,8 +1,11 @@
 // Many adapters in one batch: Model::decode_rows (per-row adapters and positions) against each row
 // decoded alone, and generate_batch against generate (identical greedy ids, rows that finish
 // independently), on the embedded model with four character adapters and a base-model row.
+// TROUPE_TEST_DEVICE=cuda runs both on the GPU.
 #define BOOST_TEST_MODULE llama_batch
 #include <boost/test/unit_test.hpp>
+
+#include "device.hpp"
 
 #include "adapter.hpp"
 #include "generator.hpp"
@@ -23,7 +26,7 @@ namespace fs = std::filesystem;
 namespace {
 struct Embedded {
     fs::path root = fs::path(TROUPE_SOURCE_DIR);
-    ll::Model model = ll::Model::load((root / "models" / "troupe-mini").string());
+    ll::Model model = ll::Model::load((root / "models" / "troupe-mini").string(), llm_test::test_load_options());
     ll::Vocab vocab = ll::Vocab::load(root / "models" / "troupe-mini");
     std::vector<std::unique_ptr<ll::Adapter>> adapters;
     Embedded() {
@@ -75,8 +78,8 @@ BOOST_AUTO_TEST_CASE(decode_rows_matches_each_row_alone) {
         e.model.forward(at::tensor(prompts[b], at::kLong), fo);
     }
     for (int64_t s = 0; s < steps; ++s) {
-        const at::Tensor out = e.model.decode_rows(at::tensor(next, at::kLong).unsqueeze(1), at::tensor(pos, at::kLong),
-                                                   batch, adapters);
+        const at::Tensor out = e.model.decode_rows(at::tensor(next, at::kLong).unsqueeze(1).to(e.model.device()),
+                                                   at::tensor(pos, at::kLong).to(e.model.device()), batch, adapters);
         BOOST_REQUIRE_EQUAL(out.size(0), B);
         for (int64_t b = 0; b < B; ++b) {
             ll::ForwardOptions fo;

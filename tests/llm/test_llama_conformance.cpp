@@ -7,6 +7,7 @@
 #define BOOST_TEST_MODULE llama_conformance
 #include <boost/test/unit_test.hpp>
 
+#include "device.hpp"
 #include "fixture.hpp"
 
 #include "adapter.hpp"
@@ -31,17 +32,6 @@ namespace ll = troupe::llama;
 namespace {
 
 constexpr double kTol = 1e-4;
-
-ll::LoadOptions test_load_options() {
-    ll::LoadOptions o;
-    const char* device = std::getenv("TROUPE_TEST_DEVICE");
-    if (device && *device) o.device = device;
-    if (o.device != "cpu") {
-        at::globalContext().setAllowTF32CuBLAS(false);
-        at::globalContext().setAllowTF32CuDNN(false);
-    }
-    return o;
-}
 
 struct Fixture {
     json cases;
