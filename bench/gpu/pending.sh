@@ -19,7 +19,7 @@ BUDGET=${BUDGET:-560}
 t0=$(date +%s)
 el() { echo "[$(($(date +%s) - t0)) s] $*"; }
 left() { echo $((BUDGET - ($(date +%s) - t0))); }
-TESTS=ON bash bench/gpu/build.sh troupe sovits_bench bench_s1_decode llama_batch > "$OUT/build.txt" 2>&1
+TESTS=ON bash bench/gpu/build.sh troupe eeve-lora gpt-sovits sovits_bench bench_s1_decode llama_batch > "$OUT/build.txt" 2>&1
 el "build rc=$?"; tail -3 "$OUT/build.txt"
 source bench/gpu/env.sh
 TROUPE_TEST_DEVICE=cuda timeout 120 /tmp/troupe-build/bin/llama_batch > "$OUT/llama_batch_cuda.txt" 2>&1

@@ -25,7 +25,7 @@ PY=${PYTHON:-python3}
 
 # 1. build troupe against the LibTorch inside PyTorch (bench/gpu/build.sh, .debs in .gpu/debs)
 if [ -z "${TROUPE:-}" ]; then
-  bash "$HERE/../gpu/build.sh" troupe || exit 1
+  bash "$HERE/../gpu/build.sh" troupe eeve-lora || exit 1  # `troupe bench lm` is served by the eeve-lora plugin
   TROUPE=/tmp/troupe-build/bin/troupe
 fi
 source "$HERE/../gpu/env.sh"
