@@ -159,6 +159,16 @@ BOOST_AUTO_TEST_CASE(voice_train_then_speak) {
     BOOST_TEST(toml.find("[[speech.emotions]]") == std::string::npos, toml);  // the labels give no emotion
     BOOST_TEST(troupe::load_character(folder.string()).emotions.empty());
 
+    // The same command again: both runs have nothing left to train, and their weights are used again.
+    const std::string s1_before = read_file((folder / "voice/s1.ckpt").string());
+    const std::string s2_before = read_file((folder / "voice/s2.pth").string());
+    std::tie(rc, out) = troupe_cli(train_args(f, "sinip", f.corpus.root));
+    BOOST_REQUIRE_MESSAGE(rc == 0, out);
+    const size_t first = out.find("nothing to train");  // once for S1, once for S2
+    BOOST_TEST((first != std::string::npos && out.find("nothing to train", first + 1) != std::string::npos), out);
+    BOOST_TEST(read_file((folder / "voice/s1.ckpt").string()) == s1_before);
+    BOOST_TEST(read_file((folder / "voice/s2.pth").string()) == s2_before);
+
     // Emotions in two labels (AI Hub's nested "Emotion", a flat "emotion"): one reference each.
     const std::vector<std::pair<std::string, size_t>> labelled = {{"기쁨", 0}, {"angry", 1}};  // emotion, corpus.good index
     for (const auto& [emotion, i] : labelled) {

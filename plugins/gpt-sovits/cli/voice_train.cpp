@@ -108,10 +108,27 @@ std::string prepare_data(const VoiceTrainOptions& o, const std::string& work, co
     return po_.out_dir;
 }
 
-std::string last_export(const std::vector<std::string>& exported, const std::string& dir, const char* what) {
-    if (exported.empty())
-        throw Error(Errc::runtime, fmt::format("{}: the {} run exported no weights (a finished run? use --no-resume)", dir, what));
-    return exported.back();
+/// The weights of a stage's run in `dir`: the file it exported last or, when it resumed a run that had
+/// nothing left to train (the same command again), the newest export already there — a regular file
+/// named `prefix`…`ext` (the trainer's own export names).
+std::string last_export(const std::vector<std::string>& exported, bool resumed, const std::string& dir,
+                        const std::string& prefix, const std::string& ext, const char* what) {
+    if (!exported.empty()) return exported.back();
+    std::string newest;
+    fs::file_time_type newest_time{};
+    std::error_code ec;
+    if (resumed)
+        for (const auto& e : fs::directory_iterator(dir, ec)) {
+            const std::string name = e.path().filename().string();
+            if (!e.is_regular_file(ec) || e.is_symlink(ec) || name.size() <= prefix.size() + ext.size() ||
+                name.compare(0, prefix.size(), prefix) != 0 || name.compare(name.size() - ext.size(), ext.size(), ext) != 0)
+                continue;
+            const auto t = e.last_write_time(ec);
+            if (!ec && (newest.empty() || t > newest_time)) newest = e.path().string(), newest_time = t;
+        }
+    if (newest.empty())
+        throw Error(Errc::runtime, fmt::format("{}: the {} run exported no weights (use --no-resume to train again)", dir, what));
+    return newest;
 }
 
 /// Stage 2: S1 fine-tuning; returns the exported .ckpt ("" when interrupted).
@@ -137,7 +154,7 @@ std::string run_s1(const VoiceTrainOptions& o, const std::string& data, const st
     };
     hooks.should_stop = [&] { return ctx.cancelled(); };
     const tr::S1TrainResult r = tr::train_s1(c, hooks);
-    return r.interrupted ? std::string() : last_export(r.exported, c.output_dir, "S1");
+    return r.interrupted ? std::string() : last_export(r.exported, r.resumed, c.output_dir, c.exp_name + "-e", ".ckpt", "S1");
 }
 
 /// Stage 3: S2 fine-tuning; returns the exported .pth ("" when interrupted).
@@ -159,7 +176,7 @@ std::string run_s2(const VoiceTrainOptions& o, const std::string& data, const st
     };
     hooks.should_stop = [&] { return ctx.cancelled(); };
     const tr::S2TrainResult r = tr::train_s2(c, hooks);
-    return r.interrupted ? std::string() : last_export(r.exported, c.output_dir, "S2");
+    return r.interrupted ? std::string() : last_export(r.exported, r.resumed, c.output_dir, c.exp_name + "_e", ".pth", "S2");
 }
 
 struct Reference {
