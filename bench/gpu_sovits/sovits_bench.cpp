@@ -28,7 +28,6 @@
 #include "s2/stream.hpp"
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
 #include <c10/core/InferenceMode.h>
 #include <nlohmann/json.hpp>
@@ -153,13 +152,6 @@ int main(int argc, char** argv) try {
     const at::Tensor ge = s2.mean_style({spec});
     const at::Tensor prompt = ids(prompt_codes, dev);
 
-    // Exp(1) noise from a CPU generator seeded per segment, as the engine draws it.
-    auto engine_noise = [](uint64_t seed) {
-        auto gen = std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed));
-        return [gen](const at::Tensor& probs) {
-            return at::empty(probs.sizes(), at::kFloat).exponential_(1.0, *gen).to(probs.device(), probs.scalar_type());
-        };
-    };
     auto decode_options = [](int64_t n_tokens) {
         gsv::s1::DecodeOptions o;
         o.sampling.top_k = 15;
@@ -199,7 +191,7 @@ int main(int argc, char** argv) try {
         std::vector<std::function<at::Tensor(const at::Tensor&)>> noises;
         for (size_t i = 0; i < segments.size(); ++i) {
             rows.push_back(text_row(i));
-            noises.push_back(engine_noise(seed + i));
+            noises.push_back(gsv::s1::seeded_cpu_noise(seed + i));  // as the engine draws it
         }
         gsv::s1::DecodeOptions o = decode_options(n_tokens);
         o.row_noise = [&noises](int64_t row, int64_t, const at::Tensor& probs) { return noises[size_t(row)](probs); };
@@ -230,7 +222,7 @@ int main(int argc, char** argv) try {
             const uint64_t seg_seed = seed + i;
             gsv::s1::DecodeOptions o = decode_options(n_tokens);
             if (noise == "engine")
-                o.noise = [fn = engine_noise(seg_seed)](int64_t, const at::Tensor& probs) { return fn(probs); };
+                o.noise = [fn = gsv::s1::seeded_cpu_noise(seg_seed)](int64_t, const at::Tensor& probs) { return fn(probs); };
             else
                 at::manual_seed(seg_seed);
             gsv::s2::DecodeOptions so;

@@ -48,7 +48,7 @@ bool is_dir(const fs::path& p) {
     return fs::is_directory(p, ec);
 }
 
-bool is_file(const fs::path& p) {
+bool path_exists(const fs::path& p) {
     boost::system::error_code ec;
     return fs::exists(p, ec);
 }
@@ -129,9 +129,9 @@ struct Host::Impl {
         for (const auto& dir : plugin_paths) {
             if (!is_dir(dir)) continue;
             std::vector<fs::path> manifests;
-            if (is_file(fs::path(dir) / "plugin.toml")) manifests.push_back(fs::path(dir) / "plugin.toml");
+            if (path_exists(fs::path(dir) / "plugin.toml")) manifests.push_back(fs::path(dir) / "plugin.toml");
             for (auto& sub : sub_folders(dir, [&](const std::string& m) { log(LogLevel::warn, m); }))
-                if (is_file(sub / "plugin.toml")) manifests.push_back(sub / "plugin.toml");
+                if (path_exists(sub / "plugin.toml")) manifests.push_back(sub / "plugin.toml");
             for (auto& manifest : manifests) {
                 boost::system::error_code ec;
                 const fs::path resolved = fs::canonical(manifest, ec);
@@ -177,7 +177,7 @@ struct Host::Impl {
         for (const auto& dir : character_paths) {
             if (!is_dir(dir)) continue;
             for (auto& folder : sub_folders(dir, [&](const std::string& m) { log(LogLevel::warn, m); })) {
-                if (!is_file(folder / "character.toml")) continue;
+                if (!path_exists(folder / "character.toml")) continue;
                 try {
                     Character c = load_character(folder.string(), config.allow_dirs);
                     if (!ids.insert(c.id).second) continue;  // an earlier path wins
@@ -201,7 +201,7 @@ Host::Host(const HostOptions& options) : impl_(std::make_unique<Impl>()) {
 
     std::string config_file = options.config_file;
     if (config_file.empty() && std::getenv("TROUPE_CONFIG")) config_file = std::getenv("TROUPE_CONFIG");
-    if (config_file.empty() && is_file("troupe.toml")) config_file = "troupe.toml";
+    if (config_file.empty() && path_exists("troupe.toml")) config_file = "troupe.toml";
     if (!config_file.empty()) m.config = detail::read_user_config(config_file);
 
     // Search order: --plugin-path > TROUPE_PLUGIN_PATH > troupe.toml [plugins] paths > build/install dir.

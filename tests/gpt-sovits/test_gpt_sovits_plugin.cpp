@@ -46,13 +46,32 @@ HostOptions plugin_host_options() {
     return o;
 }
 
+// The plugin on the fixture's S1 and S2 checkpoints, with `extra` parameters.
+std::shared_ptr<SpeechBackend> fixture_backend(const Host& host, Params extra = {}) {
+    const std::string dir = s2test::gsv_dir();
+    extra["model.s1"] = dir + "/models/s1.ckpt";
+    extra["model.s2"] = dir + "/models/s2.pth";
+    return host.create_as<SpeechBackend>("gpt-sovits", PluginKind::speech_backend, extra);
+}
+
+// A request for `text` in the case's voice: the fixture's reference clip, the case's prompt transcript
+// and its prompt codes, seed 3.
+SpeechRequest prompted_request(const PromptedCase& fx, const std::string& text, const std::string& top_k) {
+    SpeechRequest req;
+    req.text = text;
+    req.voice.reference_audio = s2test::gsv_dir() + "/s2/ref_a.wav";
+    req.voice.reference_text = (*fx.c)["prompt_text"].get<std::string>();
+    req.voice.params = {{"prompt_codes_file", fx.codes_file}, {"top_k", top_k}};
+    req.seed = 3;
+    return req;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(synthesizes_korean_with_a_cached_voice) {
     const std::string dir = s2test::gsv_dir();
     const PromptedCase fx("codes");
     BOOST_REQUIRE(fx.c);
-    const nlohmann::json* prompted = fx.c;
     const std::string& codes = fx.codes_file;
 
     Host host(plugin_host_options());
@@ -67,14 +86,9 @@ BOOST_AUTO_TEST_CASE(synthesizes_korean_with_a_cached_voice) {
         BOOST_TEST(!st.ok());
         BOOST_TEST(st.message().find("model.s1") != std::string::npos, st.message());
     }
-    auto tts = host.create_as<SpeechBackend>("gpt-sovits", PluginKind::speech_backend,
-                                            {{"model.s1", dir + "/models/s1.ckpt"}, {"model.s2", dir + "/models/s2.pth"}});
-    SpeechRequest req;
-    req.text = (*prompted)["target_text"].get<std::string>();
-    req.voice.reference_audio = dir + "/s2/ref_a.wav";
-    req.voice.reference_text = (*prompted)["prompt_text"].get<std::string>();
-    req.voice.params = {{"prompt_codes_file", codes}, {"top_k", "1"}, {"noise_scale", "0"}};
-    req.seed = 3;
+    auto tts = fixture_backend(host);
+    SpeechRequest req = prompted_request(fx, (*fx.c)["target_text"].get<std::string>(), "1");
+    req.voice.params["noise_scale"] = "0";
     Audio a, b;
     Status s = tts->synthesize(req, a);
     BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
@@ -124,24 +138,14 @@ BOOST_AUTO_TEST_CASE(synthesizes_korean_with_a_cached_voice) {
 // The plugin parameter s1_batch = true (one S1 batch for a request's segments) gives the audio of the
 // unbatched plugin for a text of three sentences (three segments), greedy and sampled.
 BOOST_AUTO_TEST_CASE(s1_batch_parameter_keeps_the_audio) {
-    const std::string dir = s2test::gsv_dir();
     const PromptedCase fx("batch");
     BOOST_REQUIRE(fx.c);
-    const nlohmann::json* prompted = fx.c;
-    const std::string& codes = fx.codes_file;
     Host host(plugin_host_options());
-    auto plain = host.create_as<SpeechBackend>("gpt-sovits", PluginKind::speech_backend,
-                                              {{"model.s1", dir + "/models/s1.ckpt"}, {"model.s2", dir + "/models/s2.pth"}});
-    auto batched = host.create_as<SpeechBackend>(
-        "gpt-sovits", PluginKind::speech_backend,
-        {{"model.s1", dir + "/models/s1.ckpt"}, {"model.s2", dir + "/models/s2.pth"}, {"s1_batch", "true"}});
-    SpeechRequest req;
-    req.text = "오늘은 날씨가 좋네요. 내일은 비가 온다고 합니다. 우산을 꼭 챙기세요.";
-    req.voice.reference_audio = dir + "/s2/ref_a.wav";
-    req.voice.reference_text = (*prompted)["prompt_text"].get<std::string>();
-    req.seed = 3;
+    auto plain = fixture_backend(host);
+    auto batched = fixture_backend(host, {{"s1_batch", "true"}});
     for (const char* top_k : {"1", "15"}) {
-        req.voice.params = {{"prompt_codes_file", codes}, {"top_k", top_k}};
+        const SpeechRequest req =
+            prompted_request(fx, "오늘은 날씨가 좋네요. 내일은 비가 온다고 합니다. 우산을 꼭 챙기세요.", top_k);
         Audio a, b;
         Status s = plain->synthesize(req, a);
         BOOST_REQUIRE_MESSAGE(s.ok(), s.message());

@@ -9,7 +9,6 @@
 #include <troupe/status.hpp>
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/GradMode.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -163,19 +162,6 @@ at::Tensor Engine::text_row(const PreparedVoice& voice, const std::vector<int64_
     return to_tensor(all, device_);
 }
 
-namespace {
-
-// Exp(1) sampling noise shaped like `probs`, drawn on the CPU from `seed` (so a seed gives the same
-// tokens on every device), one generator per decode or per batch row.
-std::function<at::Tensor(const at::Tensor&)> cpu_noise(uint64_t seed) {
-    auto gen = std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed));
-    return [gen](const at::Tensor& probs) {
-        return at::empty(probs.sizes(), at::kFloat).exponential_(1.0, *gen).to(probs.device(), probs.scalar_type());
-    };
-}
-
-}  // namespace
-
 s1::DecodeOptions Engine::decode_options(const SynthOptions& options) const {
     s1::DecodeOptions o;
     o.sampling.top_k = options.top_k;
@@ -190,7 +176,7 @@ s1::DecodeResult Engine::decode_tokens(const PreparedVoice& voice, const std::ve
                                        const SynthOptions& options, uint64_t seed, std::function<bool(int64_t)> on_token) {
     const at::Tensor row = text_row(voice, phones);
     s1::DecodeOptions o = decode_options(options);
-    o.noise = [noise = cpu_noise(seed)](int64_t, const at::Tensor& probs) { return noise(probs); };
+    o.noise = [noise = s1::seeded_cpu_noise(seed)](int64_t, const at::Tensor& probs) { return noise(probs); };
     o.on_token = std::move(on_token);
     at::Tensor prompt = voice.prompt_phones.empty() ? at::Tensor() : voice.prompt_codes;
     return s1::infer_panel(*s1_.model, row, at::Tensor(), prompt, o);
@@ -204,7 +190,7 @@ std::vector<s1::BatchRowResult> Engine::decode_batch(const PreparedVoice& voice,
     s1::DecodeOptions o = decode_options(options);
     // Row i draws from its own generator, seeded as the unbatched decode of segment i is.
     std::vector<std::function<at::Tensor(const at::Tensor&)>> noise;
-    for (size_t i = 0; i < segments.size(); ++i) noise.push_back(cpu_noise(options.seed + i));
+    for (size_t i = 0; i < segments.size(); ++i) noise.push_back(s1::seeded_cpu_noise(options.seed + i));
     o.row_noise = [noise](int64_t row, int64_t, const at::Tensor& probs) { return noise[size_t(row)](probs); };
     return s1::infer_panel_batch(*s1_.model, rows, {}, voice.prompt_codes, o);
 }

@@ -3,9 +3,11 @@
 #include <troupe/status.hpp>
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 
 namespace troupe::sovits::s1 {
 
@@ -46,6 +48,13 @@ at::Tensor sample_with_noise(const at::Tensor& probs, const at::Tensor& exp_nois
 at::Tensor sample(const at::Tensor& probs, c10::optional<at::Generator> gen) {
     at::Tensor q = at::empty_like(probs).exponential_(1.0, gen);
     return sample_with_noise(probs, q);
+}
+
+std::function<at::Tensor(const at::Tensor& probs)> seeded_cpu_noise(uint64_t seed) {
+    auto gen = std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(seed));
+    return [gen](const at::Tensor& probs) {
+        return at::empty(probs.sizes(), at::kFloat).exponential_(1.0, *gen).to(probs.device(), probs.scalar_type());
+    };
 }
 
 }  // namespace troupe::sovits::s1

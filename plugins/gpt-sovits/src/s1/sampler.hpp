@@ -13,6 +13,7 @@
 #include <ATen/core/Generator.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 namespace troupe::sovits::s1 {
@@ -33,5 +34,10 @@ at::Tensor sample_with_noise(const at::Tensor& probs, const at::Tensor& exp_nois
 
 /// As upstream: draws the Exp(1) noise from `gen` (default generator if undefined).
 at::Tensor sample(const at::Tensor& probs, c10::optional<at::Generator> gen = {});
+
+/// A source of Exp(1) noise shaped like the probabilities it is given, drawn on the CPU from its own
+/// generator seeded with `seed` and moved to their device and dtype, so a seed gives the same tokens
+/// on every device (the engine's noise: one source per decode, or per batch row).
+std::function<at::Tensor(const at::Tensor& probs)> seeded_cpu_noise(uint64_t seed);
 
 }  // namespace troupe::sovits::s1
