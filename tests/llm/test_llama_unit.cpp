@@ -20,6 +20,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <cmath>
+#include <cstdlib>
 
 using namespace llm_test;
 namespace ll = troupe::llama;
@@ -318,6 +319,21 @@ BOOST_AUTO_TEST_CASE(fused_decode_kernels_match_aten) {
         const at::Tensor scores = at::matmul(q4.view({KV, H / KV, D}), keys.transpose(1, 2)) * 0.25;
         const at::Tensor attn_ref = at::matmul(at::softmax(scores, -1, at::kFloat).to(t), values).reshape({1, 1, H * D});
         BOOST_CHECK_MESSAGE(rel(out, attn_ref) <= tol, "decode_attention " << t << ": " << rel(out, attn_ref));
+        // EEVE's head size over many positions, through both attention kernels (16-byte loads, and the
+        // scalar one TROUPE_DECODE_ATTENTION=scalar forces).
+        for (const char* kernel : {"vec", "scalar"}) {
+            ::setenv("TROUPE_DECODE_ATTENTION", kernel, 1);
+            const int64_t H2 = 8, KV2 = 2, D2 = 128, cap2 = 200, pos2 = 150;
+            const at::Tensor k2 = at::randn({1, KV2, cap2, D2}).to(dev, t), v2 = at::randn({1, KV2, cap2, D2}).to(dev, t);
+            const at::Tensor q2 = at::randn({1, 1, H2 * D2}).to(dev, t);
+            const at::Tensor p2 = at::full({1}, pos2, at::TensorOptions().dtype(at::kLong).device(dev));
+            const at::Tensor o2 = ll::decode_attention(q2, k2, v2, p2, H2, D2, 0.088);
+            const at::Tensor s2 = (at::matmul(q2.view({KV2, H2 / KV2, D2}), k2[0].narrow(1, 0, pos2 + 1).transpose(1, 2)) * 0.088);
+            const at::Tensor ref2 =
+                at::matmul(at::softmax(s2, -1, at::kFloat).to(t), v2[0].narrow(1, 0, pos2 + 1)).reshape({1, 1, H2 * D2});
+            BOOST_CHECK_MESSAGE(rel(o2, ref2) <= tol, "decode_attention d=128 (" << kernel << ") " << t << ": " << rel(o2, ref2));
+        }
+        ::unsetenv("TROUPE_DECODE_ATTENTION");
 
         const at::Tensor gu = at::randn({1, 1, 2 * in}).to(dev, t);
         const at::Tensor silu_ref = at::silu(gu.narrow(-1, 0, in)) * gu.narrow(-1, in, in);

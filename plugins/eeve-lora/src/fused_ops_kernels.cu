@@ -3,6 +3,9 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <cstdlib>
+#include <cstring>
+
 namespace troupe::llama::cuda {
 
 namespace {
@@ -108,15 +111,27 @@ __global__ void group_gemv_kernel(GemvGroup g, const T* __restrict__ x, T* __res
     if (lane == 0) y[out_row] = from_float<T>(acc);
 }
 
-// One block per (segment, rank): t[s·r + j] = A[s][j, :] · x.
+// One block per (segment, rank): t[s·r + j] = A[s][j, :] · x, in 16-byte loads of x (cols a multiple
+// of Vec<T>::n, A's rows 16-byte aligned).
 template <typename T>
 __global__ void lora_down_kernel(LoraGroup l, const T* __restrict__ x, float* __restrict__ t, int64_t cols) {
+    constexpr int n = Vec<T>::n;
     const int s = blockIdx.x / l.r, j = blockIdx.x % l.r;
     if (!l.A[s]) return;  // uniform over the block
-    const float* a = l.A[s] + j * cols;
+    const float4* a = reinterpret_cast<const float4*>(l.A[s] + j * cols);
+    const uint4* xv = reinterpret_cast<const uint4*>(x);
     float acc = 0.f;
-#pragma unroll 4
-    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) acc += __ldg(a + i) * to_float(x[i]);
+#pragma unroll 2
+    for (int64_t c = threadIdx.x; c < cols / n; c += blockDim.x) {
+        const uint4 xx = __ldg(xv + c);
+        const T* xt = reinterpret_cast<const T*>(&xx);
+#pragma unroll
+        for (int q = 0; q < n / 4; ++q) {
+            const float4 av = __ldg(a + c * (n / 4) + q);
+            acc += av.x * to_float(xt[4 * q]) + av.y * to_float(xt[4 * q + 1]) + av.z * to_float(xt[4 * q + 2]) +
+                   av.w * to_float(xt[4 * q + 3]);
+        }
+    }
     acc = block_reduce<false>(acc);
     if (threadIdx.x == 0) t[blockIdx.x] = acc;
 }
@@ -213,6 +228,84 @@ __global__ void decode_attention_kernel(const T* __restrict__ q, const T* __rest
         float acc = 0.f;
         for (int64_t j = 0; j < n; ++j) acc += scores[j] * to_float(values[j * d + i]);
         out[head * d + i] = from_float<T>(acc);
+    }
+}
+
+// The same attention with 16-byte loads: a key's d values are spread over L = d / Vec<T>::n lanes (a
+// power of two ≤ 32), so a warp reads 32 / L keys at once, two rounds per step; the weighted sum keeps
+// each lane's Vec<T>::n output values in registers over its keys, and shared memory adds the key slots.
+// Dynamic shared memory: scores [capacity], then the slots' partial sums [slots · d].
+template <typename T>
+__global__ void decode_attention_vec_kernel(const T* __restrict__ q, const T* __restrict__ k_cache,
+                                            const T* __restrict__ v_cache, const int64_t* __restrict__ position,
+                                            T* __restrict__ out, int64_t q_heads, int64_t kv_heads, int d,
+                                            int64_t capacity, float scale) {
+    extern __shared__ float smem[];
+    constexpr int n = Vec<T>::n;
+    float* scores = smem;
+    float* partial = smem + capacity;
+    const int64_t head = blockIdx.x, group = head / (q_heads / kv_heads), N = *position + 1;
+    const int L = d / n, per_warp = 32 / L, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int slots = (blockDim.x >> 5) * per_warp;
+    const int slot = warp * per_warp + lane / L, part = lane % L;
+    const T* keys = k_cache + group * capacity * d + part * n;
+    const T* values = v_cache + group * capacity * d + part * n;
+    float qf[n];
+    {
+        const uint4 qv = __ldg(reinterpret_cast<const uint4*>(q + head * d + part * n));
+        const T* qt = reinterpret_cast<const T*>(&qv);
+#pragma unroll
+        for (int i = 0; i < n; ++i) qf[i] = to_float(qt[i]);
+    }
+    for (int64_t w0 = warp * per_warp; w0 < N; w0 += 2 * slots) {  // a warp-uniform bound: all lanes shuffle
+        const int64_t j0 = w0 + lane / L;
+        float dot[2] = {0.f, 0.f};
+#pragma unroll
+        for (int u = 0; u < 2; ++u) {
+            const int64_t j = j0 + u * slots;
+            if (j < N) {
+                const uint4 kv = __ldg(reinterpret_cast<const uint4*>(keys + j * d));
+                const T* kt = reinterpret_cast<const T*>(&kv);
+#pragma unroll
+                for (int i = 0; i < n; ++i) dot[u] += qf[i] * to_float(kt[i]);
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < 2; ++u) {
+            for (int o = L / 2; o > 0; o >>= 1) dot[u] += __shfl_xor_sync(0xffffffffu, dot[u], o);
+            const int64_t j = j0 + u * slots;
+            if (part == 0 && j < N) scores[j] = round_to<T>(round_to<T>(dot[u]) * scale);
+        }
+    }
+    __syncthreads();
+    float mx = -3.402823466e38f;  // scores are finite
+    for (int64_t j = threadIdx.x; j < N; j += blockDim.x) mx = fmaxf(mx, scores[j]);
+    mx = block_reduce<true>(mx);
+    float sum = 0.f;
+    for (int64_t j = threadIdx.x; j < N; j += blockDim.x) sum += expf(scores[j] - mx);
+    sum = block_reduce<false>(sum);
+    for (int64_t j = threadIdx.x; j < N; j += blockDim.x) scores[j] = round_to<T>(expf(scores[j] - mx) / sum);
+    __syncthreads();
+    float acc[n];
+#pragma unroll
+    for (int i = 0; i < n; ++i) acc[i] = 0.f;
+    for (int64_t j = slot; j < N; j += 2 * slots) {
+        const int64_t j2 = j + slots;
+        const uint4 v0 = __ldg(reinterpret_cast<const uint4*>(values + j * d));
+        const uint4 v1 = j2 < N ? __ldg(reinterpret_cast<const uint4*>(values + j2 * d)) : make_uint4(0, 0, 0, 0);
+        const float p0 = scores[j], p1 = j2 < N ? scores[j2] : 0.f;
+        const T* a = reinterpret_cast<const T*>(&v0);
+        const T* b = reinterpret_cast<const T*>(&v1);
+#pragma unroll
+        for (int i = 0; i < n; ++i) acc[i] += p0 * to_float(a[i]) + p1 * to_float(b[i]);
+    }
+#pragma unroll
+    for (int i = 0; i < n; ++i) partial[slot * d + part * n + i] = acc[i];
+    __syncthreads();
+    for (int i = threadIdx.x; i < d; i += blockDim.x) {
+        float total = 0.f;
+        for (int sl = 0; sl < slots; ++sl) total += partial[sl * d + i];
+        out[head * d + i] = from_float<T>(total);
     }
 }
 
@@ -503,6 +596,15 @@ int64_t total_rows(const GemvGroup& g) {
     return total;
 }
 
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// TROUPE_DECODE_ATTENTION=scalar: the first decode attention kernel (4-byte loads, one warp per key),
+// for benchmarks and tests that compare the two.
+bool scalar_attention_forced() {
+    const char* e = std::getenv("TROUPE_DECODE_ATTENTION");
+    return e && std::strcmp(e, "scalar") == 0;
+}
+
 unsigned blocks_for(int64_t n, int64_t per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
 
 template <typename T>
@@ -571,6 +673,17 @@ struct Launch {
     static void decode_attention(const void* q, const void* k_cache, const void* v_cache, const int64_t* position,
                                  void* out, int64_t q_heads, int64_t kv_heads, int64_t d, int64_t capacity, float scale,
                                  cudaStream_t s) {
+        constexpr int n = Vec<T>::n;
+        const int64_t lanes = d / n;  // per key in the 16-byte kernel
+        const bool vec = d % n == 0 && lanes <= 32 && (lanes & (lanes - 1)) == 0 && aligned16(q) && aligned16(k_cache) &&
+                         aligned16(v_cache) && !scalar_attention_forced();
+        if (vec) {
+            const int64_t slots = 8 * 32 / lanes;  // 8 warps
+            decode_attention_vec_kernel<T><<<static_cast<unsigned>(q_heads), 256, (capacity + slots * d) * sizeof(float), s>>>(
+                static_cast<const T*>(q), static_cast<const T*>(k_cache), static_cast<const T*>(v_cache), position,
+                static_cast<T*>(out), q_heads, kv_heads, static_cast<int>(d), capacity, scale);
+            return;
+        }
         decode_attention_kernel<T><<<static_cast<unsigned>(q_heads), 256, capacity * sizeof(float), s>>>(
             static_cast<const T*>(q), static_cast<const T*>(k_cache), static_cast<const T*>(v_cache), position,
             static_cast<T*>(out), q_heads, kv_heads, d, capacity, scale);
