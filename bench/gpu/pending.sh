@@ -4,8 +4,8 @@
 # /tmp/troupe-build and the weights in /tmp/llmbench are reused). Each step logs to $OUT as it goes, so a
 # call cut at its limit still returns what finished. Carry .gpu (debs/, upstream/ from
 # bench/gpu_sovits/fetch-upstream.sh; the whole tree must stay under the device's 64 MiB).
-#   0. kernel_bench: where a decode token's time goes, kernel by kernel;
-#   1. the build (it also checks that this tree compiles against CUDA 13 / LibTorch 2.11), then the
+#   1. the build (it also checks that this tree compiles against CUDA 13 / LibTorch 2.11), the fused-kernel
+#      test and the llama conformance suite on CUDA, kernel_bench (a decode token's time kernel by kernel), then the
 #      many-adapter batch tests on CUDA (llama_batch: each row within 1e-4 of the row alone, same ids);
 #   2. the text backend against its references in one run: Troupe bf16/NF4 (GEMV v2 dense / v1 NF4 and
 #      the prefill path, now the defaults), the 8-row 5-adapter batch, transformers+peft eager and its
@@ -20,9 +20,13 @@ BUDGET=${BUDGET:-560}
 t0=$(date +%s)
 el() { echo "[$(($(date +%s) - t0)) s] $*"; }
 left() { echo $((BUDGET - ($(date +%s) - t0))); }
-TESTS=ON bash bench/gpu/build.sh troupe eeve-lora gpt-sovits sovits_bench bench_s1_decode llama_batch kernel_bench > "$OUT/build.txt" 2>&1
+TESTS=ON bash bench/gpu/build.sh troupe eeve-lora gpt-sovits sovits_bench bench_s1_decode llama_batch kernel_bench llama_unit llama_conformance > "$OUT/build.txt" 2>&1
 el "build rc=$?"; tail -3 "$OUT/build.txt"
 source bench/gpu/env.sh
+timeout 120 /tmp/troupe-build/bin/llama_unit --run_test=fused_decode_kernels_match_aten > "$OUT/llama_unit_cuda.txt" 2>&1
+el "llama_unit fused kernels (cuda) rc=$?"; tail -4 "$OUT/llama_unit_cuda.txt"
+TROUPE_TEST_DEVICE=cuda timeout 150 /tmp/troupe-build/bin/llama_conformance > "$OUT/llama_conformance_cuda.txt" 2>&1
+el "llama_conformance (cuda) rc=$?"; tail -3 "$OUT/llama_conformance_cuda.txt"
 TROUPE_TEST_DEVICE=cuda timeout 120 /tmp/troupe-build/bin/llama_batch > "$OUT/llama_batch_cuda.txt" 2>&1
 el "llama_batch (cuda) rc=$?"; tail -4 "$OUT/llama_batch_cuda.txt"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
@@ -30,6 +34,7 @@ PEAK=4800; grep -q H100 "$OUT/gpu.txt" && PEAK=3350   # GB/s: H200 4.8 TB/s, H10
 for kb in "" "--gemv 1" "--nf4 --gemv 1" "--nf4 --gemv 2"; do
   timeout 60 /tmp/troupe-build/bin/kernel_bench --peak-gbs $PEAK $kb >> "$OUT/kernel_bench.txt" 2>&1
 done
+TROUPE_DECODE_ATTENTION=scalar timeout 60 /tmp/troupe-build/bin/kernel_bench --peak-gbs $PEAK >> "$OUT/kernel_bench.txt" 2>&1
 el "kernel_bench"; cat "$OUT/kernel_bench.txt"
 [ "$(left)" -gt 300 ] && { HF_ROWS=${HF_ROWS-bf16 bf16:compiled bf16:compiled:merged} TROUPE=/tmp/troupe-build/bin/troupe \
   timeout $(( $(left) - 130 )) bash bench/gpu_llm/gpu_llm_bench.sh /tmp/llmbench "${LAYERS:-48}" > "$OUT/llm_bench.txt" 2>&1
