@@ -13,6 +13,7 @@
 #   3. synthesis with the troupe-s1-batch row (a whole request with S1 batched over its segments).
 #   BUDGET   seconds this call may use (default 560); steps that would start too late are skipped
 #   LAYERS   layers of the EEVE-size benchmark (default 48)
+#   SOVITS   0: no synthesis build or benchmark; LLM_MIN seconds left needed to start the text benchmark (300)
 set -u
 OUT=${OUT:-/tmp/pending-out}
 mkdir -p "$OUT"
@@ -26,7 +27,8 @@ if ! grep -q "\"num_hidden_layers\": *${LAYERS:-48}\b" /tmp/llmbench/model/base/
   (python3 bench/gpu_llm/make_eeve_random.py /tmp/llmbench/model --layers "${LAYERS:-48}" > "$OUT/weights.txt" 2>&1) &
   WPID=$!
 fi
-TESTS=ON bash bench/gpu/build.sh troupe eeve-lora gpt-sovits sovits_bench bench_s1_decode llama_batch kernel_bench llama_unit llama_conformance > "$OUT/build.txt" 2>&1
+VOICE_TARGETS=; [ "${SOVITS:-1}" = 1 ] && VOICE_TARGETS="gpt-sovits sovits_bench bench_s1_decode"
+TESTS=ON bash bench/gpu/build.sh troupe eeve-lora llama_batch kernel_bench llama_unit llama_conformance $VOICE_TARGETS > "$OUT/build.txt" 2>&1
 el "build rc=$?"; tail -3 "$OUT/build.txt"
 source bench/gpu/env.sh
 timeout 120 /tmp/troupe-build/bin/llama_unit --run_test=fused_decode_kernels_match_aten > "$OUT/llama_unit_cuda.txt" 2>&1
@@ -43,9 +45,9 @@ done
 TROUPE_DECODE_ATTENTION=scalar timeout 60 /tmp/troupe-build/bin/kernel_bench --peak-gbs $PEAK >> "$OUT/kernel_bench.txt" 2>&1
 el "kernel_bench"; cat "$OUT/kernel_bench.txt"
 [ -n "$WPID" ] && { wait "$WPID"; el "weights rc=$?"; }
-[ "$(left)" -gt 300 ] && { TROUPE_ROWS=${TROUPE_ROWS-none:1 nf4:1} HF_ROWS=${HF_ROWS-bf16 bf16:compiled bf16:compiled:merged} TROUPE=/tmp/troupe-build/bin/troupe \
+[ "$(left)" -gt "${LLM_MIN:-300}" ] && { TROUPE_ROWS=${TROUPE_ROWS-none:1 nf4:1} HF_ROWS=${HF_ROWS-bf16 bf16:compiled bf16:compiled:merged} TROUPE=/tmp/troupe-build/bin/troupe \
   timeout $(( $(left) - 130 )) bash bench/gpu_llm/gpu_llm_bench.sh /tmp/llmbench "${LAYERS:-48}" > "$OUT/llm_bench.txt" 2>&1
   el "gpu_llm_bench rc=$?"; tail -22 "$OUT/llm_bench.txt"; cp /tmp/llmbench/results.jsonl "$OUT/llm_results.jsonl" 2>/dev/null; }
-[ "$(left)" -gt 100 ] && { timeout "$(left)" bash bench/gpu_sovits/gpu_sovits_bench.sh > "$OUT/sovits_bench.txt" 2>&1
+[ "${SOVITS:-1}" = 1 ] && [ "$(left)" -gt 100 ] && { timeout "$(left)" bash bench/gpu_sovits/gpu_sovits_bench.sh > "$OUT/sovits_bench.txt" 2>&1
   el "sovits_bench rc=$?"; tail -20 "$OUT/sovits_bench.txt"; }
 el "done"
