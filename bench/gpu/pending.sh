@@ -46,7 +46,7 @@ TROUPE_DECODE_ATTENTION=scalar timeout 60 /tmp/troupe-build/bin/kernel_bench --p
 el "kernel_bench"; cat "$OUT/kernel_bench.txt"
 [ -n "$WPID" ] && { wait "$WPID"; el "weights rc=$?"; }
 [ "$(left)" -gt "${LLM_MIN:-300}" ] && { TROUPE_ROWS=${TROUPE_ROWS-none:1 nf4:1} HF_ROWS=${HF_ROWS-bf16 bf16:compiled bf16:compiled:merged} TROUPE=/tmp/troupe-build/bin/troupe \
-  timeout $(( $(left) - 130 )) bash bench/gpu_llm/gpu_llm_bench.sh /tmp/llmbench "${LAYERS:-48}" > "$OUT/llm_bench.txt" 2>&1
+  timeout $(( $(left) - ( ${SOVITS:-1} == 1 ? 130 : 10 ) )) bash bench/gpu_llm/gpu_llm_bench.sh /tmp/llmbench "${LAYERS:-48}" > "$OUT/llm_bench.txt" 2>&1
   el "gpu_llm_bench rc=$?"; tail -22 "$OUT/llm_bench.txt"; cp /tmp/llmbench/results.jsonl "$OUT/llm_results.jsonl" 2>/dev/null; }
 [ "${SOVITS:-1}" = 1 ] && [ "$(left)" -gt 100 ] && { timeout "$(left)" bash bench/gpu_sovits/gpu_sovits_bench.sh > "$OUT/sovits_bench.txt" 2>&1
   el "sovits_bench rc=$?"; tail -20 "$OUT/sovits_bench.txt"; }
