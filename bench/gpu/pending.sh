@@ -22,7 +22,7 @@ t0=$(date +%s)
 el() { echo "[$(($(date +%s) - t0)) s] $*"; }
 left() { echo $((BUDGET - ($(date +%s) - t0))); }
 WPID=  # the EEVE-size weights are made on the CPU while the build runs
-if ! grep -q "\"num_hidden_layers\": *${LAYERS:-48}\b" /tmp/llmbench/model/base/config.json 2>/dev/null; then
+if [ "${LLM_MIN:-300}" -lt "$BUDGET" ] && ! grep -q "\"num_hidden_layers\": *${LAYERS:-48}\b" /tmp/llmbench/model/base/config.json 2>/dev/null; then
   rm -rf /tmp/llmbench/model
   (python3 bench/gpu_llm/make_eeve_random.py /tmp/llmbench/model --layers "${LAYERS:-48}" > "$OUT/weights.txt" 2>&1) &
   WPID=$!
