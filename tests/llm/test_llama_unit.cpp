@@ -319,8 +319,8 @@ BOOST_AUTO_TEST_CASE(fused_decode_kernels_match_aten) {
         const at::Tensor scores = at::matmul(q4.view({KV, H / KV, D}), keys.transpose(1, 2)) * 0.25;
         const at::Tensor attn_ref = at::matmul(at::softmax(scores, -1, at::kFloat).to(t), values).reshape({1, 1, H * D});
         BOOST_CHECK_MESSAGE(rel(out, attn_ref) <= tol, "decode_attention " << t << ": " << rel(out, attn_ref));
-        // EEVE's head size over many positions, through both attention kernels (16-byte loads, and the
-        // scalar one TROUPE_DECODE_ATTENTION=scalar forces).
+        // EEVE's head size over many positions, through both attention kernels (the default, and the
+        // 16-byte-load one TROUPE_DECODE_ATTENTION=vec chooses).
         for (const char* kernel : {"vec", "scalar"}) {
             ::setenv("TROUPE_DECODE_ATTENTION", kernel, 1);
             const int64_t H2 = 8, KV2 = 2, D2 = 128, cap2 = 200, pos2 = 150;

@@ -82,7 +82,7 @@ bool group_linear_supported(const std::vector<const Linear*>& linears, const std
             return false;
         }
         if (const LoraWeights* lw = loras[s]; lw && lw->defined()) {
-            if (!usable(lw->A, x) || !usable(lw->B, x) || !aligned16(lw->A.data_ptr()) || lw->A.scalar_type() != at::kFloat ||
+            if (!usable(lw->A, x) || !usable(lw->B, x) || lw->A.scalar_type() != at::kFloat ||
                 lw->B.scalar_type() != at::kFloat || lw->A.size(1) != in || lw->B.size(0) != l.out)
                 return false;
             if (r >= 0 && lw->A.size(0) != r) return false;
