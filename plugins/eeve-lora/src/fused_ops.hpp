@@ -6,7 +6,8 @@
 //                     memory), plus each matrix's LoRA pair (float32, as PEFT) in two more;
 //   rms_norm          transformers' LlamaRMSNorm (float32 statistics, weight applied in the input dtype);
 //   rope_into_cache   RoPE of q and k, k and v written into the static KV cache at the device position;
-//   decode_attention  scores, float32 softmax and the weighted sum over the cached positions;
+//   decode_attention  scores, float32 softmax and the weighted sum over the cached positions
+//                     (TROUPE_DECODE_ATTENTION=vec: the 16-byte-load kernel, opt-in until run on a GPU);
 //   silu_mul          silu(gate) · up.
 // Every kernel rounds where the ATen formula it replaces rounds; tests compare them.
 #pragma once
