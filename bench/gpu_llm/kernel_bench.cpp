@@ -6,7 +6,7 @@
 //
 //   kernel_bench [--dtype bf16|f16] [--position 128] [--iters 100] [--rank 16] [--peak-gbs 4800]
 //                [--nf4] [--gemv 0|1|2] [--hidden 4096 --intermediate 14336 --heads 32 --kv-heads 8
-//                 --head-dim 128 --vocab 40960]
+//                 --head-dim 128 --vocab 40960 --layers 48]
 #include "fused_ops.hpp"
 #include "model.hpp"
 #include "nf4.hpp"
@@ -18,9 +18,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <map>
 #include <string>
@@ -32,7 +31,7 @@ struct Options {
     std::map<std::string, std::string> kv{{"dtype", "bf16"}, {"position", "128"}, {"iters", "100"},
                                           {"rank", "16"},     {"peak-gbs", "4800"}, {"gemv", "0"},
                                           {"hidden", "4096"}, {"intermediate", "14336"}, {"heads", "32"},
-                                          {"kv-heads", "8"},  {"head-dim", "128"},  {"vocab", "40960"}};
+                                          {"kv-heads", "8"},  {"head-dim", "128"},  {"vocab", "40960"}, {"layers", "48"}};
     bool nf4 = false;
     int64_t i(const char* k) const { return std::stoll(kv.at(k)); }
 };
@@ -118,7 +117,8 @@ int main(int argc, char** argv) {
         Proj q = make_proj(H, nh * D, r, opt.nf4, o), k = make_proj(H, kvh * D, r, opt.nf4, o),
              v = make_proj(H, kvh * D, r, opt.nf4, o), out = make_proj(nh * D, H, r, opt.nf4, o),
              gate = make_proj(H, I, r, opt.nf4, o), up = make_proj(H, I, r, opt.nf4, o),
-             down = make_proj(I, H, r, opt.nf4, o), head = make_proj(H, V, 0, opt.nf4, o);
+             down = make_proj(I, H, r, opt.nf4, o),
+             head = make_proj(H, V, 0, false, o);  // the model keeps lm_head dense
         const at::Tensor norm_w = at::ones({H}, o);
         at::Tensor h = at::randn({1, 1, H}, o), attn_in = at::randn({1, 1, nh * D}, o), ff = at::randn({1, 1, I}, o);
         at::Tensor k_cache = at::randn({1, kvh, std::max<int64_t>(P + 1, 256), D}, o), v_cache = at::randn_like(k_cache);
@@ -150,7 +150,9 @@ int main(int argc, char** argv) {
         auto lin_row = [&](const std::string& name, const Group& g, const at::Tensor& x, int count) {
             int64_t bytes = 0;
             for (const Proj* p : g) bytes += weight_bytes(*p);
-            row(name, time_us([&] { (void)linear(g, x); }, iters, x), bytes, count);
+            const double us = time_us([&] { (void)linear(g, x); }, iters, x);
+            row(name, us, bytes, count);
+            return us;
         };
         row("rms_norm", time_us([&] { (void)llama::rms_norm(h, norm_w, 1e-5); }, iters, h), 0, 2);
         lin_row("qkv (+LoRA)", {&q, &k, &v}, h, 1);
@@ -177,10 +179,13 @@ int main(int argc, char** argv) {
         int64_t layer_bytes = 0;
         for (const Proj* p : {&q, &k, &v, &out, &gate, &up, &down}) layer_bytes += weight_bytes(*p);
         row("one layer in sequence", layer, layer_bytes, 0);
-        lin_row("lm_head", {&head}, h, 0);
+        const double head_us = lin_row("lm_head", {&head}, h, 0);
+        const double token_ms = (opt.i("layers") * layer + head_us) / 1e3;
+        fmt::print("{:<28} {:>9.2f} ms = {:.1f} tok/s ({} layers + lm_head; no embedding, RoPE table or sampling)\n",
+                   "token estimate", token_ms, 1e3 / token_ms, opt.i("layers"));
+        row("lm_head, ATen matmul", time_us([&] { (void)at::matmul(h, head.lin.weight.t()); }, iters, h),
+            head.lin.weight.nbytes(), 0);
         if (!opt.nf4) {
-            const at::Tensor w = head.lin.weight;
-            row("lm_head, ATen matmul", time_us([&] { (void)at::matmul(h, w.t()); }, iters, h), w.nbytes(), 0);
             const at::Tensor wg = at::cat({gate.lin.weight, up.lin.weight});
             row("gate|up, ATen matmul", time_us([&] { (void)at::matmul(h, wg.t()); }, iters, h), wg.nbytes(), 0);
         }
