@@ -6,7 +6,7 @@
 # bench/gpu_sovits/fetch-upstream.sh; the whole tree must stay under the device's 64 MiB).
 #   1. the build (it also checks that this tree compiles against CUDA 13 / LibTorch 2.11), the fused-kernel
 #      test and the llama conformance suite on CUDA, kernel_bench (a decode token's time kernel by kernel; once
-#      more with TROUPE_DECODE_ATTENTION=vec, the 16-byte-load attention kernel not yet run on a GPU), then the
+#      more with --attention 2, the 16-byte-load attention kernel not yet run on a GPU), then the
 #      many-adapter batch tests on CUDA (llama_batch: each row within 1e-4 of the row alone, same ids);
 #   2. the text backend against its references in one run: Troupe bf16/NF4 (GEMV v2 dense / v1 NF4 and
 #      the prefill path, now the defaults), the 8-row 5-adapter batch, transformers+peft eager and its
@@ -46,7 +46,7 @@ PEAK=4800; grep -q H100 "$OUT/gpu.txt" && PEAK=3350   # GB/s: H200 4.8 TB/s, H10
 for kb in "" "--gemv 1" "--nf4 --gemv 1" "--nf4 --gemv 2"; do
   timeout 60 /tmp/troupe-build/bin/kernel_bench --peak-gbs $PEAK $kb >> "$OUT/kernel_bench.txt" 2>&1
 done
-TROUPE_DECODE_ATTENTION=vec timeout 60 /tmp/troupe-build/bin/kernel_bench --peak-gbs $PEAK >> "$OUT/kernel_bench.txt" 2>&1
+timeout 60 /tmp/troupe-build/bin/kernel_bench --attention 2 --peak-gbs $PEAK >> "$OUT/kernel_bench.txt" 2>&1
 el "kernel_bench"; cat "$OUT/kernel_bench.txt"
 [ -n "$WPID" ] && { wait "$WPID"; el "weights rc=$?"; }
 [ "$(left)" -gt "${LLM_MIN:-300}" ] && { TROUPE_ROWS=${TROUPE_ROWS-none:1 nf4:1} HF_ROWS=${HF_ROWS-bf16 bf16:compiled bf16:compiled:merged} TROUPE=/tmp/troupe-build/bin/troupe \

@@ -5,7 +5,7 @@
 // an ATen matmul (cuBLAS) of the same dense weight is the reference row. A CUDA build only.
 //
 //   kernel_bench [--dtype bf16|f16] [--position 128] [--iters 100] [--rank 16] [--peak-gbs 4800]
-//                [--nf4] [--gemv 0|1|2] [--hidden 4096 --intermediate 14336 --heads 32 --kv-heads 8
+//                [--nf4] [--gemv 0|1|2] [--attention 1|2] [--hidden 4096 --intermediate 14336 --heads 32 --kv-heads 8
 //                 --head-dim 128 --vocab 40960 --layers 48]
 #include "fused_ops.hpp"
 #include "model.hpp"
@@ -29,7 +29,7 @@ using namespace troupe;
 
 struct Options {
     std::map<std::string, std::string> kv{{"dtype", "bf16"}, {"position", "128"}, {"iters", "100"},
-                                          {"rank", "16"},     {"peak-gbs", "4800"}, {"gemv", "0"},
+                                          {"rank", "16"},     {"peak-gbs", "4800"}, {"gemv", "0"}, {"attention", "0"},
                                           {"hidden", "4096"}, {"intermediate", "14336"}, {"heads", "32"},
                                           {"kv-heads", "8"},  {"head-dim", "128"},  {"vocab", "40960"}, {"layers", "48"}};
     bool nf4 = false;
@@ -106,6 +106,7 @@ int main(int argc, char** argv) {
             return 2;
         }
         llama::set_gemv_version(static_cast<int>(opt.i("gemv")));
+        if (opt.i("attention") != 0) llama::set_decode_attention_version(static_cast<int>(opt.i("attention")));
         const auto dt = opt.kv["dtype"] == "f16" ? at::kHalf : at::kBFloat16;
         const auto o = at::TensorOptions().dtype(dt).device(dev);
         const int64_t H = opt.i("hidden"), I = opt.i("intermediate"), nh = opt.i("heads"), kvh = opt.i("kv-heads"),
@@ -135,9 +136,9 @@ int main(int argc, char** argv) {
             return llama::group_linear(ls, lw, x);
         };
         fmt::print("kernel_bench: {} {}, hidden {} intermediate {} heads {}/{}×{} vocab {}, LoRA r={}, position {}, "
-                   "GEMV {} ({}), {} calls per graph\n",
+                   "GEMV {} ({}), attention v{}, {} calls per graph\n",
                    opt.nf4 ? "NF4" : "dense", opt.kv["dtype"], H, I, nh, kvh, D, V, r, P, opt.kv["gemv"],
-                   llama::gemv_version_for(opt.nf4), iters);
+                   llama::gemv_version_for(opt.nf4), llama::decode_attention_version(), iters);
         fmt::print("{:<28} {:>9} {:>9} {:>7}\n", "kernel", "µs", "GB/s", "% peak");
         double per_layer = 0;
         auto row = [&](const std::string& name, double us, int64_t bytes, int per_layer_count) {

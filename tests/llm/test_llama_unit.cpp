@@ -319,10 +319,10 @@ BOOST_AUTO_TEST_CASE(fused_decode_kernels_match_aten) {
         const at::Tensor scores = at::matmul(q4.view({KV, H / KV, D}), keys.transpose(1, 2)) * 0.25;
         const at::Tensor attn_ref = at::matmul(at::softmax(scores, -1, at::kFloat).to(t), values).reshape({1, 1, H * D});
         BOOST_CHECK_MESSAGE(rel(out, attn_ref) <= tol, "decode_attention " << t << ": " << rel(out, attn_ref));
-        // EEVE's head size over many positions, through both attention kernels (the default, and the
-        // 16-byte-load one TROUPE_DECODE_ATTENTION=vec chooses).
-        for (const char* kernel : {"vec", "scalar"}) {
-            ::setenv("TROUPE_DECODE_ATTENTION", kernel, 1);
+        // EEVE's head size over many positions, through both attention kernels.
+        const int attention_before = ll::decode_attention_version();
+        for (int kernel : {2, 1}) {
+            ll::set_decode_attention_version(kernel);
             const int64_t H2 = 8, KV2 = 2, D2 = 128, cap2 = 200, pos2 = 150;
             const at::Tensor k2 = at::randn({1, KV2, cap2, D2}).to(dev, t), v2 = at::randn({1, KV2, cap2, D2}).to(dev, t);
             const at::Tensor q2 = at::randn({1, 1, H2 * D2}).to(dev, t);
@@ -331,9 +331,9 @@ BOOST_AUTO_TEST_CASE(fused_decode_kernels_match_aten) {
             const at::Tensor s2 = (at::matmul(q2.view({KV2, H2 / KV2, D2}), k2[0].narrow(1, 0, pos2 + 1).transpose(1, 2)) * 0.088);
             const at::Tensor ref2 =
                 at::matmul(at::softmax(s2, -1, at::kFloat).to(t), v2[0].narrow(1, 0, pos2 + 1)).reshape({1, 1, H2 * D2});
-            BOOST_CHECK_MESSAGE(rel(o2, ref2) <= tol, "decode_attention d=128 (" << kernel << ") " << t << ": " << rel(o2, ref2));
+            BOOST_CHECK_MESSAGE(rel(o2, ref2) <= tol, "decode_attention d=128 (v" << kernel << ") " << t << ": " << rel(o2, ref2));
         }
-        ::unsetenv("TROUPE_DECODE_ATTENTION");
+        ll::set_decode_attention_version(attention_before);
 
         const at::Tensor gu = at::randn({1, 1, 2 * in}).to(dev, t);
         const at::Tensor silu_ref = at::silu(gu.narrow(-1, 0, in)) * gu.narrow(-1, in, in);
@@ -356,6 +356,20 @@ BOOST_AUTO_TEST_CASE(gemv_version_choice) {
     BOOST_CHECK_THROW(ll::set_gemv_version(3), troupe::Error);
     BOOST_TEST(ll::gemv_version() == 2);  // a refused setting changes nothing
     ll::set_gemv_version(before);
+}
+
+// Which decode attention kernel runs: 1 unless TROUPE_DECODE_ATTENTION=vec (ctest sets neither), 1 or 2
+// by set_decode_attention_version; anything else is refused and changes nothing.
+BOOST_AUTO_TEST_CASE(decode_attention_version_choice) {
+    const char* env = std::getenv("TROUPE_DECODE_ATTENTION");
+    const int before = ll::decode_attention_version();
+    BOOST_TEST(before == (env && std::string(env) == "vec" ? 2 : 1));
+    ll::set_decode_attention_version(2);
+    BOOST_TEST(ll::decode_attention_version() == 2);
+    BOOST_CHECK_THROW(ll::set_decode_attention_version(0), troupe::Error);
+    BOOST_CHECK_THROW(ll::set_decode_attention_version(3), troupe::Error);
+    BOOST_TEST(ll::decode_attention_version() == 2);
+    ll::set_decode_attention_version(before);
 }
 
 BOOST_AUTO_TEST_CASE(bnb_checkpoint_round_trip) {

@@ -18,13 +18,17 @@
 namespace troupe::llama {
 
 namespace {
+// A kernel choice: `fallback`, or `chosen` when the environment variable `var` equals `value` (read once).
+int env_choice(const char* var, const char* value, int chosen, int fallback) {
+    const char* e = std::getenv(var);
+    return e && std::strcmp(e, value) == 0 ? chosen : fallback;
+}
 std::atomic<int>& gemv_setting() {
-    static std::atomic<int> v{[] {
-        const char* e = std::getenv("TROUPE_GEMV");
-        if (e && std::strcmp(e, "1") == 0) return 1;
-        if (e && std::strcmp(e, "2") == 0) return 2;
-        return 0;
-    }()};
+    static std::atomic<int> v{env_choice("TROUPE_GEMV", "1", 1, env_choice("TROUPE_GEMV", "2", 2, 0))};
+    return v;
+}
+std::atomic<int>& attention_setting() {
+    static std::atomic<int> v{env_choice("TROUPE_DECODE_ATTENTION", "vec", 2, 1)};
     return v;
 }
 }  // namespace
@@ -38,6 +42,12 @@ void set_gemv_version(int version) {
 int gemv_version_for(bool nf4) {
     const int v = gemv_version();
     return v != 0 ? v : nf4 ? 1 : 2;
+}
+int decode_attention_version() { return attention_setting().load(); }
+void set_decode_attention_version(int version) {
+    if (version != 1 && version != 2)
+        throw Error(Errc::invalid_argument, "set_decode_attention_version: the attention kernel version is 1 or 2");
+    attention_setting().store(version);
 }
 
 #ifdef TROUPE_FUSED_CUDA
@@ -178,9 +188,14 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache, cons
                             const at::Tensor& position, int64_t q_heads, int64_t head_dim, double scale) {
     if (!decode_attention_supported(q, k_cache, head_dim)) throw Error(Errc::runtime, "decode_attention: unsupported input");
     at::Tensor out = at::empty({1, 1, q_heads * head_dim}, q.options());
+    const int64_t lanes = head_dim * q.element_size() / 16;  // per key in version 2
+    const bool v2 = decode_attention_version() == 2 && head_dim * q.element_size() % 16 == 0 && lanes <= 32 &&
+                    (lanes & (lanes - 1)) == 0 && aligned16(q.data_ptr()) && aligned16(k_cache.data_ptr()) &&
+                    aligned16(v_cache.data_ptr());
     cuda::decode_attention(q.data_ptr(), k_cache.data_ptr(), v_cache.data_ptr(), position.data_ptr<int64_t>(),
                            out.data_ptr(), q_heads, k_cache.size(1), head_dim, k_cache.size(2),
-                           static_cast<float>(scale), dtype_code(q.scalar_type()), at::cuda::getCurrentCUDAStream());
+                           static_cast<float>(scale), dtype_code(q.scalar_type()), at::cuda::getCurrentCUDAStream(),
+                           v2 ? cuda::kAttentionV2 : cuda::kAttentionV1);
     return out;
 }
 

@@ -6,8 +6,7 @@
 //                     memory), plus each matrix's LoRA pair (float32, as PEFT) in two more;
 //   rms_norm          transformers' LlamaRMSNorm (float32 statistics, weight applied in the input dtype);
 //   rope_into_cache   RoPE of q and k, k and v written into the static KV cache at the device position;
-//   decode_attention  scores, float32 softmax and the weighted sum over the cached positions
-//                     (TROUPE_DECODE_ATTENTION=vec: the 16-byte-load kernel, opt-in until run on a GPU);
+//   decode_attention  scores, float32 softmax and the weighted sum over the cached positions;
 //   silu_mul          silu(gate) · up.
 // Every kernel rounds where the ATen formula it replaces rounds; tests compare them.
 #pragma once
@@ -30,6 +29,13 @@ int gemv_version();  // the setting: 0 (auto), 1 or 2
 void set_gemv_version(int version);
 /// The version group_linear runs for a group of dense (nf4 = false) or NF4 weights.
 int gemv_version_for(bool nf4);
+
+/// The kernel decode_attention runs: 1 (the default) = one warp per key in element loads; 2 = a key
+/// spread over d/8 lanes in 16-byte loads (d/4 in float32), two keys per round, where the head size
+/// allows (otherwise version 1). Version 2 passes the kernel test's build but has not run on a GPU
+/// yet, so it is opt-in: TROUPE_DECODE_ATTENTION=vec chooses it from the start.
+int decode_attention_version();
+void set_decode_attention_version(int version);
 
 /// True when 1–3 bias-free linears of one kind (all dense in x's dtype, or all NF4 with nf4_scales)
 /// reading the same `in` can take x (one CUDA row) and their LoRA pairs (null = none; float32, r ≤ 64).

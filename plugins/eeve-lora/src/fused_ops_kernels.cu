@@ -3,9 +3,6 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include <cstdlib>
-#include <cstring>
-
 namespace troupe::llama::cuda {
 
 namespace {
@@ -184,6 +181,19 @@ __global__ void rope_into_cache_kernel(const T* __restrict__ qkv, const T* __res
     }
 }
 
+// scores[0..n) (shared, written by the block) → their float32 softmax, each probability rounded to T
+// as the probabilities transformers casts back to the input dtype.
+template <typename T>
+__device__ __forceinline__ void softmax_scores(float* scores, int64_t n) {
+    float mx = -3.402823466e38f;  // scores are finite
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) mx = fmaxf(mx, scores[j]);
+    mx = block_reduce<true>(mx);
+    float sum = 0.f;
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) sum += expf(scores[j] - mx);
+    sum = block_reduce<false>(sum);
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) scores[j] = round_to<T>(expf(scores[j] - mx) / sum);
+}
+
 // One block per query head; dynamic shared memory holds the scores of positions 0..p.
 template <typename T>
 __global__ void decode_attention_kernel(const T* __restrict__ q, const T* __restrict__ k_cache,
@@ -204,13 +214,7 @@ __global__ void decode_attention_kernel(const T* __restrict__ q, const T* __rest
         if (lane == 0) scores[j] = round_to<T>(round_to<T>(dot) * scale);
     }
     __syncthreads();
-    float mx = -3.402823466e38f;  // scores are finite
-    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) mx = fmaxf(mx, scores[j]);
-    mx = block_reduce<true>(mx);
-    float sum = 0.f;
-    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) sum += expf(scores[j] - mx);
-    sum = block_reduce<false>(sum);
-    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) scores[j] = round_to<T>(expf(scores[j] - mx) / sum);
+    softmax_scores<T>(scores, n);
     __syncthreads();
     for (int64_t i = threadIdx.x; i < d; i += blockDim.x) {
         float acc = 0.f;
@@ -266,13 +270,7 @@ __global__ void decode_attention_vec_kernel(const T* __restrict__ q, const T* __
         }
     }
     __syncthreads();
-    float mx = -3.402823466e38f;  // scores are finite
-    for (int64_t j = threadIdx.x; j < N; j += blockDim.x) mx = fmaxf(mx, scores[j]);
-    mx = block_reduce<true>(mx);
-    float sum = 0.f;
-    for (int64_t j = threadIdx.x; j < N; j += blockDim.x) sum += expf(scores[j] - mx);
-    sum = block_reduce<false>(sum);
-    for (int64_t j = threadIdx.x; j < N; j += blockDim.x) scores[j] = round_to<T>(expf(scores[j] - mx) / sum);
+    softmax_scores<T>(scores, N);
     __syncthreads();
     float acc[n];
 #pragma unroll
@@ -584,16 +582,6 @@ int64_t total_rows(const GemvGroup& g) {
     return total;
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
-// TROUPE_DECODE_ATTENTION=vec: the 16-byte-load attention kernel (decode_attention_vec_kernel). Not
-// yet the default: it passes the kernel test's build but has not run on a GPU (bench/gpu/pending.sh
-// runs the test and times both kernels); the default is the first kernel.
-bool vec_attention_chosen() {
-    const char* e = std::getenv("TROUPE_DECODE_ATTENTION");
-    return e && std::strcmp(e, "vec") == 0;
-}
-
 unsigned blocks_for(int64_t n, int64_t per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
 
 template <typename T>
@@ -661,13 +649,9 @@ struct Launch {
     }
     static void decode_attention(const void* q, const void* k_cache, const void* v_cache, const int64_t* position,
                                  void* out, int64_t q_heads, int64_t kv_heads, int64_t d, int64_t capacity, float scale,
-                                 cudaStream_t s) {
-        constexpr int n = Vec<T>::n;
-        const int64_t lanes = d / n;  // per key in the 16-byte kernel
-        const bool vec = d % n == 0 && lanes <= 32 && (lanes & (lanes - 1)) == 0 && aligned16(q) && aligned16(k_cache) &&
-                         aligned16(v_cache) && vec_attention_chosen();
-        if (vec) {
-            const int64_t slots = 8 * 32 / lanes;  // 8 warps
+                                 int version, cudaStream_t s) {
+        if (version == kAttentionV2) {
+            const int64_t slots = 8 * 32 / (d / Vec<T>::n);  // 8 warps, d / n lanes per key
             decode_attention_vec_kernel<T><<<static_cast<unsigned>(q_heads), 256, (capacity + slots * d) * sizeof(float), s>>>(
                 static_cast<const T*>(q), static_cast<const T*>(k_cache), static_cast<const T*>(v_cache), position,
                 static_cast<T*>(out), q_heads, kv_heads, static_cast<int>(d), capacity, scale);
@@ -757,9 +741,9 @@ void rope_into_cache(const void* qkv, const void* cos, const void* sin, const in
 
 void decode_attention(const void* q, const void* k_cache, const void* v_cache, const int64_t* position, void* out,
                       int64_t q_heads, int64_t kv_heads, int64_t d, int64_t capacity, float scale, int dtype,
-                      cudaStream_t stream) {
+                      cudaStream_t stream, int version) {
     by_dtype<Launch>(dtype, [&](auto l) {
-        l.decode_attention(q, k_cache, v_cache, position, out, q_heads, kv_heads, d, capacity, scale, stream);
+        l.decode_attention(q, k_cache, v_cache, position, out, q_heads, kv_heads, d, capacity, scale, version, stream);
     });
 }
 

@@ -81,11 +81,16 @@ void rope_into_cache(const void* qkv, const void* cos, const void* sin, const in
                      void* k_cache, void* v_cache, int64_t q_heads, int64_t kv_heads, int64_t d, int64_t capacity,
                      int dtype, cudaStream_t stream);
 
+/// Which kernel decode_attention runs: 1 = one warp per key in element loads; 2 = a key spread over
+/// d·sizeof(T)/16 lanes in 16-byte loads, which needs that lane count to be a power of two ≤ 32 and
+/// 16-byte-aligned q and caches (the caller checks).
+inline constexpr int kAttentionV1 = 1, kAttentionV2 = 2;
+
 /// Attention of one query position over the cached keys 0..*position: out [q_heads·d]; query head h
 /// reads kv head h / (q_heads / kv_heads). Scores rounded to T, softmax in float32, as transformers.
 void decode_attention(const void* q, const void* k_cache, const void* v_cache, const int64_t* position, void* out,
                       int64_t q_heads, int64_t kv_heads, int64_t d, int64_t capacity, float scale, int dtype,
-                      cudaStream_t stream);
+                      cudaStream_t stream, int version = kAttentionV1);
 
 /// out[r, i] = T(T(silu(gate[r, i])) · up[r, i]) with gate_up[r] = [gate (n) | up (n)], r < rows.
 void silu_mul(const void* gate_up, void* out, int64_t n, int dtype, cudaStream_t stream, int64_t rows = 1);
